@@ -1,0 +1,19 @@
+/** The one source of time: injected so the planner and supervisor can run on a fake clock in tests. */
+export interface Clock {
+  /** Wall-clock time in milliseconds since the epoch (Date.now()). */
+  now(): number;
+  /** Calls `fn` once, at or after `atMs` by the wall clock (real timers may fire slightly early). */
+  setTimer(atMs: number, fn: () => void): Timer;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(atMs, fn) {
+    const handle = setTimeout(fn, Math.max(0, atMs - Date.now()));
+    return { cancel: () => clearTimeout(handle) };
+  },
+};

@@ -1,0 +1,42 @@
+import type { Schedule } from '../schedule/types.js';
+
+export type TaskType = 'cron' | 'daemon';
+
+/** Where a task came from, for `file:line:column` messages. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Resolved, frozen options of one task (SPEC §1.5); defaults live in tasks/options.ts only. */
+export interface TaskOptions {
+  readonly name?: string;
+  readonly timeoutMs?: number;
+  readonly graceMs: number;
+  readonly tz?: string;
+  readonly cwd?: string;
+  readonly user?: string;
+  readonly logLimit: number;
+}
+
+/** One line of tasks.conf, parsed and compiled. Plain data: the planner and supervisor read it. */
+export interface Task {
+  /** Identity: `name=` or a name derived from the command (SPEC §1.7). */
+  readonly id: string;
+  readonly location: SourceLocation;
+  /** The schedule as written, e.g. `*\/5 * * * * *` or `@every 90s`. */
+  readonly scheduleText: string;
+  readonly schedule: Schedule;
+  /** The IANA zone this task's schedule is read in: `tz=`, else the `TZ=` line in force, else local. */
+  readonly zone: string;
+  /** The hosts column as written, split on commas. */
+  readonly hosts: readonly string[];
+  readonly max: number;
+  readonly type: TaskType;
+  readonly options: TaskOptions;
+  readonly command: string;
+  readonly shell: string;
+  /** Environment lines in force for this task (not the daemon's own environment). */
+  readonly env: Readonly<Record<string, string>>;
+}
