@@ -13,7 +13,13 @@ export interface Timer {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(atMs, fn) {
-    const handle = setTimeout(fn, Math.max(0, atMs - Date.now()));
+    const delay = atMs - Date.now();
+    // setTimeout's floor is 1 ms: for the last sub-millisecond before a boundary, poll with setImmediate.
+    if (delay < 1) {
+      const handle = setImmediate(fn);
+      return { cancel: () => clearImmediate(handle) };
+    }
+    const handle = setTimeout(fn, delay);
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -1,0 +1,64 @@
+/** `gotorch check` (SPEC §4): validate like `nginx -t`; list the tasks for a host and their next fire times. */
+import { applicableTasks } from '../daemon/daemon.js';
+import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
+import { nextFires } from '../schedule/next-fire.js';
+import { localZoneName, Zone } from '../schedule/zone.js';
+import { formatError } from '../tasks/errors.js';
+import { loadTasks } from '../tasks/load.js';
+import type { Task } from '../tasks/types.js';
+import { formatInstant, table } from './format.js';
+import type { CommonOptions } from './main.js';
+
+function upcoming(task: Task, now: number, count: number): number[] {
+  return nextFires(task.schedule, Zone.for(task.zone), now, count);
+}
+
+export async function checkCommand(common: CommonOptions, options: { next: string; json?: boolean }): Promise<number> {
+  const count = Number(options.next);
+  if (!Number.isInteger(count) || count < 0 || count > 1000) {
+    process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
+    return 2;
+  }
+  const loaded = await loadTasks(common.tasks, { asRoot: process.getuid?.() === 0, zone: localZoneName() });
+  if (loaded.errors.length > 0) {
+    if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
+    else process.stderr.write(`${loaded.errors.map(formatError).join('\n')}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
+    return 1;
+  }
+  const identity = resolveIdentity(common.hostId);
+  const applicable = applicableTasks(loaded.tasks, identity);
+  const host = describeIdentity(identity, common.hostId);
+  const now = Math.floor(Date.now() / 1000);
+  if (options.json) {
+    const tasks = applicable.map((task) => ({
+      name: task.id,
+      type: task.type,
+      max: task.max,
+      schedule: task.scheduleText,
+      zone: task.zone,
+      hosts: task.hosts,
+      command: task.command,
+      location: `${task.location.file}:${task.location.line}`,
+      next: upcoming(task, now, count).map((second) => new Date(second * 1000).toISOString()),
+    }));
+    const otherHosts = loaded.tasks.filter((task) => !applicable.includes(task)).map((task) => task.id);
+    process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, host, tasks, otherHosts }, null, 2) + '\n');
+    return 0;
+  }
+  const rows: string[][] = [['NAME', 'TYPE', 'MAX', 'SCHEDULE', 'ZONE', 'NEXT']];
+  for (const task of applicable) {
+    const next = upcoming(task, now, count).map((second) => formatInstant(second, task.zone));
+    const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
+    rows.push([task.id, task.type, String(task.max), task.scheduleText, task.zone, count === 0 ? '' : first]);
+    for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', later]);
+  }
+  const skipped = loaded.tasks.length - applicable.length;
+  process.stdout.write(
+    `${common.tasks}: ok, ${loaded.tasks.length} task(s) in ${loaded.files.length} file(s); ${applicable.length} apply to ${host}` +
+      (skipped > 0 ? ` (${skipped} for other hosts)` : '') +
+      '\n\n' +
+      table(rows) +
+      '\n',
+  );
+  return 0;
+}

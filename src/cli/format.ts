@@ -1,0 +1,25 @@
+/** Human-readable times and tables for the CLI. */
+import { Zone } from '../schedule/zone.js';
+import type { WallTime } from '../schedule/types.js';
+
+const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+
+/** `2026-11-20 23:15:05 +01:00`: the wall time in `zoneName` with its UTC offset. */
+export function formatInstant(unixSecond: number, zoneName: string): string {
+  const wall = {} as WallTime;
+  Zone.for(zoneName).fillWallTime(unixSecond, wall);
+  const offset = wall.wallSeconds - unixSecond;
+  const sign = offset < 0 ? '-' : '+';
+  const minutes = Math.abs(offset) / 60;
+  return (
+    `${wall.year}-${pad(wall.month)}-${pad(wall.day)} ${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)} ` +
+    `${sign}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`
+  );
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index]))).join('  ')).join('\n');
+}

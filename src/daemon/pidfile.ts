@@ -1,0 +1,58 @@
+/** The pidfile (SPEC §4, §6): written atomically, removed only while it still holds this daemon's pid. */
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A live process that is a gotorch daemon (not a recycled pid of something else). */
+export function isGotorchProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gotorch');
+  } catch {
+    return false;
+  }
+}
+
+export type PidfileClaim = { ok: true; replacedStale?: number } | { ok: false; livePid: number };
+
+/**
+ * Writes `pid` into `file` unless a live gotorch daemon holds it. The new content is written to a
+ * temporary file first and linked into place, so readers never see a partial pidfile.
+ */
+export function claimPidfile(file: string, pid: number): PidfileClaim {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${pid}.tmp`;
+  writeFileSync(temporary, `${pid}\n`, { mode: 0o600 });
+  try {
+    linkSync(temporary, file);
+    return { ok: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const holder = readPid(file);
+    if (holder !== undefined && holder !== pid && isGotorchProcess(holder)) return { ok: false, livePid: holder };
+    renameSync(temporary, file);
+    return { ok: true, replacedStale: holder };
+  } finally {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // already renamed into place
+    }
+  }
+}
+
+export function releasePidfile(file: string, pid: number): void {
+  if (readPid(file) === pid) unlinkSync(file);
+}

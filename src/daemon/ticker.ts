@@ -1,0 +1,45 @@
+/**
+ * Wakes at each wall-clock second boundary (SPEC §3: never a free-running 1000 ms interval), reads the
+ * clock once, and hands the second to the planner. A timer that fires early is re-armed for the boundary
+ * it aimed at; one that finds the clock a second or more behind its target saw a backward jump.
+ */
+import type { Clock, Timer } from '../planner/clock.js';
+
+export type SecondHandler = (second: number, nowMs: number) => void;
+
+export class Ticker {
+  private timer: Timer | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onSecond: SecondHandler,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.arm((Math.floor(this.clock.now() / 1000) + 1) * 1000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private arm(target: number): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimer(target, () => this.wake(target));
+  }
+
+  private wake(target: number): void {
+    const now = this.clock.now();
+    if (now < target && target - now < 1000) {
+      this.arm(target);
+      return;
+    }
+    const second = Math.floor(now / 1000);
+    this.onSecond(second, now);
+    this.arm((second + 1) * 1000);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The planner (SPEC §3): given the last second planned and the second now, which (task, second) pairs
+ * are due. Pure: no timers, no clock reads, no I/O — the daemon's ticker feeds it seconds.
+ */
+import { matchesWall } from '../schedule/match.js';
+import { Zone } from '../schedule/zone.js';
+import type { WallTime } from '../schedule/types.js';
+import type { Task } from '../tasks/types.js';
+import { ZoneIndex } from './zone-index.js';
+
+/** A late wake up to this many seconds replays every missed second (SPEC §3). */
+export const LATE_WAKE_LIMIT = 60;
+/** Clock jumps up to this size get cronie's treatment; beyond it the planner resyncs (SPEC §3). */
+export const JUMP_LIMIT = 3 * 3600;
+
+export interface Fire {
+  readonly task: Task;
+  /** The scheduled second (Unix seconds) this run is for: GOTORCH_SCHEDULED_AT. */
+  readonly second: number;
+}
+
+export type ClockEvent =
+  | { readonly kind: 'late'; readonly fromSecond: number; readonly toSecond: number }
+  | { readonly kind: 'forward' | 'backward' | 'resync'; readonly fromSecond: number; readonly toSecond: number }
+  | { readonly kind: 'dst'; readonly zone: string; readonly second: number; readonly wallShift: number };
+
+export interface Advance {
+  readonly fires: readonly Fire[];
+  readonly events: readonly ClockEvent[];
+  /** Daemon tasks whose schedule window is open at the current second (SPEC §1.4). */
+  readonly openDaemons: ReadonlySet<string>;
+}
+
+interface ZoneState {
+  readonly zone: Zone;
+  index: ZoneIndex;
+  readonly wall: WallTime;
+  /** Wall second (unix + offset) of the last second evaluated in this zone. */
+  lastWall: number;
+  /** The highest wall second evaluated: fixed-time tasks do not run again below it (SPEC §3 backward). */
+  highWall: number;
+}
+
+const newWall = (): WallTime => ({ year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, dayOfWeek: 0, daysInMonth: 0, wallSeconds: 0 });
+const utc = Zone.for('UTC');
+
+export class Planner {
+  private tasks: readonly Task[] = [];
+  private daemons: readonly Task[] = [];
+  private zones = new Map<string, ZoneState>();
+  /** SPEC §3: each (task, scheduled second) starts at most once — keyed by identity, kept across reloads. */
+  private readonly lastFired = new Map<string, number>();
+  private last: number;
+  /** Wall fields for catch-up and daemon windows, reused to keep the tick free of allocation. */
+  private readonly scratch = newWall();
+
+  /** `startSecond` counts as planned: the first advance evaluates the second after it. */
+  constructor(tasks: readonly Task[], startSecond: number) {
+    this.last = startSecond;
+    this.setTasks(tasks);
+  }
+
+  get lastSecond(): number {
+    return this.last;
+  }
+
+  /** Replaces the schedule; it holds from the next second planned (SPEC §5). */
+  setTasks(tasks: readonly Task[]): void {
+    this.tasks = tasks.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
+    this.daemons = tasks.filter((task) => task.type === 'daemon');
+    const byZone = new Map<string, number[]>();
+    this.tasks.forEach((task, index) => {
+      const group = byZone.get(task.zone) ?? [];
+      group.push(index);
+      byZone.set(task.zone, group);
+    });
+    const zones = new Map<string, ZoneState>();
+    for (const [name, indices] of byZone) {
+      const previous = this.zones.get(name);
+      const index = new ZoneIndex(this.tasks, indices);
+      if (previous) {
+        previous.index = index;
+        zones.set(name, previous);
+      } else {
+        const zone = Zone.for(name);
+        const wall = newWall();
+        zone.fillWallTime(this.last, wall);
+        zones.set(name, { zone, index, wall, lastWall: wall.wallSeconds, highWall: wall.wallSeconds });
+      }
+    }
+    this.zones = zones;
+    const ids = new Set(tasks.map((task) => task.id));
+    for (const id of this.lastFired.keys()) if (!ids.has(id)) this.lastFired.delete(id);
+  }
+
+  /** Plans every second after the last one planned up to and including `nowSecond`. */
+  advance(nowSecond: number): Advance {
+    const delta = nowSecond - this.last;
+    const due = new Map<Task, number>();
+    const events: ClockEvent[] = [];
+    if (delta >= 1 && delta <= LATE_WAKE_LIMIT) {
+      if (delta > 1) events.push({ kind: 'late', fromSecond: this.last, toSecond: nowSecond });
+      // SPEC §3 late wake: every missed second in order; a task due in several runs once, for the first.
+      for (let second = this.last + 1; second <= nowSecond; second++) this.evaluate(second, 1, due, events);
+    } else if (delta !== 0) {
+      const kind = Math.abs(delta) > JUMP_LIMIT ? 'resync' : delta > 0 ? 'forward' : 'backward';
+      events.push({ kind, fromSecond: this.last, toSecond: nowSecond });
+      if (kind === 'resync') for (const state of this.zones.values()) this.resync(state, nowSecond);
+      this.evaluate(nowSecond, kind === 'resync' ? 1 : delta, due, events);
+    }
+    this.last = nowSecond;
+    const fires: Fire[] = [];
+    for (const [task, second] of due) {
+      this.lastFired.set(task.id, second);
+      fires.push({ task, second });
+    }
+    return { fires, events, openDaemons: this.openDaemons(nowSecond) };
+  }
+
+  private resync(state: ZoneState, second: number): void {
+    state.zone.fillWallTime(second, state.wall);
+    state.lastWall = state.wall.wallSeconds - 1;
+    state.highWall = state.lastWall;
+  }
+
+  /**
+   * One real second in every zone. `realStep` is how far the real clock moved since the previous
+   * evaluation; a zone whose wall clock moved by a different amount changed its UTC offset (DST).
+   */
+  private evaluate(second: number, realStep: number, due: Map<Task, number>, events: ClockEvent[]): void {
+    for (const state of this.zones.values()) {
+      const { zone, index, wall } = state;
+      zone.fillWallTime(second, wall);
+      const wallNow = wall.wallSeconds;
+      const step = wallNow - state.lastWall;
+      if (step !== realStep) events.push({ kind: 'dst', zone: zone.name, second, wallShift: step - realStep });
+      const add = (taskIndex: number): void => {
+        const task = this.tasks[taskIndex];
+        if (!due.has(task) && this.lastFired.get(task.id) !== second) due.set(task, second);
+      };
+      if (step > 1) {
+        // SPEC §3 forward: fixed-time tasks whose wall time was skipped run once; wildcard tasks do not replay.
+        for (let wallSecond = Math.max(state.lastWall + 1, state.highWall + 1, wallNow - JUMP_LIMIT); wallSecond < wallNow; wallSecond++) {
+          utc.fillWallTime(wallSecond, this.scratch);
+          index.forEachFixedDue(this.scratch, add);
+        }
+      }
+      // SPEC §3 backward: fixed-time tasks that already ran for a wall time are not run again.
+      const replay = wallNow <= state.highWall;
+      index.forEachDue(wall, second, (taskIndex) => {
+        if (!replay || !isFixed(this.tasks[taskIndex])) add(taskIndex);
+      });
+      state.lastWall = wallNow;
+      if (wallNow > state.highWall) state.highWall = wallNow;
+    }
+  }
+
+  private openDaemons(second: number): Set<string> {
+    const open = new Set<string>();
+    for (const task of this.daemons) {
+      if (task.schedule.kind !== 'cron') continue;
+      Zone.for(task.zone).fillWallTime(second, this.scratch);
+      if (matchesWall(task.schedule, this.scratch)) open.add(task.id);
+    }
+    return open;
+  }
+}
+
+function isFixed(task: Task): boolean {
+  return task.schedule.kind === 'cron' && task.schedule.fixedTime;
+}

@@ -1,0 +1,53 @@
+/**
+ * Physical lines → logical lines (SPEC §1): comments and blank lines dropped, `\` at the end of a line
+ * continues it. Each logical line keeps a map back to physical line and column for error messages.
+ */
+
+export interface LogicalLine {
+  readonly text: string;
+  /** Start offsets in `text` of each physical piece, with the physical line and column it came from. */
+  readonly pieces: readonly { readonly at: number; readonly line: number; readonly column: number }[];
+}
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+export function positionOf(logical: LogicalLine, offset: number): Position {
+  let piece = logical.pieces[0];
+  for (const candidate of logical.pieces) {
+    if (candidate.at > offset) break;
+    piece = candidate;
+  }
+  return { line: piece.line, column: piece.column + (offset - piece.at) };
+}
+
+const COMMENT_OR_BLANK = /^[ \t]*(#|$)/;
+
+export function logicalLines(source: string): LogicalLine[] {
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+  const physical = text.split('\n');
+  const result: LogicalLine[] = [];
+  let pending: { text: string; pieces: { at: number; line: number; column: number }[] } | undefined;
+  for (let index = 0; index < physical.length; index++) {
+    let line = physical[index];
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (pending === undefined && COMMENT_OR_BLANK.test(line)) continue;
+    const continues = line.endsWith('\\');
+    const body = continues ? line.slice(0, -1) : line;
+    const piece = { at: pending ? pending.text.length + 1 : 0, line: index + 1, column: 1 };
+    if (pending) {
+      pending.text += ' ' + body;
+      pending.pieces.push(piece);
+    } else {
+      pending = { text: body, pieces: [piece] };
+    }
+    if (!continues) {
+      result.push(pending);
+      pending = undefined;
+    }
+  }
+  if (pending) result.push(pending);
+  return result;
+}

@@ -1,0 +1,143 @@
+/**
+ * One task line (SPEC §1): schedule, hosts, max, type, options, command. Pure: text in, a task or
+ * errors (with offsets in the logical line) out.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { compileSchedule } from '../schedule/compile.js';
+import { hostListErrors } from '../fleet/host-list.js';
+import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
+import { didYouMean } from './suggest.js';
+import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
+import type { Task, TaskType } from './types.js';
+
+export interface LineError {
+  readonly at: number;
+  readonly message: string;
+}
+
+/** What a task line inherits from the lines above it (SPEC §1.6). */
+export interface LineContext extends OptionContext {
+  readonly env: Readonly<Record<string, string>>;
+  readonly shell: string;
+  readonly zone: string;
+}
+
+export type ParsedTaskLine = Omit<Task, 'location'>;
+
+const TYPES: Readonly<Record<string, TaskType>> = { cron: 'cron', common: 'cron', daemon: 'daemon' };
+const MAX_LIMIT = 100_000;
+const OPTION_START = /^[a-z_][a-z0-9_]*=/;
+/** How far to look for the type column before giving up (six fields, hosts, max, type, and some slack). */
+const TYPE_SEARCH = 12;
+
+const isInteger = (text: string): boolean => /^-?\d+$/.test(text);
+
+function readPlainTokens(text: string, from: number, count: number): Token[] {
+  const tokens: Token[] = [];
+  let at = skipBlanks(text, from);
+  while (at < text.length && tokens.length < count) {
+    const token = readToken(text, at);
+    tokens.push(token);
+    at = skipBlanks(text, token.end);
+  }
+  return tokens;
+}
+
+/** Number of schedule tokens: from a macro, else from where the `max type` pair stands. */
+function scheduleLength(tokens: readonly Token[]): number {
+  const first = tokens[0].text.toLowerCase();
+  if (first.startsWith('@')) return first === '@every' ? 2 : 1;
+  for (let index = 2; index < tokens.length; index++) {
+    if (Object.hasOwn(TYPES, tokens[index].text) && isInteger(tokens[index - 1].text)) return index - 2;
+  }
+  return 6;
+}
+
+export function deriveIdentity(command: string): string {
+  const firstWord = command.trim().split(/[ \t;|&<>()]/, 1)[0] ?? '';
+  const base = path.basename(firstWord).replace(/[^A-Za-z0-9_.-]+/g, '').slice(0, 40) || 'task';
+  return `${base}-${createHash('sha1').update(command).digest('hex').slice(0, 6)}`;
+}
+
+export function parseTaskLine(text: string, context: LineContext): { task?: ParsedTaskLine; errors: LineError[] } {
+  const errors: LineError[] = [];
+  const tokens = readPlainTokens(text, 0, TYPE_SEARCH);
+  const count = scheduleLength(tokens);
+  const scheduleTokens = tokens.slice(0, count);
+  const [hostsToken, maxToken, typeToken] = tokens.slice(count, count + 3);
+
+  const compiled = compileSchedule(scheduleTokens.map((token) => token.text));
+  if (!compiled.ok) {
+    for (const error of compiled.errors) {
+      const token = scheduleTokens[error.field] ?? scheduleTokens[0];
+      let message = error.message;
+      if (count !== 6 && !tokens[0].text.startsWith('@')) message += ': after the six fields come hosts (* for every host), max and type';
+      errors.push({ at: token.at + error.offset, message });
+    }
+  }
+
+  if (!typeToken) {
+    errors.push({ at: text.trimEnd().length, message: 'incomplete task line: after the schedule write hosts, max, type (cron or daemon) and the command' });
+    return { errors };
+  }
+  for (const error of hostListErrors(hostsToken.text)) errors.push({ at: hostsToken.at + error.offset, message: error.message });
+
+  const type = Object.hasOwn(TYPES, typeToken.text) ? TYPES[typeToken.text] : undefined;
+  if (type === undefined) errors.push({ at: typeToken.at, message: `unknown type "${typeToken.text}"${didYouMean(typeToken.text, Object.keys(TYPES))}: use cron or daemon` });
+
+  const max = isInteger(maxToken.text) ? Number(maxToken.text) : NaN;
+  if (!Number.isInteger(max) || max < 0 || max > MAX_LIMIT) {
+    errors.push({ at: maxToken.at, message: `max "${maxToken.text}" must be a whole number from 0 to ${MAX_LIMIT} (0 = unlimited for cron)` });
+  } else if (type === 'daemon' && max < 1) {
+    errors.push({ at: maxToken.at, message: 'a daemon task keeps max instances running: max must be 1 or more' });
+  }
+  if (type === 'daemon' && compiled.ok && compiled.schedule.kind !== 'cron') {
+    errors.push({ at: 0, message: 'a daemon task runs while its schedule matches: use six fields (* * * * * * for always), not a macro' });
+  }
+
+  const options = newOptions();
+  const seen = new Set<string>();
+  let at = skipBlanks(text, typeToken.end);
+  while (at < text.length) {
+    if (text.startsWith('--', at) && (at + 2 === text.length || text[at + 2] === ' ' || text[at + 2] === '\t')) {
+      at = skipBlanks(text, at + 2);
+      break;
+    }
+    const head = readToken(text, at).text;
+    if (!OPTION_START.test(head)) break;
+    const token = readOptionToken(text, at);
+    const key = head.slice(0, head.indexOf('='));
+    const valueAt = at + key.length + 1;
+    if (token.error) errors.push(token.error);
+    else if (!isOptionKey(key)) errors.push({ at, message: unknownOptionMessage(key) });
+    else if (seen.has(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
+    else {
+      const error = applyOption(key, token.text.slice(key.length + 1), context, options);
+      if (error) errors.push({ at: valueAt + error.offset, message: error.message });
+    }
+    seen.add(key);
+    at = skipBlanks(text, token.end);
+  }
+
+  const command = text.slice(at).trimEnd();
+  if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });
+  if (errors.length > 0 || !compiled.ok || type === undefined) return { errors };
+
+  return {
+    errors,
+    task: {
+      id: options.name ?? deriveIdentity(command),
+      scheduleText: scheduleTokens.map((token) => token.text).join(' '),
+      schedule: compiled.schedule,
+      zone: options.tz ?? context.zone,
+      hosts: hostsToken.text.split(','),
+      max,
+      type,
+      options: Object.freeze(options),
+      command,
+      shell: context.shell,
+      env: context.env,
+    },
+  };
+}
