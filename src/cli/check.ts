@@ -2,7 +2,7 @@
 import { applicableTasks } from '../daemon/daemon.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { nextFires } from '../schedule/next-fire.js';
-import { localZoneName, Zone } from '../schedule/zone.js';
+import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
 import { formatError } from '../tasks/errors.js';
 import { loadTasks } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
@@ -19,7 +19,7 @@ export async function checkCommand(common: CommonOptions, options: { next: strin
     process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
     return 2;
   }
-  const loaded = await loadTasks(common.tasks, { asRoot: process.getuid?.() === 0, zone: localZoneName() });
+  const loaded = await loadTasks(common.tasks, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
   if (loaded.errors.length > 0) {
     if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
     else process.stderr.write(`${loaded.errors.map(formatError).join('\n')}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
@@ -35,7 +35,7 @@ export async function checkCommand(common: CommonOptions, options: { next: strin
       type: task.type,
       max: task.max,
       schedule: task.scheduleText,
-      zone: task.zone,
+      zone: Zone.for(task.zone).name,
       hosts: task.hosts,
       command: task.command,
       location: `${task.location.file}:${task.location.line}`,
@@ -49,7 +49,7 @@ export async function checkCommand(common: CommonOptions, options: { next: strin
   for (const task of applicable) {
     const next = upcoming(task, now, count).map((second) => formatInstant(second, task.zone));
     const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
-    rows.push([task.id, task.type, String(task.max), task.scheduleText, task.zone, count === 0 ? '' : first]);
+    rows.push([task.id, task.type, String(task.max), task.scheduleText, Zone.for(task.zone).name, count === 0 ? '' : first]);
     for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', later]);
   }
   const skipped = loaded.tasks.length - applicable.length;

@@ -8,7 +8,7 @@ import { HostList, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { Planner } from '../planner/planner.js';
-import { localZoneName } from '../schedule/zone.js';
+import { LOCAL_ZONE } from '../schedule/zone.js';
 import { execaSpawner } from '../supervisor/spawner.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
@@ -64,7 +64,7 @@ export class Daemon {
 
   /** Validates, claims the pidfile and starts scheduling; returns the exit code when it cannot start. */
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
-    const loaded = await loadTasks(options.tasksFile, { asRoot: process.getuid?.() === 0, zone: localZoneName() });
+    const loaded = await loadTasks(options.tasksFile, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
     if (loaded.errors.length > 0) return { exitCode: 1, reason: loaded.errors.map(formatError).join('\n') };
     const claim = claimPidfile(options.paths.pidfile, process.pid);
     if (!claim.ok) return { exitCode: 1, reason: `gotorch is already running (pid ${claim.livePid}, pidfile ${options.paths.pidfile})` };

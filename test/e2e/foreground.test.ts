@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killAll, processesMentioning, runCli, waitFor, type Started } from '../helpers/processes.js';
+
+const started: Started[] = [];
+let dir = '';
+
+afterEach(async () => {
+  await killAll(started.splice(0).flatMap((run) => (run.child.pid ? [run.child.pid] : [])));
+  if (dir) await killAll(processesMentioning(dir));
+});
+
+function records(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
+  it('runs an every-second task exactly once per second for 10 s, and SIGTERM leaves nothing behind', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
+    const out = path.join(dir, 'seconds.txt');
+    // Jobs that would outlive a sloppy stop; a unique sleep length finds them in /proc.
+    const mark = String(100_000 + Math.floor(Math.random() * 800_000));
+    const conf = path.join(dir, 'tasks.conf');
+    writeFileSync(
+      conf,
+      [
+        `* * * * * * * 1 cron name=each echo $GOTORCH_SCHEDULED_AT >> ${out}`,
+        `* * * * * * * 1 daemon name=sleeper sleep ${mark}`,
+        `*/2 * * * * * * 1 cron name=child sh -c 'sleep ${mark} & wait'`,
+      ].join('\n'),
+    );
+    const daemon = runCli(['start', '--foreground', '-c', conf, '--pidfile', path.join(dir, 'gotorch.pid'), '--log-dir', path.join(dir, 'log')]);
+    started.push(daemon);
+    await waitFor(() => daemon.output().includes('gotorch ready'), 10_000, 'the daemon to be ready');
+    const seconds = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+    await waitFor(() => seconds().length >= 12, 20_000, '12 runs');
+    expect(processesMentioning(mark).length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(path.join(dir, 'gotorch.pid'))).toBe(true);
+
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    const written = seconds();
+    const first = written[0];
+    expect(written).toEqual(written.map((_, index) => first + index));
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(processesMentioning(mark)).toEqual([]);
+    expect(existsSync(path.join(dir, 'gotorch.pid'))).toBe(false);
+
+    const runs = records(path.join(dir, 'log', 'runs.log')).filter((record) => record.task === 'each' && 'durationMs' in record);
+    expect(runs.length).toBeGreaterThanOrEqual(written.length);
+    for (const run of runs) expect(run.exitCode).toBe(0);
+  }, 60_000);
+
+  it('refuses to start on a bad task file, listing every error, exit 1', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
+    const conf = path.join(dir, 'tasks.conf');
+    writeFileSync(conf, '61 * * * * * * 1 cron true\n* * * * * * * 1 crn true\n');
+    const daemon = runCli(['start', '--foreground', '-c', conf, '--pidfile', path.join(dir, 'gotorch.pid'), '--log-dir', path.join(dir, 'log')]);
+    started.push(daemon);
+    expect(await daemon.exited).toBe(1);
+    expect(daemon.output()).toContain(`${conf}:1:1:`);
+    expect(daemon.output()).toContain(`${conf}:2:17:`);
+    expect(existsSync(path.join(dir, 'gotorch.pid'))).toBe(false);
+  });
+});
