@@ -51,6 +51,8 @@ export class Planner {
   /** SPEC §3: each (task, scheduled second) starts at most once — keyed by identity, kept across reloads. */
   private readonly lastFired = new Map<string, number>();
   private last: number;
+  /** After a small backward step: waiting for the clock to pass `last` again. */
+  private holding = false;
   /** Wall fields for catch-up and daemon windows, reused to keep the tick free of allocation. */
   private readonly scratch = newWall();
 
@@ -98,6 +100,13 @@ export class Planner {
     const delta = nowSecond - this.last;
     const due = new Map<Task, number>();
     const events: ClockEvent[] = [];
+    if (delta < 0 && delta >= -LATE_WAKE_LIMIT) {
+      // A small step back (NTP): hold until the clock passes the last planned second, so no second runs twice.
+      if (!this.holding) events.push({ kind: 'backward', fromSecond: this.last, toSecond: nowSecond });
+      this.holding = true;
+      return { fires: [], events, openDaemons: this.openDaemons(nowSecond) };
+    }
+    this.holding = false;
     if (delta >= 1 && delta <= LATE_WAKE_LIMIT) {
       if (delta > 1) events.push({ kind: 'late', fromSecond: this.last, toSecond: nowSecond });
       // SPEC §3 late wake: every missed second in order; a task due in several runs once, for the first.

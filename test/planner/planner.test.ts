@@ -112,21 +112,27 @@ describe('planner: clock jumps (SPEC §3, cronie policy)', () => {
     expect(names(planner.advance(start + 1 + 86_400 - 60)).includes('noon')).toBe(false);
   });
 
-  it('backward more than 3 h: resync; fixed-time tasks run again at their next time', () => {
+  it('backward more than 3 h: resync, one warning; wildcard tasks go on, no second runs twice', () => {
     const start = utc('2026-11-20T11:59:59');
     const planner = new Planner(tasksFrom(text), start);
     planner.advance(start + 1);
     const back = start + 1 - 4 * 3600;
-    expect(planner.advance(back).events).toEqual([{ kind: 'resync', fromSecond: start + 1, toSecond: back }]);
-    expect(run(planner, start + 1).filter((entry) => entry.startsWith('noon'))).toEqual([`noon@${start + 1}`]);
+    const advance = planner.advance(back);
+    expect(advance.events).toEqual([{ kind: 'resync', fromSecond: start + 1, toSecond: back }]);
+    expect(names(advance)).toEqual(['each', 'quarter']);
+    const again = run(planner, start + 1);
+    expect(again.filter((entry) => entry.startsWith('noon'))).toEqual([]);
+    expect(again.filter((entry) => entry.startsWith('each'))).toHaveLength(4 * 3600 - 1);
   });
 
-  it('a backward step of 1 s does not run a second twice (same-second guard)', () => {
-    const start = utc('2026-11-20T11:59:59');
+  it('a small step back holds planning until the clock passes the last planned second', () => {
+    const start = utc('2026-11-20T11:59:50');
     const planner = new Planner(tasksFrom(text), start);
-    expect(names(planner.advance(start + 1))).toEqual(['each', 'noon', 'quarter']);
-    expect(names(planner.advance(start))).toEqual(['each']);
-    expect(names(planner.advance(start + 1))).toEqual([]);
+    expect(run(planner, start + 10)).toHaveLength(10 + 2);
+    const held = [planner.advance(start + 5), planner.advance(start + 6), planner.advance(start + 10)];
+    expect(held.flatMap(fired)).toEqual([]);
+    expect(held.flatMap((advance) => advance.events)).toEqual([{ kind: 'backward', fromSecond: start + 10, toSecond: start + 5 }]);
+    expect(fired(planner.advance(start + 11))).toEqual([`each@${start + 11}`]);
   });
 });
 
@@ -149,7 +155,7 @@ describe('planner: DST (SPEC §3: a zone offset change is a wall-clock jump)', (
 
   it('Europe/Berlin fall back: fixed-time runs in the first pass only, wildcard in both', () => {
     const change = utc('2026-10-25T01:00:00');
-    const planner = new Planner(tasksFrom(berlin), change - 3600);
+    const planner = new Planner(tasksFrom(berlin), change - 3601);
     const all = run(planner, change + 3600);
     expect(all.filter((entry) => entry.startsWith('fixed'))).toEqual([`fixed@${change - 1800}`]);
     const wild = [0, 15, 30, 45].map((minute) => change - 3600 + minute * 60).concat([0, 15, 30, 45].map((minute) => change + minute * 60));

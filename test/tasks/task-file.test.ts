@@ -60,7 +60,7 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'typo in an option key', text: '* * * * * * * 1 cron tiemout=5s date', column: 22, message: 'did you mean "timeout"' },
   { name: 'unknown option without a near key', text: '* * * * * * * 1 cron x=1 date', column: 22, message: 'unknown option "x="' },
   { name: 'duration without unit', text: '* * * * * * * 1 cron timeout=5 date', column: 31, message: 'write 5s' },
-  { name: 'duration with a bad unit', text: '* * * * * * * 1 cron timeout=5x date', column: 31, message: 'bad duration' },
+  { name: 'duration with a bad unit', text: '* * * * * * * 1 cron timeout=5x date', column: 30, message: 'bad duration' },
   { name: 'zero grace', text: '* * * * * * * 1 cron grace=0s date', column: 28, message: 'grace must be longer than 0' },
   { name: 'unknown time zone', text: '* * * * * * * 1 cron tz=Mars/Base date', column: 25, message: 'Mars/Base' },
   { name: 'bad name', text: '* * * * * * * 1 cron name=a/b date', column: 27, message: 'may use only letters' },
