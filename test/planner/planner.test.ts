@@ -112,7 +112,7 @@ describe('planner: clock jumps (SPEC §3, cronie policy)', () => {
     expect(names(planner.advance(start + 1 + 86_400 - 60)).includes('noon')).toBe(false);
   });
 
-  it('backward more than 3 h: resync, one warning; wildcard tasks go on, the fixed-time task's last second is not rerun', () => {
+  it('backward more than 3 h: resync, one warning; wildcard tasks go on, the fixed-time task does not rerun its last second', () => {
     const start = utc('2026-11-20T11:59:59');
     const planner = new Planner(tasksFrom(text), start);
     planner.advance(start + 1);
