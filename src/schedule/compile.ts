@@ -1,0 +1,68 @@
+import { newDayExtensions } from './day-extensions.js';
+import { DAY_OF_MONTH, DAY_OF_WEEK } from './field-specs.js';
+import { compileField } from './fields.js';
+import { compileMacro } from './macros.js';
+import type { CompileResult, ScheduleError } from './types.js';
+
+const FIELD_ORDER = 'second minute hour day-of-month month day-of-week';
+
+/**
+ * Compiles the schedule tokens of one task line (SPEC §1.1): a macro (`@daily`, `@every 90s`, ...)
+ * or exactly six fields. All errors of all fields are reported, each with its token and offset.
+ */
+export function compileSchedule(tokens: readonly string[]): CompileResult {
+  if (tokens.length > 0 && tokens[0].startsWith('@')) {
+    const macro = compileMacro(tokens);
+    return macro.ok === 'fields' ? compileSixFields(macro.fields) : macro;
+  }
+  return compileSixFields(tokens);
+}
+
+function compileSixFields(tokens: readonly string[]): CompileResult {
+  if (tokens.length !== 6) return { ok: false, errors: [{ field: 0, offset: 0, message: fieldCountMessage(tokens) }] };
+  const errors: ScheduleError[] = [];
+  const extensions = newDayExtensions();
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tokens.map((text, field) =>
+    compileField(text, field, extensions, errors),
+  );
+  if (errors.length > 0) return { ok: false, errors };
+  const { lastDay, lastWeekday, nearestWeekday, lastDayOfWeek, nthDayOfWeek } = extensions;
+  return {
+    ok: true,
+    schedule: {
+      kind: 'cron',
+      second,
+      minute,
+      hour,
+      dayOfMonth,
+      month,
+      dayOfWeek,
+      // SPEC §1.1 (Vixie): a day field that starts with * or ? makes the day fields AND instead of OR.
+      domStar: startsStarred(tokens[DAY_OF_MONTH]),
+      dowStar: startsStarred(tokens[DAY_OF_WEEK]),
+      lastDay,
+      lastWeekday,
+      nearestWeekday,
+      lastDayOfWeek,
+      nthDayOfWeek,
+      hasDayExtensions:
+        lastDay || lastWeekday || nearestWeekday.includes(1) || lastDayOfWeek.includes(1) || nthDayOfWeek.some((bits) => bits !== 0),
+      // SPEC §3: cronie's fixed-time jobs have a single second, minute and hour.
+      fixedTime: countSet(second) === 1 && countSet(minute) === 1 && countSet(hour) === 1,
+    },
+  };
+}
+
+function fieldCountMessage(tokens: readonly string[]): string {
+  const message = `expected 6 schedule fields (${FIELD_ORDER}), found ${tokens.length}`;
+  // Five fields is classic cron: say how to write it, but never guess which field is missing.
+  return tokens.length === 5 ? `${message}: put the second first, e.g. "0 ${tokens.join(' ')}"` : message;
+}
+
+function startsStarred(text: string): boolean {
+  return text.startsWith('*') || text.startsWith('?');
+}
+
+function countSet(bitmap: Uint8Array): number {
+  return bitmap.reduce((count, bit) => count + bit, 0);
+}

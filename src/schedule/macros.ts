@@ -1,0 +1,61 @@
+import { formatDuration, parseDuration } from '../tasks/duration.js';
+import { closest } from '../tasks/suggest.js';
+import type { CompileResult, ScheduleError } from './types.js';
+
+/** SPEC §1.1: macros that stand for six fields, each firing at second 0. */
+const MACRO_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  '@yearly': ['0', '0', '0', '1', '1', '*'],
+  '@annually': ['0', '0', '0', '1', '1', '*'],
+  '@monthly': ['0', '0', '0', '1', '*', '*'],
+  '@weekly': ['0', '0', '0', '*', '*', '0'],
+  '@daily': ['0', '0', '0', '*', '*', '*'],
+  '@midnight': ['0', '0', '0', '*', '*', '*'],
+  '@hourly': ['0', '0', '*', '*', '*', '*'],
+  '@minutely': ['0', '*', '*', '*', '*', '*'],
+};
+
+const MACRO_NAMES = [...Object.keys(MACRO_FIELDS), '@every', '@reboot'];
+
+/** A macro either stands for six fields, which the caller compiles, or is compiled here. */
+export type MacroResult = { readonly ok: 'fields'; readonly fields: readonly string[] } | CompileResult;
+
+/** Compiles `tokens` whose first token starts with `@`. Macro names are case-insensitive. */
+export function compileMacro(tokens: readonly string[]): MacroResult {
+  const name = tokens[0].toLowerCase();
+  if (name === '@every') return compileEvery(tokens);
+  const fields = MACRO_FIELDS[name];
+  if (fields === undefined && name !== '@reboot') return failure(0, 0, unknownMacroMessage(tokens[0]));
+  if (tokens.length > 1) return failure(1, 0, `${name} replaces all six fields: remove "${tokens[1]}"`);
+  return fields ? { ok: 'fields', fields } : { ok: true, schedule: { kind: 'reboot' } };
+}
+
+/** SPEC §1.1: `@every <duration>` in whole seconds; the duration need not divide a day. */
+function compileEvery(tokens: readonly string[]): CompileResult {
+  if (tokens.length < 2) return failure(0, 0, '@every needs a duration: write e.g. @every 90s');
+  if (tokens.length > 2) {
+    return failure(2, 0, `@every takes one duration without spaces (e.g. @every 1h30m): remove "${tokens[2]}"`);
+  }
+  const text = tokens[1];
+  const duration = parseDuration(text);
+  if (!duration.ok) return failure(1, duration.offset, duration.message);
+  const wholeSeconds = Math.floor(duration.ms / 1000);
+  if (wholeSeconds === 0) {
+    return failure(1, 0, `@every ${text} is shorter than a second: schedules run on whole seconds; write @every 1s`);
+  }
+  if (duration.ms % 1000 !== 0) {
+    const [below, above] = [formatDuration(wholeSeconds * 1000), formatDuration((wholeSeconds + 1) * 1000)];
+    return failure(1, 0, `@every ${text} is not a whole number of seconds: write @every ${below} or @every ${above}`);
+  }
+  return { ok: true, schedule: { kind: 'every', seconds: wholeSeconds } };
+}
+
+function unknownMacroMessage(written: string): string {
+  const suggestion = closest(written.toLowerCase(), MACRO_NAMES);
+  const hint = suggestion ? `did you mean ${suggestion}? ` : '';
+  return `unknown macro "${written}": ${hint}use one of ${MACRO_NAMES.join(', ')}`;
+}
+
+function failure(field: number, offset: number, message: string): CompileResult {
+  const error: ScheduleError = { field, offset, message };
+  return { ok: false, errors: [error] };
+}

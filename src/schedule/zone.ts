@@ -1,0 +1,176 @@
+import { daysFromCivil, fillCivil, SECONDS_PER_DAY } from './calendar.js';
+import { closest } from '../tasks/suggest.js';
+import type { WallTime } from './types.js';
+
+/** The zone name that stands for the machine's own time zone (a task with neither `tz=` nor `TZ=`). */
+export const LOCAL_ZONE = 'local';
+
+/** Offsets are looked up with Intl once per chunk of this many seconds (about 388 days) and zone. */
+const CHUNK_SECONDS = 2 ** 25;
+/** Sampling step inside a chunk: the tz database never changes an offset twice within a day. */
+const SAMPLE_SECONDS = SECONDS_PER_DAY;
+
+/** The UTC offsets of one chunk: offsets[0] from its start, offsets[i + 1] from transitions[i]. */
+interface Chunk {
+  readonly start: number;
+  readonly transitions: readonly number[];
+  readonly offsets: readonly number[];
+}
+
+/** Says what is wrong with a time zone name and what to write instead, or undefined if it is valid. */
+export function zoneError(name: string): string | undefined {
+  if (name === LOCAL_ZONE) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return undefined;
+  } catch {
+    const names = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+    const lowerCaseNames = names.map((zoneName) => zoneName.toLowerCase());
+    const suggestion = closest(name.toLowerCase(), lowerCaseNames);
+    const example = suggestion === undefined ? 'Europe/Berlin' : names[lowerCaseNames.indexOf(suggestion)];
+    return `unknown time zone "${name}": use an IANA name such as ${example}`;
+  }
+}
+
+/**
+ * An IANA time zone with cached UTC offsets. A hit (the offset in force around the last second asked
+ * for) is two comparisons; Intl is used only to fill a chunk. UTC never touches Intl.
+ */
+export class Zone {
+  private static readonly zones = new Map<string, Zone>();
+
+  /** The resolved IANA name, e.g. `Europe/Berlin` (for `local`, the machine's zone). */
+  readonly name: string;
+  private readonly format: Intl.DateTimeFormat;
+  private readonly isUtc: boolean;
+  private readonly chunks = new Map<number, Chunk>();
+  private cachedFrom = -Infinity;
+  private cachedUntil = Infinity;
+  private cachedOffset = 0;
+
+  /** The shared instance for `name` (an IANA name or `local`); throws a RangeError for an unknown name. */
+  static for(name: string): Zone {
+    let zone = Zone.zones.get(name);
+    if (zone === undefined) {
+      const error = zoneError(name);
+      if (error !== undefined) throw new RangeError(error);
+      zone = new Zone(name === LOCAL_ZONE ? new Intl.DateTimeFormat().resolvedOptions().timeZone : name);
+      Zone.zones.set(name, zone);
+    }
+    return zone;
+  }
+
+  private constructor(name: string) {
+    const format = new Intl.DateTimeFormat('en-US', {
+      timeZone: name,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    this.format = format;
+    this.name = format.resolvedOptions().timeZone;
+    this.isUtc = this.name === 'UTC';
+    // UTC keeps the initial cache (offset 0 for all time) forever; other zones start empty.
+    if (!this.isUtc) this.cachedUntil = -Infinity;
+  }
+
+  /** Seconds to add to a Unix time to get this zone's wall clock at that instant. */
+  offsetSeconds(unixSec: number): number {
+    if (unixSec >= this.cachedFrom && unixSec < this.cachedUntil) return this.cachedOffset;
+    return this.lookUpOffset(unixSec);
+  }
+
+  /** Fills every field of `out` with the wall clock at `unixSec`: integer work on a cache hit. */
+  fillWallTime(unixSec: number, out: WallTime): void {
+    fillCivil(unixSec + this.offsetSeconds(unixSec), out);
+  }
+
+  /** The first instant in (afterUnixSec, untilUnixSec] at which the offset changes, or Infinity. */
+  nextTransition(afterUnixSec: number, untilUnixSec: number): number {
+    if (this.isUtc) return Infinity;
+    for (let index = chunkIndex(afterUnixSec); index <= chunkIndex(untilUnixSec); index++) {
+      for (const transition of this.chunk(index).transitions) {
+        if (transition > afterUnixSec) return transition <= untilUnixSec ? transition : Infinity;
+      }
+    }
+    return Infinity;
+  }
+
+  /** The last instant in (sinceUnixSec, atUnixSec] at which the offset changed, or -Infinity. */
+  previousTransition(atUnixSec: number, sinceUnixSec: number): number {
+    if (this.isUtc) return -Infinity;
+    for (let index = chunkIndex(atUnixSec); index >= chunkIndex(sinceUnixSec); index--) {
+      const { transitions } = this.chunk(index);
+      for (let i = transitions.length - 1; i >= 0; i--) {
+        if (transitions[i] <= atUnixSec) return transitions[i] > sinceUnixSec ? transitions[i] : -Infinity;
+      }
+    }
+    return -Infinity;
+  }
+
+  private lookUpOffset(unixSec: number): number {
+    const chunk = this.chunk(chunkIndex(unixSec));
+    let i = 0;
+    while (i < chunk.transitions.length && chunk.transitions[i] <= unixSec) i++;
+    this.cachedFrom = i === 0 ? chunk.start : chunk.transitions[i - 1];
+    this.cachedUntil = i === chunk.transitions.length ? chunk.start + CHUNK_SECONDS : chunk.transitions[i];
+    this.cachedOffset = chunk.offsets[i];
+    return this.cachedOffset;
+  }
+
+  private chunk(index: number): Chunk {
+    let chunk = this.chunks.get(index);
+    if (chunk === undefined) {
+      chunk = this.scanChunk(index * CHUNK_SECONDS);
+      this.chunks.set(index, chunk);
+    }
+    return chunk;
+  }
+
+  /** Samples the offset daily and bisects each change down to the second it happens. */
+  private scanChunk(start: number): Chunk {
+    const end = start + CHUNK_SECONDS;
+    const transitions: number[] = [];
+    // Sampling starts one second early so that a transition exactly at `start` is seen.
+    let sampled = start - 1;
+    const offsets = [this.intlOffset(sampled)];
+    while (sampled < end - 1) {
+      const next = Math.min(sampled + SAMPLE_SECONDS, end - 1);
+      const offsetAtNext = this.intlOffset(next);
+      let from = sampled;
+      while (offsets[offsets.length - 1] !== offsetAtNext) {
+        from = this.bisectTransition(from, offsets[offsets.length - 1], next);
+        transitions.push(from);
+        offsets.push(this.intlOffset(from));
+      }
+      sampled = next;
+    }
+    return { start, transitions, offsets };
+  }
+
+  /** The first second in (from, to] whose offset differs from `offsetAtFrom`. */
+  private bisectTransition(from: number, offsetAtFrom: number, to: number): number {
+    let [low, high] = [from, to];
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (this.intlOffset(middle) === offsetAtFrom) low = middle;
+      else high = middle;
+    }
+    return high;
+  }
+
+  private intlOffset(unixSec: number): number {
+    const parts = this.format.formatToParts(unixSec * 1000);
+    const field = (type: string) => Number(parts.find((part) => part.type === type)?.value);
+    const wallDays = daysFromCivil(field('year'), field('month'), field('day'));
+    return wallDays * SECONDS_PER_DAY + field('hour') * 3600 + field('minute') * 60 + field('second') - unixSec;
+  }
+}
+
+function chunkIndex(unixSec: number): number {
+  return Math.floor(unixSec / CHUNK_SECONDS);
+}

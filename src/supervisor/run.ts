@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../planner/clock.js';
+import type { Task } from '../tasks/types.js';
+import { OutputSplitter } from './output.js';
+import type { ChildHandle, SpawnOutcome, Spawner } from './spawner.js';
+
+/** SPEC §2: the one record every run ends with. */
+export interface RunRecord {
+  readonly task: string;
+  readonly run: string;
+  readonly pid: number | null;
+  /** The scheduled second, Unix seconds. */
+  readonly scheduledAt: number;
+  /** Spawn time by the injected clock, ms since the epoch. */
+  readonly startedAt: number;
+  readonly lateMs: number;
+  readonly durationMs: number;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly bytesKept: number;
+  readonly bytesDropped: number;
+  /** Why the spawn failed, or null. */
+  readonly error: string | null;
+}
+
+/** A cron job, or one kept instance of a daemon task (SPEC §1.4). */
+export type RunRole = 'job' | 'daemon';
+
+export interface RunStart {
+  readonly task: Task;
+  readonly scheduledAt: number;
+  readonly runId: string;
+  readonly role: RunRole;
+  readonly env: Readonly<Record<string, string>>;
+  readonly clock: Clock;
+  readonly spawner: Spawner;
+  /** The per-task child of the run log (`task` bound). */
+  readonly logger: Logger;
+  /** Called exactly once, after the record is logged. */
+  readonly onExit: (run: Run, record: RunRecord) => void;
+}
+
+/** SPEC §2: the job's environment. Values are never logged. */
+export function jobEnv(
+  base: Readonly<Record<string, string>>,
+  task: Task,
+  runId: string,
+  scheduledAt: number,
+): Record<string, string> {
+  return {
+    ...base,
+    ...task.env,
+    GOTORCH_TASK: task.id,
+    GOTORCH_RUN_ID: runId,
+    GOTORCH_SCHEDULED_AT: String(scheduledAt),
+  };
+}
+
+/** One started process group: streams its output to the run log, times it out, ends in one record. */
+export class Run {
+  readonly id: string;
+  readonly task: Task;
+  readonly role: RunRole;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  readonly pid: number | undefined;
+  /** Set by the supervisor when it wants this run gone: its exit is expected, not a crash. */
+  stopping = false;
+  /** A daemon instance of a changed definition: stopped once its replacements are started (SPEC §5). */
+  retiring = false;
+  readonly finished: Promise<RunRecord>;
+  private readonly clock: Clock;
+  private readonly handle: ChildHandle;
+  private timedOut = false;
+  private timeoutTimer: Timer | undefined;
+  private killTimer: Timer | undefined;
+  private terminating = false;
+  private done = false;
+
+  constructor(start: RunStart) {
+    this.id = start.runId;
+    this.task = start.task;
+    this.role = start.role;
+    this.scheduledAt = start.scheduledAt;
+    this.clock = start.clock;
+    const logger = start.logger.child({ run: start.runId });
+    const output = new OutputSplitter(start.task.options.logLimit, (stream, line) => logger.info({ stream, line }));
+    this.startedAt = start.clock.now();
+    this.handle = start.spawner.spawn({
+      shell: start.task.shell,
+      command: start.task.command,
+      env: start.env,
+      cwd: start.task.options.cwd,
+      user: start.task.options.user,
+    });
+    this.pid = this.handle.pid;
+    this.handle.onOutput((stream, chunk) => output.push(stream, chunk));
+    const { timeoutMs } = start.task.options;
+    if (timeoutMs !== undefined && this.pid !== undefined) {
+      // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace.
+      this.timeoutTimer = start.clock.setTimer(this.startedAt + timeoutMs, () => {
+        if (this.terminating) return;
+        this.timedOut = true;
+        void this.terminate();
+      });
+    }
+    this.finished = this.handle.outcome
+      .catch((error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }))
+      .then((outcome) => this.finish(outcome, output, logger, start.onExit));
+  }
+
+  /** SPEC §2: TERM the process group, KILL it after the task's grace; resolves with the run's record. */
+  terminate(): Promise<RunRecord> {
+    if (this.done || this.terminating) return this.finished;
+    this.terminating = true;
+    if (this.handle.signalGroup('SIGTERM')) {
+      this.killTimer = this.clock.setTimer(this.clock.now() + this.task.options.graceMs, () => {
+        this.handle.signalGroup('SIGKILL');
+      });
+    }
+    return this.finished;
+  }
+
+  private finish(outcome: SpawnOutcome, output: OutputSplitter, logger: Logger, onExit: RunStart['onExit']): RunRecord {
+    this.done = true;
+    this.timeoutTimer?.cancel();
+    // A TERM-ignoring member that closed its pipes may outlive the leader: let its KILL still come.
+    if (this.killTimer !== undefined && !this.handle.signalGroup(0)) this.killTimer.cancel();
+    const record: RunRecord = {
+      task: this.task.id,
+      run: this.id,
+      pid: this.pid ?? null,
+      scheduledAt: this.scheduledAt,
+      startedAt: this.startedAt,
+      lateMs: this.startedAt - this.scheduledAt * 1000,
+      durationMs: this.clock.now() - this.startedAt,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      timedOut: this.timedOut,
+      bytesKept: output.bytesKept,
+      bytesDropped: output.bytesDropped,
+      error: outcome.error ?? null,
+    };
+    try {
+      output.end();
+      const { task, run, ...fields } = record; // both are bound on the logger already
+      logger[record.exitCode === 0 ? 'info' : 'warn'](fields, 'run finished');
+    } finally {
+      onExit(this, record); // running state is cleared whatever the logging did
+    }
+    return record;
+  }
+}

@@ -1,0 +1,109 @@
+import { execa } from 'execa';
+import { resolveUser } from './user.js';
+
+/** What to start: `shell -c command` (SPEC §2). `env` is complete: nothing is added to it. */
+export interface SpawnRequest {
+  readonly shell: string;
+  readonly command: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** `user=` (SPEC §1.5): a name or numeric uid; only works when the daemon runs as root. */
+  readonly user?: string;
+}
+
+/** How a child ended. Exactly one of exitCode, signal, error is set. */
+export interface SpawnOutcome {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Why the child could not be started (missing cwd, shell not found, not executable, unknown user). */
+  readonly error?: string;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+export type OutputListener = (stream: OutputStream, chunk: Buffer) => void;
+
+/** A started child, leader of its own process group. */
+export interface ChildHandle {
+  /** Undefined when the spawn failed. */
+  readonly pid: number | undefined;
+  /** Output arrives here; chunks read before a listener is set are counted by nobody and dropped. */
+  onOutput(listener: OutputListener): void;
+  /** Signals the whole process group; false when the group is gone (or never existed). */
+  signalGroup(signal: NodeJS.Signals | 0): boolean;
+  /** Resolves once the child exited and its output pipes closed; never rejects. */
+  readonly outcome: Promise<SpawnOutcome>;
+}
+
+/** The one edge to the process table: injected so the supervisor runs on a scripted spawner in tests. */
+export interface Spawner {
+  spawn(request: SpawnRequest): ChildHandle;
+}
+
+/**
+ * Sends `signal` to process group `pgid`. Never throws (it runs from timers): a gone group (ESRCH) is
+ * false; any other error (EPERM) means the group still exists.
+ */
+export function signalProcessGroup(pgid: number | undefined, signal: NodeJS.Signals | 0): boolean {
+  if (pgid === undefined) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function failedHandle(error: string): ChildHandle {
+  return {
+    pid: undefined,
+    onOutput: () => undefined,
+    signalGroup: () => false,
+    outcome: Promise.resolve({ exitCode: null, signal: null, error }),
+  };
+}
+
+/** SPEC §2: own process group, stdin closed, output streamed (never buffered), failures as values. */
+export const execaSpawner: Spawner = {
+  spawn(request) {
+    const ids = request.user === undefined ? undefined : resolveUser(request.user);
+    if (ids !== undefined && !ids.ok) return failedHandle(ids.error);
+    let subprocess;
+    try {
+      subprocess = execa(request.shell, ['-c', request.command], {
+        cwd: request.cwd,
+        env: request.env,
+        extendEnv: false,
+        detached: true,
+        stdin: 'ignore',
+        buffer: false,
+        encoding: 'buffer',
+        reject: false,
+        stripFinalNewline: false,
+        ...(ids === undefined ? {} : { uid: ids.uid, gid: ids.gid }),
+      });
+    } catch (error) {
+      return failedHandle(error instanceof Error ? error.message : String(error));
+    }
+    let listener: OutputListener | undefined;
+    // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
+    subprocess.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
+    subprocess.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
+    const pid = subprocess.pid;
+    const outcome = subprocess.then(
+      (result): SpawnOutcome => {
+        if (result.exitCode !== undefined) return { exitCode: result.exitCode, signal: null };
+        if (result.signal !== undefined) return { exitCode: null, signal: result.signal };
+        return { exitCode: null, signal: null, error: result.originalMessage ?? result.shortMessage };
+      },
+      (error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }),
+    );
+    return {
+      pid,
+      onOutput: (next) => {
+        listener = next;
+      },
+      signalGroup: (signal) => signalProcessGroup(pid, signal),
+      outcome,
+    };
+  },
+};

@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../planner/clock.js';
+import type { Task, TaskType } from '../tasks/types.js';
+import { DaemonKeeper } from './daemon-keeper.js';
+import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
+import type { Spawner } from './spawner.js';
+import { StartQueue } from './start-queue.js';
+import { newEntry, type TaskEntry } from './task-entry.js';
+
+export interface SupervisorOptions {
+  readonly clock: Clock;
+  readonly spawner: Spawner;
+  /** Daemon events: skips, daemon exits and restarts, stops. */
+  readonly log: Logger;
+  /** Job output lines and run records. */
+  readonly runLog: Logger;
+  /** The daemon's own environment, the base of every job's (SPEC §2). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+export type FireResult = 'queued' | 'skipped';
+
+export interface RunningInstance {
+  readonly run: string;
+  readonly pid: number | null;
+  readonly role: RunRole;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  /** Being stopped (TERM sent or about to be). */
+  readonly stopping: boolean;
+}
+
+export interface TaskStatus {
+  readonly id: string;
+  readonly type: TaskType;
+  /** False for a task removed by a reload whose runs are still tracked (SPEC §5). */
+  readonly current: boolean;
+  readonly running: readonly RunningInstance[];
+  readonly queued: number;
+  readonly lastExit: RunRecord | null;
+  /** Daemon tasks only: the delay the next unexpected exit waits, and a pending restart (ms). */
+  readonly backoff: { readonly nextDelayMs: number; readonly restartAt: number | null } | null;
+}
+
+interface PendingStart {
+  readonly entry: TaskEntry;
+  readonly task: Task;
+  readonly scheduledAt: number;
+  readonly role: RunRole;
+}
+
+/** Starts, tracks, times out and stops jobs; keeps daemon tasks alive (SPEC §1.3, §1.4, §2, §5). */
+export class Supervisor {
+  private readonly entries = new Map<string, TaskEntry>();
+  private readonly queue = new StartQueue<PendingStart>((start) => this.spawn(start));
+  private readonly daemons: DaemonKeeper;
+  private runCounter = 0;
+  private closing = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.daemons = new DaemonKeeper({
+      clock: options.clock,
+      log: options.log,
+      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon' }),
+      isClosing: () => this.closing,
+    });
+  }
+
+  /** SPEC §1.3: a cron fire; skipped (and logged) when `max` instances already run or wait. */
+  fire(task: Task, scheduledAt: number): FireResult {
+    const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
+    if (this.closing) {
+      this.options.log.warn({ task: task.id, scheduledAt: second }, 'skipped: shutting down');
+      return 'skipped';
+    }
+    const entry = this.entryFor(task);
+    const running = entry.runs.size;
+    if (task.max > 0 && running + entry.queued >= task.max) {
+      this.options.log.warn(
+        { task: task.id, scheduledAt: second, running, queued: entry.queued, max: task.max },
+        'skipped: max instances running',
+      );
+      return 'skipped';
+    }
+    this.enqueue({ entry, task, scheduledAt: second, role: 'job' });
+    return 'queued';
+  }
+
+  /** SPEC §4 `run <name>`: one instance now, respecting `max`. */
+  runNow(task: Task): FireResult {
+    return this.fire(task, this.nowSeconds());
+  }
+
+  /** SPEC §1.4: called by the tick every second; keeps `max` instances while the window is open. */
+  keepDaemons(task: Task, windowOpen: boolean): void {
+    if (this.closing) return;
+    this.daemons.keep(this.entryFor(task), windowOpen);
+  }
+
+  /** SPEC §5: a reload's task list, diffed by identity. */
+  setTasks(tasks: readonly Task[]): void {
+    const next = new Set(tasks.map((task) => task.id));
+    for (const entry of [...this.entries.values()]) {
+      if (next.has(entry.task.id) || !entry.current) continue;
+      entry.current = false;
+      this.daemons.stopInstances(entry, 'task removed');
+      this.forgetIfIdle(entry);
+    }
+    for (const task of tasks) {
+      const entry = this.entries.get(task.id);
+      if (entry === undefined) {
+        this.entryFor(task);
+        continue;
+      }
+      const previous = entry.task;
+      entry.task = task;
+      entry.current = true;
+      this.daemons.redefine(entry, previous);
+    }
+  }
+
+  /** SPEC §4 `kill <name>`: TERM, then KILL after grace, every running instance; resolves once all exited. */
+  async killTask(id: string): Promise<number> {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return 0;
+    const runs = [...entry.runs];
+    this.options.log.info({ task: id, pids: runs.map((run) => run.pid) }, 'kill requested');
+    await Promise.all(runs.map((run) => run.terminate()));
+    return runs.length;
+  }
+
+  /** For `status`: per task the running instances, last exit and back-off state. */
+  snapshot(): TaskStatus[] {
+    return [...this.entries.values()].map((entry) => ({
+      id: entry.task.id,
+      type: entry.task.type,
+      current: entry.current,
+      running: [...entry.runs].map((run) => ({
+        run: run.id,
+        pid: run.pid ?? null,
+        role: run.role,
+        scheduledAt: run.scheduledAt,
+        startedAt: run.startedAt,
+        stopping: run.stopping,
+      })),
+      queued: entry.queued,
+      lastExit: entry.lastExit,
+      backoff:
+        entry.task.type === 'daemon' ? { nextDelayMs: entry.backoff.nextDelayMs, restartAt: entry.restartAt } : null,
+    }));
+  }
+
+  /** SPEC §4 `stop`: no more starts, TERM every process group, KILL after each task's grace. */
+  async stopAll(): Promise<void> {
+    this.close();
+    const runs = this.allRuns();
+    for (const run of runs) run.stopping = true;
+    await Promise.all(runs.map((run) => run.terminate()));
+  }
+
+  /** SPEC §4 `quit`: no more starts, stop daemon instances, let running cron jobs finish. */
+  async drain(): Promise<void> {
+    this.close();
+    await Promise.all(this.allRuns().map((run) => run.finished));
+  }
+
+  /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
+  private close(): void {
+    this.closing = true;
+    for (const entry of this.entries.values()) this.daemons.stopInstances(entry, 'shutting down');
+    const dropped = this.queue.clear();
+    for (const start of dropped) start.entry.queued--;
+    if (dropped.length > 0) {
+      const tasks = [...new Set(dropped.map((start) => start.task.id))];
+      this.options.log.warn({ tasks, count: dropped.length }, 'shutting down: queued starts dropped');
+    }
+  }
+
+  private allRuns(): Run[] {
+    return [...this.entries.values()].flatMap((entry) => [...entry.runs]);
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.options.clock.now() / 1000);
+  }
+
+  private entryFor(task: Task): TaskEntry {
+    let entry = this.entries.get(task.id);
+    if (entry === undefined) {
+      entry = newEntry(task, this.options.runLog);
+      entry.current = true;
+      this.entries.set(task.id, entry);
+    }
+    return entry;
+  }
+
+  private enqueue(start: PendingStart): void {
+    start.entry.queued++;
+    this.queue.push(start);
+  }
+
+  private spawn({ entry, task, scheduledAt, role }: PendingStart): void {
+    entry.queued--;
+    if (role === 'job') {
+      this.startRun(entry, task, scheduledAt, role);
+      return;
+    }
+    // A daemon start spawns the definition current now, if the keeper still wants it.
+    if (this.daemons.wanted(entry)) this.startRun(entry, entry.task, scheduledAt, role);
+    this.daemons.startSettled(entry);
+    this.forgetIfIdle(entry);
+  }
+
+  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole): void {
+    const runId = `${scheduledAt}-${++this.runCounter}-${randomBytes(3).toString('hex')}`;
+    const run = new Run({
+      task,
+      scheduledAt,
+      runId,
+      role,
+      env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
+      clock: this.options.clock,
+      spawner: this.options.spawner,
+      logger: entry.logger,
+      onExit: (exited, record) => this.exited(entry, exited, record),
+    });
+    entry.runs.add(run);
+  }
+
+  private exited(entry: TaskEntry, run: Run, record: RunRecord): void {
+    entry.runs.delete(run);
+    entry.lastExit = record;
+    if (run.role === 'daemon') this.daemons.exited(entry, run, record);
+    this.forgetIfIdle(entry);
+  }
+
+  /** A removed task is tracked until its last run exits. */
+  private forgetIfIdle(entry: TaskEntry): void {
+    if (!entry.current && entry.runs.size === 0 && entry.queued === 0) this.entries.delete(entry.task.id);
+  }
+}

@@ -1,0 +1,146 @@
+import { pino, type Logger } from 'pino';
+import type { Clock, Timer } from '../../src/planner/clock.js';
+import type {
+  ChildHandle,
+  OutputListener,
+  OutputStream,
+  SpawnOutcome,
+  SpawnRequest,
+  Spawner,
+} from '../../src/supervisor/spawner.js';
+import type { Task, TaskOptions } from '../../src/tasks/types.js';
+
+export type LogRecord = Record<string, unknown> & { msg?: string };
+
+/** A pino logger whose records are parsed into an array, synchronously. */
+export function captureLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const logger = pino({ level: 'trace' }, { write: (line: string) => records.push(JSON.parse(line) as LogRecord) });
+  return { logger, records };
+}
+
+/** A clock that only moves when told; timers fire in time order during `advance`. */
+export class FakeClock implements Clock {
+  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
+  private seq = 0;
+
+  constructor(public current = 1_700_000_000_000) {}
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(atMs: number, fn: () => void): Timer {
+    const timer = { at: atMs, seq: this.seq++, fn, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.cancelled = true) };
+  }
+
+  /** Pending (not cancelled, not fired) timers. */
+  get pending(): number {
+    return this.timers.filter((timer) => !timer.cancelled).length;
+  }
+
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((timer) => !timer.cancelled && timer.at <= target)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (due === undefined) break;
+      due.cancelled = true;
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+    }
+    this.current = target;
+  }
+}
+
+/** A child the test scripts by hand: it writes output, exits, and records the signals it got. */
+export class FakeChild implements ChildHandle {
+  readonly signals: string[] = [];
+  readonly outcome: Promise<SpawnOutcome>;
+  alive: boolean;
+  private listener: OutputListener | undefined;
+  private resolve!: (outcome: SpawnOutcome) => void;
+
+  constructor(
+    readonly request: SpawnRequest,
+    readonly pid: number | undefined,
+  ) {
+    this.alive = pid !== undefined;
+    this.outcome = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  onOutput(listener: OutputListener): void {
+    this.listener = listener;
+  }
+
+  signalGroup(signal: NodeJS.Signals | 0): boolean {
+    if (signal !== 0 && this.alive) this.signals.push(signal);
+    return this.alive;
+  }
+
+  write(stream: OutputStream, text: string): void {
+    this.listener?.(stream, Buffer.from(text));
+  }
+
+  exit(exitCode: number | null, signal: string | null = null): void {
+    this.alive = false;
+    this.resolve({ exitCode, signal });
+  }
+
+  fail(error: string): void {
+    this.alive = false;
+    this.resolve({ exitCode: null, signal: null, error });
+  }
+}
+
+/** Records every spawn request and hands out FakeChild handles. */
+export class ScriptedSpawner implements Spawner {
+  readonly children: FakeChild[] = [];
+  /** Every spawn and signal in order, e.g. `spawn:cmd`, `SIGTERM:1001`. */
+  readonly events: string[] = [];
+  private nextPid = 1000;
+
+  spawn(request: SpawnRequest): ChildHandle {
+    const child = new FakeChild(request, ++this.nextPid);
+    const signal = child.signalGroup.bind(child);
+    child.signalGroup = (sig) => {
+      if (sig !== 0 && child.alive) this.events.push(`${sig}:${child.pid}`);
+      return signal(sig);
+    };
+    this.events.push(`spawn:${request.command}:${child.pid}`);
+    this.children.push(child);
+    return child;
+  }
+
+  alive(): FakeChild[] {
+    return this.children.filter((child) => child.alive);
+  }
+}
+
+/** Lets queued starts (one per setImmediate) and promise callbacks run; no time passes. */
+export async function settle(rounds = 50): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+export function makeTask(
+  fields: Partial<Omit<Task, 'options'>> & { id: string },
+  options: Partial<TaskOptions> = {},
+): Task {
+  return {
+    location: { file: 'tasks.conf', line: 1, column: 1 },
+    scheduleText: '* * * * * *',
+    schedule: { kind: 'every', seconds: 1 },
+    zone: 'UTC',
+    hosts: ['*'],
+    max: 0,
+    type: 'cron',
+    command: `echo ${fields.id}`,
+    shell: '/bin/sh',
+    env: {},
+    ...fields,
+    options: { graceMs: 10_000, logLimit: 1024 * 1024, ...options },
+  };
+}

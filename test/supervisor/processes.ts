@@ -1,0 +1,78 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/planner/clock.js';
+import { execaSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { captureLogger, type LogRecord } from './fakes.js';
+
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly state: string;
+  readonly pgrp: number;
+}
+
+/** Every process in /proc, read from /proc/<pid>/stat (the command name may contain spaces). */
+export function processes(): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      found.push({ pid: Number(name), state, pgrp: Number(pgrp) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+/** Live (not zombie) members of process group `pgid`. */
+export function liveGroupMembers(pgid: number): ProcessInfo[] {
+  return processes().filter((proc) => proc.pgrp === pgid && proc.state !== 'Z');
+}
+
+/** Live processes whose environment holds `NAME=value`. */
+export function processesWithEnv(entry: string): ProcessInfo[] {
+  return processes().filter((proc) => {
+    if (proc.state === 'Z') return false;
+    try {
+      return readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0').includes(entry);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Polls `check` until it returns true or the deadline passes; never a fixed sleep. */
+export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A supervisor on real processes and the real clock; `cleanup` kills every group it started. */
+export function realSupervisor(baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' }) {
+  const pids: number[] = [];
+  const spawner: Spawner = {
+    spawn(request) {
+      const child = execaSpawner.spawn(request);
+      if (child.pid !== undefined) pids.push(child.pid);
+      return child;
+    },
+  };
+  const log = captureLogger();
+  const runLog = captureLogger();
+  const supervisor = new Supervisor({ clock: systemClock, spawner, log: log.logger, runLog: runLog.logger, baseEnv });
+  const dir = mkdtempSync(join(tmpdir(), 'gotorch-supervisor-'));
+  const finished = (): LogRecord[] => runLog.records.filter((record) => record.msg === 'run finished');
+  const cleanup = async () => {
+    for (const pid of pids) signalProcessGroup(pid, 'SIGKILL');
+    await waitFor(() => pids.every((pid) => liveGroupMembers(pid).length === 0), 5000, 'test processes to exit');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { supervisor, pids, log: log.records, runLog: runLog.records, finished, dir, cleanup };
+}

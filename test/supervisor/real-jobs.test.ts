@@ -1,0 +1,110 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTask } from './fakes.js';
+import { liveGroupMembers, processesWithEnv, realSupervisor, waitFor } from './processes.js';
+
+function notExecutable(dir: string): string {
+  const path = join(dir, 'not-a-shell');
+  writeFileSync(path, 'echo hi\n', { mode: 0o644 });
+  return path;
+}
+
+let current: ReturnType<typeof realSupervisor> | undefined;
+function setup(baseEnv?: Record<string, string>) {
+  current = realSupervisor(baseEnv);
+  return current;
+}
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+describe('real jobs (execa spawner, real clock)', () => {
+  it('SPEC §1.3: max=2 holds under a burst of 50 fires within a second', async () => {
+    const { supervisor, log, finished, dir } = setup();
+    const task = makeTask({ id: `burst-${process.pid}`, max: 2, command: 'sleep 1' }, { cwd: dir });
+    const marker = `GOTORCH_TASK=${task.id}`;
+    let maxAlive = 0;
+    const sampler = setInterval(() => {
+      const groups = new Set(processesWithEnv(marker).map((proc) => proc.pgrp));
+      maxAlive = Math.max(maxAlive, groups.size);
+    }, 5);
+    const results: string[] = [];
+    const firstSecond = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 50; i++) {
+      results.push(supervisor.fire(task, firstSecond));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await waitFor(() => finished().length === 2, 5000, 'both runs to finish');
+    clearInterval(sampler);
+    expect(maxAlive).toBe(2);
+    expect(results.filter((result) => result === 'queued')).toHaveLength(2);
+    const skips = log.filter((record) => record.msg === 'skipped: max instances running');
+    expect(skips).toHaveLength(48);
+    expect(skips[0]).toMatchObject({ task: task.id, scheduledAt: firstSecond, max: 2 });
+    expect(finished().map((record) => record.exitCode)).toEqual([0, 0]);
+  });
+
+  it.each([
+    ['forked grandchildren', "sh -c 'sleep 100 & sleep 100 & wait'", 'SIGTERM'],
+    ['a job that ignores SIGTERM', 'trap "" TERM; sleep 100', 'SIGKILL'],
+  ])('SPEC §2 timeout: kills %s, the whole process group', async (_name, command, signal) => {
+    const { supervisor, finished, dir } = setup();
+    const task = makeTask({ id: 'timeout', command }, { timeoutMs: 300, graceMs: 500, cwd: dir });
+    supervisor.fire(task, Date.now() / 1000);
+    await waitFor(() => finished().length === 1, 5000, 'the run record');
+    const record = finished()[0];
+    expect(record).toMatchObject({ timedOut: true, signal, exitCode: null });
+    expect(record.durationMs).toBeGreaterThanOrEqual(signal === 'SIGKILL' ? 800 : 300);
+    expect(liveGroupMembers(record.pid as number)).toEqual([]);
+  });
+
+  it('a missing command is a failed run (exit 127) and the supervisor goes on', async () => {
+    const { supervisor, finished, runLog, dir } = setup();
+    const task = makeTask({ id: 'missing', max: 1, command: 'no-such-command-gotorch' }, { cwd: dir });
+    expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
+    await waitFor(() => finished().length === 1, 5000, 'the run record');
+    expect(finished()[0]).toMatchObject({ task: 'missing', exitCode: 127, error: null });
+    expect(runLog.some((record) => record.stream === 'stderr' && /not found/.test(String(record.line)))).toBe(true);
+    expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
+    await waitFor(() => finished().length === 2, 5000, 'the second run record');
+  });
+
+  it.each([
+    ['a missing cwd', () => ({ shell: '/bin/sh', cwd: '/nonexistent/gotorch' }), /cwd/],
+    ['a missing shell', () => ({ shell: '/nonexistent/sh' }), /ENOENT/],
+    ['a shell that is not executable', (dir: string) => ({ shell: notExecutable(dir) }), /EACCES/],
+  ])('%s is a failed run record, not a throw', async (_name, where, error) => {
+    const { supervisor, finished, dir } = setup();
+    const { shell, cwd } = where(dir) as { shell: string; cwd?: string };
+    const task = makeTask({ id: 'unspawnable', max: 1, command: 'true', shell }, { cwd });
+    expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
+    await waitFor(() => finished().length === 1, 5000, 'the run record');
+    const failure = { pid: null, exitCode: null, signal: null, error: expect.stringMatching(error) };
+    expect(finished()[0]).toMatchObject(failure);
+    expect(supervisor.snapshot()[0].running).toEqual([]);
+  });
+
+  it('SPEC §2: GOTORCH_* reach the job and no environment value reaches any log', async () => {
+    const base = 'base-secret-8c1f';
+    const token = 'task-secret-77d2';
+    const { supervisor, finished, runLog, log, dir } = setup({ PATH: process.env.PATH ?? '/bin', DB_PASSWORD: base });
+    // The command compares through more variables, so no secret is in the command text either.
+    const command = [
+      'printf "%s|%s|%s\\n" "$GOTORCH_TASK" "$GOTORCH_RUN_ID" "$GOTORCH_SCHEDULED_AT"',
+      'test "$API_TOKEN" = "$WANT_TOKEN" && test "$DB_PASSWORD" = "$WANT_DB" && echo secrets-present',
+    ].join('; ');
+    const env = { API_TOKEN: token, WANT_TOKEN: token, WANT_DB: base };
+    supervisor.fire(makeTask({ id: 'env-check', command, env }, { cwd: dir }), 1_700_000_123);
+    supervisor.fire(makeTask({ id: 'env-fail', command, env }, { cwd: join(dir, 'missing') }), 1_700_000_124);
+    await waitFor(() => finished().length === 2, 5000, 'both run records');
+    const record = finished().find((entry) => entry.task === 'env-check');
+    const lines = runLog.filter((entry) => entry.task === 'env-check' && 'line' in entry).map((entry) => entry.line);
+    expect(lines).toEqual([`env-check|${String(record?.run)}|1700000123`, 'secrets-present']);
+    expect(String(record?.run)).toMatch(/^1700000123-\d+-[0-9a-f]+$/);
+    expect(finished().find((entry) => entry.task === 'env-fail')?.error).toMatch(/cwd/);
+    const everything = JSON.stringify([...runLog, ...log]);
+    for (const secret of [base, token]) expect(everything).not.toContain(secret);
+  });
+});
