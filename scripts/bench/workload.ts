@@ -33,9 +33,11 @@ export function expressions(count: number, seed = 1): string[] {
       case 2:
         result.push(`${second} */${5 + pick(26)} * * * *`);
         break;
-      case 3:
-        result.push(`${second} ${minute} ${pick(24)} ${1 + pick(28)} ${MONTHS[pick(12)]},${MONTHS[pick(12)]} *`);
+      case 3: {
+        const month = pick(12);
+        result.push(`${second} ${minute} ${pick(24)} ${1 + pick(28)} ${MONTHS[month]},${MONTHS[(month + 1 + pick(11)) % 12]} *`);
         break;
+      }
       case 4:
         result.push(`${second} ${minute},${(minute + 30) % 60} ${pick(24)} * * ${pick(7)}`);
         break;
