@@ -1,10 +1,16 @@
-import { newDayExtensions } from './day-extensions.js';
+import { newDayExtensions, type DayExtensions } from './day-extensions.js';
 import { DAY_OF_MONTH, DAY_OF_WEEK } from './field-specs.js';
 import { compileField } from './fields.js';
 import { compileMacro } from './macros.js';
 import type { CompileResult, ScheduleError } from './types.js';
 
 const FIELD_ORDER = 'second minute hour day-of-month month day-of-week';
+/** Items that may set day extensions (L, W, #); a field without them compiles the same in any task. */
+const MAY_EXTEND = /[lw#]/i;
+/** Compiled bitmaps are read-only, so tasks with the same field text share one: 9 arrays a task cost GC. */
+const sharedFields = new Map<string, Uint8Array>();
+const SHARED_FIELDS_LIMIT = 100_000;
+const NO_EXTENSIONS = newDayExtensions();
 
 /**
  * Compiles the schedule tokens of one task line (SPEC §1.1): a macro (`@daily`, `@every 90s`, ...)
@@ -21,10 +27,8 @@ export function compileSchedule(tokens: readonly string[]): CompileResult {
 function compileSixFields(tokens: readonly string[]): CompileResult {
   if (tokens.length !== 6) return { ok: false, errors: [{ field: 0, offset: 0, message: fieldCountMessage(tokens) }] };
   const errors: ScheduleError[] = [];
-  const extensions = newDayExtensions();
-  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tokens.map((text, field) =>
-    compileField(text, field, extensions, errors),
-  );
+  const extensions = MAY_EXTEND.test(tokens[DAY_OF_MONTH]) || MAY_EXTEND.test(tokens[DAY_OF_WEEK]) ? newDayExtensions() : NO_EXTENSIONS;
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tokens.map((text, field) => compileSharedField(text, field, extensions, errors));
   if (errors.length > 0) return { ok: false, errors };
   const { lastDay, lastWeekday, nearestWeekday, lastDayOfWeek, nthDayOfWeek } = extensions;
   return {
@@ -48,9 +52,24 @@ function compileSixFields(tokens: readonly string[]): CompileResult {
       hasDayExtensions:
         lastDay || lastWeekday || nearestWeekday.includes(1) || lastDayOfWeek.includes(1) || nthDayOfWeek.some((bits) => bits !== 0),
       // SPEC §3: cronie's fixed-time jobs have a single second, minute and hour.
-      fixedTime: countSet(second) === 1 && countSet(minute) === 1 && countSet(hour) === 1,
+      fixedTime: hasOneValue(second) && hasOneValue(minute) && hasOneValue(hour),
     },
   };
+}
+
+function compileSharedField(text: string, field: number, extensions: DayExtensions, errors: ScheduleError[]): Uint8Array {
+  if (MAY_EXTEND.test(text)) return compileField(text, field, extensions, errors);
+  const key = `${field}${text}`;
+  let bitmap = sharedFields.get(key);
+  if (bitmap === undefined) {
+    const before = errors.length;
+    bitmap = compileField(text, field, extensions, errors);
+    if (errors.length === before) {
+      if (sharedFields.size >= SHARED_FIELDS_LIMIT) sharedFields.clear();
+      sharedFields.set(key, bitmap);
+    }
+  }
+  return bitmap;
 }
 
 function fieldCountMessage(tokens: readonly string[]): string {
@@ -63,6 +82,8 @@ function startsStarred(text: string): boolean {
   return text.startsWith('*') || text.startsWith('?');
 }
 
-function countSet(bitmap: Uint8Array): number {
-  return bitmap.reduce((count, bit) => count + bit, 0);
+function hasOneValue(bitmap: Uint8Array): boolean {
+  let seen = 0;
+  for (let index = 0; index < bitmap.length; index++) if (bitmap[index] === 1 && ++seen > 1) return false;
+  return seen === 1;
 }
