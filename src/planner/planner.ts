@@ -53,6 +53,8 @@ export class Planner {
   private last: number;
   /** After a small backward step: waiting for the clock to pass `last` again. */
   private holding = false;
+  /** Indices of matching tasks, reused each tick. */
+  private readonly matched: number[] = [];
   /** Wall fields for catch-up and daemon windows, reused to keep the tick free of allocation. */
   private readonly scratch = newWall();
 
@@ -143,22 +145,24 @@ export class Planner {
       const wallNow = wall.wallSeconds;
       const step = wallNow - state.lastWall;
       if (step !== realStep) events.push({ kind: 'dst', zone: zone.name, second, wallShift: step - realStep });
-      const add = (taskIndex: number): void => {
-        const task = this.tasks[taskIndex];
-        if (!due.has(task) && this.lastFired.get(task.id) !== second) due.set(task, second);
-      };
+      const matched = this.matched;
+      matched.length = 0;
       if (step > 1) {
         // SPEC §3 forward: fixed-time tasks whose wall time was skipped run once; wildcard tasks do not replay.
         for (let wallSecond = Math.max(state.lastWall + 1, state.highWall + 1, wallNow - JUMP_LIMIT); wallSecond < wallNow; wallSecond++) {
           utc.fillWallTime(wallSecond, this.scratch);
-          index.forEachFixedDue(this.scratch, add);
+          index.collectDue(this.scratch, second, matched, true);
         }
       }
+      const skipped = matched.length;
+      index.collectDue(wall, second, matched);
       // SPEC §3 backward: fixed-time tasks that already ran for a wall time are not run again.
       const replay = wallNow <= state.highWall;
-      index.forEachDue(wall, second, (taskIndex) => {
-        if (!replay || !isFixed(this.tasks[taskIndex])) add(taskIndex);
-      });
+      for (let at = 0; at < matched.length; at++) {
+        const task = this.tasks[matched[at]];
+        if (at >= skipped && replay && isFixed(task)) continue;
+        if (!due.has(task) && this.lastFired.get(task.id) !== second) due.set(task, second);
+      }
       state.lastWall = wallNow;
       if (wallNow > state.highWall) state.highWall = wallNow;
     }

@@ -1,7 +1,8 @@
 /**
  * The tasks of one time zone, indexed so that a tick touches only tasks that can fire in that second:
  * tasks with at most 60 (minute, second) pairs per hour sit in one of 3,600 second-of-hour slots,
- * the rest in one of 60 second-of-minute slots; `@every` tasks are grouped by period.
+ * the rest in one of 60 second-of-minute slots; `@every` tasks are grouped by period. Each slot keeps
+ * its task indices beside a 24-bit hour mask, so the usual "not this hour" costs one typed-array read.
  */
 import { dayMatches } from '../schedule/match.js';
 import type { CronSchedule, WallTime } from '../schedule/types.js';
@@ -9,67 +10,85 @@ import type { Task } from '../tasks/types.js';
 
 const SLOT_PAIRS_LIMIT = 60;
 
+interface Slot {
+  readonly tasks: Int32Array;
+  readonly hours: Int32Array;
+}
+
+const EMPTY_SLOT: Slot = { tasks: new Int32Array(0), hours: new Int32Array(0) };
+
 function count(bits: Uint8Array): number {
   let total = 0;
   for (let index = 0; index < bits.length; index++) total += bits[index];
   return total;
 }
 
+function hourMask(schedule: CronSchedule): number {
+  let mask = 0;
+  for (let hour = 0; hour < 24; hour++) if (schedule.hour[hour]) mask |= 1 << hour;
+  return mask;
+}
+
+function toSlots(lists: readonly number[][], tasks: readonly Task[]): Slot[] {
+  return lists.map((list) =>
+    list.length === 0 ? EMPTY_SLOT : { tasks: Int32Array.from(list), hours: Int32Array.from(list, (index) => hourMask(tasks[index].schedule as CronSchedule)) },
+  );
+}
+
 export class ZoneIndex {
-  readonly hourSlots: number[][] = Array.from({ length: 3600 }, () => []);
-  readonly minuteSlots: number[][] = Array.from({ length: 60 }, () => []);
-  readonly every = new Map<number, number[]>();
-  /** Fixed-time tasks (SPEC §3: second, minute and hour single values), for catch-up after a forward jump. */
-  readonly fixed: number[] = [];
+  private readonly hourSlots: readonly Slot[];
+  private readonly minuteSlots: readonly Slot[];
+  private readonly every: readonly { readonly period: number; readonly tasks: readonly number[] }[];
 
-  constructor(readonly tasks: readonly Task[], indices: readonly number[]) {
-    for (const index of indices) this.add(index);
-  }
-
-  private add(index: number): void {
-    const schedule = this.tasks[index].schedule;
-    if (schedule.kind === 'every') {
-      const group = this.every.get(schedule.seconds) ?? [];
-      group.push(index);
-      this.every.set(schedule.seconds, group);
-      return;
-    }
-    if (schedule.kind !== 'cron') return;
-    if (schedule.fixedTime) this.fixed.push(index);
-    if (count(schedule.second) * count(schedule.minute) <= SLOT_PAIRS_LIMIT) {
-      for (let minute = 0; minute < 60; minute++) {
-        if (!schedule.minute[minute]) continue;
-        for (let second = 0; second < 60; second++) if (schedule.second[second]) this.hourSlots[minute * 60 + second].push(index);
+  constructor(
+    private readonly tasks: readonly Task[],
+    indices: readonly number[],
+  ) {
+    const hourLists: number[][] = Array.from({ length: 3600 }, () => []);
+    const minuteLists: number[][] = Array.from({ length: 60 }, () => []);
+    const every = new Map<number, number[]>();
+    for (const index of indices) {
+      const schedule = tasks[index].schedule;
+      if (schedule.kind === 'every') every.set(schedule.seconds, [...(every.get(schedule.seconds) ?? []), index]);
+      if (schedule.kind !== 'cron') continue;
+      if (count(schedule.second) * count(schedule.minute) <= SLOT_PAIRS_LIMIT) {
+        for (let minute = 0; minute < 60; minute++) {
+          if (!schedule.minute[minute]) continue;
+          for (let second = 0; second < 60; second++) if (schedule.second[second]) hourLists[minute * 60 + second].push(index);
+        }
+      } else {
+        for (let second = 0; second < 60; second++) if (schedule.second[second]) minuteLists[second].push(index);
       }
-    } else {
-      for (let second = 0; second < 60; second++) if (schedule.second[second]) this.minuteSlots[second].push(index);
     }
+    this.hourSlots = toSlots(hourLists, tasks);
+    this.minuteSlots = toSlots(minuteLists, tasks);
+    this.every = [...every].map(([period, list]) => ({ period, tasks: list }));
   }
 
-  /** Calls `due` for each task whose schedule matches this wall second (and unix second, for `@every`). */
-  forEachDue(wall: WallTime, unixSecond: number, due: (index: number) => void): void {
-    for (const index of this.hourSlots[wall.minute * 60 + wall.second]) {
-      if (matchesDay(this.tasks[index].schedule as CronSchedule, wall)) due(index);
+  /**
+   * Appends to `out` every task whose schedule matches this wall second (and, for `@every`, this
+   * Unix second). With `fixedOnly`, only fixed-time tasks (for the seconds a forward jump skipped).
+   */
+  collectDue(wall: WallTime, unixSecond: number, out: number[], fixedOnly = false): void {
+    const bit = 1 << wall.hour;
+    const slot = this.hourSlots[wall.minute * 60 + wall.second];
+    for (let at = 0; at < slot.tasks.length; at++) {
+      if ((slot.hours[at] & bit) === 0) continue;
+      const schedule = this.tasks[slot.tasks[at]].schedule as CronSchedule;
+      if ((!fixedOnly || schedule.fixedTime) && matchesDay(schedule, wall)) out.push(slot.tasks[at]);
     }
-    for (const index of this.minuteSlots[wall.second]) {
-      const schedule = this.tasks[index].schedule as CronSchedule;
-      if (schedule.minute[wall.minute] && matchesDay(schedule, wall)) due(index);
+    if (fixedOnly) return;
+    const wide = this.minuteSlots[wall.second];
+    for (let at = 0; at < wide.tasks.length; at++) {
+      if ((wide.hours[at] & bit) === 0) continue;
+      const schedule = this.tasks[wide.tasks[at]].schedule as CronSchedule;
+      if (schedule.minute[wall.minute] === 1 && matchesDay(schedule, wall)) out.push(wide.tasks[at]);
     }
-    for (const [period, indices] of this.every) {
-      if (unixSecond % period === 0) for (const index of indices) due(index);
-    }
-  }
-
-  /** Fixed-time tasks that match this wall second (used for the seconds a forward jump skipped). */
-  forEachFixedDue(wall: WallTime, due: (index: number) => void): void {
-    for (const index of this.hourSlots[wall.minute * 60 + wall.second]) {
-      const schedule = this.tasks[index].schedule as CronSchedule;
-      if (schedule.fixedTime && matchesDay(schedule, wall)) due(index);
-    }
+    for (const group of this.every) if (unixSecond % group.period === 0) out.push(...group.tasks);
   }
 }
 
-/** Hour, month and day fields; the caller has matched minute and second through the slot. */
+/** Month and day fields; the caller has matched second, minute and hour. */
 function matchesDay(schedule: CronSchedule, wall: WallTime): boolean {
-  return schedule.hour[wall.hour] === 1 && schedule.month[wall.month] === 1 && dayMatches(schedule, wall);
+  return schedule.month[wall.month] === 1 && dayMatches(schedule, wall);
 }
