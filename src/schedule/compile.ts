@@ -8,7 +8,7 @@ const FIELD_ORDER = 'second minute hour day-of-month month day-of-week';
 /** Items that may set day extensions (L, W, #); a field without them compiles the same in any task. */
 const MAY_EXTEND = /[lw#]/i;
 /** Compiled bitmaps are read-only, so tasks with the same field text share one: 9 arrays a task cost GC. */
-const sharedFields = new Map<string, Uint8Array>();
+const sharedFields = Array.from({ length: 6 }, () => new Map<string, Uint8Array>());
 const SHARED_FIELDS_LIMIT = 100_000;
 const NO_EXTENSIONS = newDayExtensions();
 
@@ -59,14 +59,14 @@ function compileSixFields(tokens: readonly string[]): CompileResult {
 
 function compileSharedField(text: string, field: number, extensions: DayExtensions, errors: ScheduleError[]): Uint8Array {
   if (MAY_EXTEND.test(text)) return compileField(text, field, extensions, errors);
-  const key = `${field}${text}`;
-  let bitmap = sharedFields.get(key);
+  const shared = sharedFields[field];
+  let bitmap = shared.get(text);
   if (bitmap === undefined) {
     const before = errors.length;
     bitmap = compileField(text, field, extensions, errors);
     if (errors.length === before) {
-      if (sharedFields.size >= SHARED_FIELDS_LIMIT) sharedFields.clear();
-      sharedFields.set(key, bitmap);
+      if (shared.size >= SHARED_FIELDS_LIMIT) shared.clear();
+      shared.set(text, bitmap);
     }
   }
   return bitmap;

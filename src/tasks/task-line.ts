@@ -33,25 +33,27 @@ const TYPE_SEARCH = 12;
 
 const isInteger = (text: string): boolean => /^-?\d+$/.test(text);
 
-function readPlainTokens(text: string, from: number, count: number): Token[] {
+/**
+ * Reads plain tokens up to the type column: a macro fixes where it stands; otherwise it is the first
+ * `cron`/`common`/`daemon` after an integer (max). Stops after `limit` tokens when there is none.
+ */
+function readHeadTokens(text: string, limit: number): { tokens: Token[]; scheduleLength: number } {
   const tokens: Token[] = [];
-  let at = skipBlanks(text, from);
-  while (at < text.length && tokens.length < count) {
+  let at = skipBlanks(text, 0);
+  let macroLength = -1;
+  while (at < text.length && tokens.length < limit) {
     const token = readToken(text, at);
     tokens.push(token);
     at = skipBlanks(text, token.end);
+    const index = tokens.length - 1;
+    if (index === 0 && token.text.startsWith('@')) macroLength = token.text.toLowerCase() === '@every' ? 2 : 1;
+    if (macroLength >= 0) {
+      if (tokens.length === macroLength + 3) return { tokens, scheduleLength: macroLength };
+    } else if (index >= 2 && Object.hasOwn(TYPES, token.text) && isInteger(tokens[index - 1].text)) {
+      return { tokens, scheduleLength: index - 2 };
+    }
   }
-  return tokens;
-}
-
-/** Number of schedule tokens: from a macro, else from where the `max type` pair stands. */
-function scheduleLength(tokens: readonly Token[]): number {
-  const first = tokens[0].text.toLowerCase();
-  if (first.startsWith('@')) return first === '@every' ? 2 : 1;
-  for (let index = 2; index < tokens.length; index++) {
-    if (Object.hasOwn(TYPES, tokens[index].text) && isInteger(tokens[index - 1].text)) return index - 2;
-  }
-  return 6;
+  return { tokens, scheduleLength: macroLength >= 0 ? macroLength : 6 };
 }
 
 export function deriveIdentity(command: string): string {
@@ -62,8 +64,7 @@ export function deriveIdentity(command: string): string {
 
 export function parseTaskLine(text: string, context: LineContext): { task?: ParsedTaskLine; errors: LineError[] } {
   const errors: LineError[] = [];
-  const tokens = readPlainTokens(text, 0, TYPE_SEARCH);
-  const count = scheduleLength(tokens);
+  const { tokens, scheduleLength: count } = readHeadTokens(text, TYPE_SEARCH);
   const scheduleTokens = tokens.slice(0, count);
   const [hostsToken, maxToken, typeToken] = tokens.slice(count, count + 3);
 
@@ -97,26 +98,25 @@ export function parseTaskLine(text: string, context: LineContext): { task?: Pars
   }
 
   const options = newOptions();
-  const seen = new Set<string>();
+  const seen: string[] = [];
   let at = skipBlanks(text, typeToken.end);
   while (at < text.length) {
     if (text.startsWith('--', at) && (at + 2 === text.length || text[at + 2] === ' ' || text[at + 2] === '\t')) {
       at = skipBlanks(text, at + 2);
       break;
     }
-    const head = readToken(text, at).text;
-    if (!OPTION_START.test(head)) break;
     const token = readOptionToken(text, at);
-    const key = head.slice(0, head.indexOf('='));
+    if (!OPTION_START.test(token.text)) break;
+    const key = token.text.slice(0, token.text.indexOf('='));
     const valueAt = at + key.length + 1;
     if (token.error) errors.push(token.error);
     else if (!isOptionKey(key)) errors.push({ at, message: unknownOptionMessage(key) });
-    else if (seen.has(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
+    else if (seen.includes(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
     else {
       const error = applyOption(key, token.text.slice(key.length + 1), context, options);
       if (error) errors.push({ at: valueAt + error.offset, message: error.message });
     }
-    seen.add(key);
+    seen.push(key);
     at = skipBlanks(text, token.end);
   }
 

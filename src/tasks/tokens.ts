@@ -31,8 +31,9 @@ export function readToken(text: string, from: number): Token {
  * Inside quotes, `\"` and `\\` are escapes. The returned text has the quotes removed.
  */
 export function readOptionToken(text: string, from: number): Token {
-  const equals = text.indexOf('=', from);
-  if (text.charCodeAt(equals + 1) !== 0x22) return readToken(text, from);
+  const plain = readToken(text, from);
+  const equals = from + plain.text.indexOf('=');
+  if (equals < from || text.charCodeAt(equals + 1) !== 0x22) return plain;
   let value = '';
   for (let at = equals + 2; at < text.length; at++) {
     const char = text[at];
@@ -40,7 +41,7 @@ export function readOptionToken(text: string, from: number): Token {
       const end = at + 1;
       const token = { text: text.slice(from, equals + 1) + value, at: from, end };
       if (end < text.length && !isBlank(text.charCodeAt(end))) {
-        return { ...readToken(text, from), error: { at: end, message: 'expected a blank after the closing quote' } };
+        return { ...plain, error: { at: end, message: 'expected a blank after the closing quote' } };
       }
       return token;
     }
