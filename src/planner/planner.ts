@@ -3,6 +3,7 @@
  * are due. Pure: no timers, no clock reads, no I/O — the daemon's ticker feeds it seconds.
  */
 import { matchesWall } from '../schedule/match.js';
+import { CATCH_UP_LIMIT_SECONDS } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
 import type { WallTime } from '../schedule/types.js';
 import type { Task } from '../tasks/types.js';
@@ -11,7 +12,7 @@ import { ZoneIndex } from './zone-index.js';
 /** A late wake up to this many seconds replays every missed second (SPEC §3). */
 export const LATE_WAKE_LIMIT = 60;
 /** Clock jumps up to this size get cronie's treatment; beyond it the planner resyncs (SPEC §3). */
-export const JUMP_LIMIT = 3 * 3600;
+export const JUMP_LIMIT = CATCH_UP_LIMIT_SECONDS;
 
 export interface Fire {
   readonly task: Task;

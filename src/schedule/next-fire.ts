@@ -5,8 +5,8 @@ import type { Zone } from './zone.js';
 
 /** A schedule that has not fired for this long is taken as impossible (`0 0 0 31 2 *`); 2096→2104 fits. */
 const SEARCH_LIMIT_SECONDS = 8 * 366 * SECONDS_PER_DAY;
-/** SPEC §3: after a forward jump fixed-time tasks replay at most the last 3 h of skipped wall time. */
-const CATCH_UP_LIMIT_SECONDS = 3 * 3600;
+/** SPEC §3: clock jumps (and DST changes) up to 3 h get cronie's catch-up; the planner uses this too. */
+export const CATCH_UP_LIMIT_SECONDS = 3 * 3600;
 
 /**
  * The next `count` Unix seconds strictly after `afterUnixSec` at which the daemon starts a task with
