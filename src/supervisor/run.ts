@@ -95,7 +95,13 @@ export class Run {
       user: start.task.options.user,
     });
     this.pid = this.handle.pid;
-    this.handle.onOutput((stream, chunk) => output.push(stream, chunk));
+    const limit = start.task.options.logLimit;
+    const drains = new Map<string, Promise<number> | undefined>();
+    this.handle.onOutput((stream, chunk) => {
+      output.push(stream, chunk);
+      // Past log_limit nothing more is kept: let a counting process read the rest (SPEC §2).
+      if (output.bytesKept >= limit && !drains.has(stream)) drains.set(stream, this.handle.drain(stream));
+    });
     const { timeoutMs } = start.task.options;
     if (timeoutMs !== undefined && this.pid !== undefined) {
       // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace.
@@ -107,7 +113,10 @@ export class Run {
     }
     this.finished = this.handle.outcome
       .catch((error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }))
-      .then((outcome) => this.finish(outcome, output, logger, start.onExit));
+      .then(async (outcome) => {
+        for (const drained of await Promise.all(drains.values())) output.bytesDropped += drained ?? 0;
+        return this.finish(outcome, output, logger, start.onExit);
+      });
   }
 
   /** SPEC §2: TERM the process group, KILL it after the task's grace; resolves with the run's record. */

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { resolveUser } from './user.js';
 
@@ -32,6 +34,11 @@ export interface ChildHandle {
   signalGroup(signal: NodeJS.Signals | 0): boolean;
   /** Resolves once the child exited and its output pipes closed; never rejects. */
   readonly outcome: Promise<SpawnOutcome>;
+  /**
+   * Stops reading `stream` here and hands the pipe to a counting process; resolves with the bytes it
+   * read to the end. Undefined when no such process could start (the caller keeps reading itself).
+   */
+  drain(stream: OutputStream): Promise<number> | undefined;
 }
 
 /** The one edge to the process table: injected so the supervisor runs on a scripted spawner in tests. */
@@ -53,12 +60,34 @@ export function signalProcessGroup(pgid: number | undefined, signal: NodeJS.Sign
   }
 }
 
+/**
+ * SPEC §2 "memory does not grow with a job's output": past log_limit, `wc -c` reads the rest of the
+ * pipe instead of this process, whose 64 KiB read buffers would otherwise pile up ahead of the GC.
+ * It runs in its own process group so a terminal's Ctrl-C does not cut the job's pipe.
+ */
+export function drainPipe(source: Readable | null | undefined): Promise<number> | undefined {
+  if (!source || source.destroyed) return undefined;
+  const counter = spawn('wc', ['-c'], { stdio: [source, 'pipe', 'ignore'], detached: true });
+  if (counter.pid === undefined) {
+    counter.on('error', () => undefined);
+    return undefined;
+  }
+  source.destroy();
+  return new Promise((resolve) => {
+    let count = '';
+    counter.stdout?.on('data', (chunk: Buffer) => (count += chunk.toString()));
+    counter.on('error', () => resolve(0));
+    counter.on('close', () => resolve(Number.parseInt(count.trim(), 10) || 0));
+  });
+}
+
 function failedHandle(error: string): ChildHandle {
   return {
     pid: undefined,
     onOutput: () => undefined,
     signalGroup: () => false,
     outcome: Promise.resolve({ exitCode: null, signal: null, error }),
+    drain: () => undefined,
   };
 }
 
@@ -104,6 +133,7 @@ export const execaSpawner: Spawner = {
       },
       signalGroup: (signal) => signalProcessGroup(pid, signal),
       outcome,
+      drain: (stream) => drainPipe(stream === 'stdout' ? subprocess.stdout : subprocess.stderr),
     };
   },
 };

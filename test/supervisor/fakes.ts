@@ -81,6 +81,11 @@ export class FakeChild implements ChildHandle {
     return this.alive;
   }
 
+  /** Scripted children have no pipe to hand over: the run keeps counting output itself. */
+  drain(): undefined {
+    return undefined;
+  }
+
   write(stream: OutputStream, text: string): void {
     this.listener?.(stream, Buffer.from(text));
   }
