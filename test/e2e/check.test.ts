@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/processes.js';
+
+let dir = '';
+let conf = '';
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-check-'));
+  conf = path.join(dir, 'tasks.conf');
+});
+
+async function check(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  const run = runCli(['check', '-c', conf, ...args], env);
+  const code = await run.exited;
+  return { code, output: run.output() };
+}
+
+const FILE = [
+  '0 30 2 * * * * 1 cron name=report tz=Europe/Berlin /opt/report',
+  '@every 90s web-*,!web-3 1 cron name=sync /opt/sync',
+  '* * * * * * 10.0.1.0/24 2 daemon name=worker /opt/worker',
+  '0 0 0 31 2 * * 1 cron name=never true',
+].join('\n');
+
+describe('gotorch check (SPEC §4)', () => {
+  it('lists the tasks for this host with their next fire times, exit 0', async () => {
+    writeFileSync(conf, FILE);
+    const { code, output } = await check(['--host-id', 'web-1,10.0.1.5', '--next', '2']);
+    expect(code).toBe(0);
+    expect(output).toContain(`${conf}: ok, 4 task(s) in 1 file(s); 4 apply to web-1,10.0.1.5`);
+    expect(output).toMatch(/report\s+cron\s+1\s+0 30 2 \* \* \*\s+Europe\/Berlin\s+\d{4}-\d\d-\d\d 02:30:00 \+0[12]:00\n\s+\d{4}-\d\d-\d\d 02:30:00/);
+    expect(output).toMatch(/never\s+cron\s+1\s+0 0 0 31 2 \*\s+UTC\s+never/);
+  });
+
+  it('--host-id (or GOTORCH_HOST) shows what another host would run', async () => {
+    writeFileSync(conf, FILE);
+    const web3 = await check(['--host-id', 'web-3']);
+    expect(web3.output).toContain('2 apply to web-3 (2 for other hosts)');
+    expect(web3.output).not.toMatch(/^sync /m);
+    const fromEnv = await check([], { GOTORCH_HOST: 'web-2.example.com' });
+    expect(fromEnv.output).toMatch(/^sync\s/m);
+  });
+
+  it('--json gives the same facts for scripts, with ISO times', async () => {
+    writeFileSync(conf, FILE);
+    const { code, output } = await check(['--host-id', 'db-1', '--json', '--next', '3']);
+    expect(code).toBe(0);
+    const result = JSON.parse(output) as { ok: boolean; tasks: { name: string; next: string[]; zone: string }[]; otherHosts: string[] };
+    expect(result.ok).toBe(true);
+    expect(result.tasks.map((task) => task.name)).toEqual(['report', 'never']);
+    expect(result.otherHosts).toEqual(['sync', 'worker']);
+    const report = result.tasks[0];
+    expect(report.zone).toBe('Europe/Berlin');
+    expect(report.next).toHaveLength(3);
+    for (const iso of report.next) expect(['00:30:00', '01:30:00']).toContain(new Date(iso).toISOString().slice(11, 19));
+  });
+
+  it('an invalid file: every error as file:line:column on stderr, exit 1', async () => {
+    writeFileSync(conf, '61 * * * * * * 1 cron true\n* * * * * * * 1 cron tiemout=1s true\n@every 90s * 1 crn true\n');
+    const { code, output } = await check([]);
+    expect(code).toBe(1);
+    expect(output).toContain(`${conf}:1:1: second 61`);
+    expect(output).toContain(`${conf}:2:22: unknown option "tiemout="`);
+    expect(output).toContain(`${conf}:3:16: unknown type "crn"`);
+    expect(output).toContain('3 error(s); nothing was applied');
+    const json = await check(['--json']);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.output) as { errors: unknown[] }).errors).toHaveLength(3);
+  });
+
+  it('a usage error exits 2', async () => {
+    writeFileSync(conf, FILE);
+    expect((await check(['--next', 'many'])).code).toBe(2);
+    expect((await runCli(['frobnicate']).exited)).toBe(2);
+  });
+});
