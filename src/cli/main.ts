@@ -2,7 +2,8 @@
 /** gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file. */
 import { Command, CommanderError, Option } from 'commander';
 import { checkCommand } from './check.js';
-import { startCommand } from './start.js';
+import { reloadCommand, statusCommand, taskCommand } from './control-commands.js';
+import { restartCommand, signalCommand, startCommand } from './start.js';
 
 export interface CommonOptions {
   readonly tasks: string;
@@ -34,10 +35,63 @@ program
 
 program
   .command('start')
-  .description('validate the task file, then run the daemon')
+  .description('validate the task file, then start the daemon in the background (returns once it runs)')
   .option('-f, --foreground', 'stay in the foreground (for systemd and containers); logs to stdout')
-  .action(async (options: { foreground?: boolean }) => {
+  .addOption(new Option('--daemon-child', 'internal: the daemonized process').hideHelp())
+  .action(async (options: { foreground?: boolean; daemonChild?: boolean }) => {
     process.exitCode = await startCommand(common(), options);
+  });
+
+program
+  .command('stop')
+  .description('SIGTERM: stop scheduling, terminate every job, wait until the daemon is gone')
+  .action(async () => {
+    process.exitCode = await signalCommand(common(), 'SIGTERM');
+  });
+
+program
+  .command('quit')
+  .description('SIGQUIT: stop scheduling and daemon tasks, let running cron jobs finish, then exit')
+  .action(async () => {
+    process.exitCode = await signalCommand(common(), 'SIGQUIT');
+  });
+
+program
+  .command('restart')
+  .description('validate the task file, stop the daemon, start it again')
+  .action(async () => {
+    process.exitCode = await restartCommand(common());
+  });
+
+program
+  .command('reload')
+  .description('apply the task file now and print what changed (file edits are picked up by themselves too)')
+  .action(async () => {
+    process.exitCode = await reloadCommand(common());
+  });
+
+program
+  .command('status')
+  .description('is the daemon running; per task: running pids, last exit, next run (exit 3 when not running)')
+  .option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await statusCommand(common(), options);
+  });
+
+program
+  .command('kill')
+  .description('terminate every running instance of a task (TERM, then KILL after its grace)')
+  .argument('<name>', 'task name')
+  .action(async (name: string) => {
+    process.exitCode = await taskCommand(common(), 'kill', name);
+  });
+
+program
+  .command('run')
+  .description('start one instance of a task now, respecting its max')
+  .argument('<name>', 'task name')
+  .action(async (name: string) => {
+    process.exitCode = await taskCommand(common(), 'run', name);
   });
 
 try {

@@ -1,23 +1,63 @@
-/** `gotorch start` (SPEC §4): validate first, then run the daemon. */
-import { Daemon } from '../daemon/daemon.js';
-import { runtimePaths } from '../daemon/paths.js';
+/** `gotorch start`, `stop`, `quit`, `restart` (SPEC §4): through the pidfile and signals. */
+import path from 'node:path';
+import { loadTaskFile } from '../daemon/daemon.js';
+import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
+import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
+import { foregroundReadiness, pipeReadiness, runDaemonProcess } from '../daemon/process.js';
+import { formatError } from '../tasks/errors.js';
+import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
-export async function startCommand(common: CommonOptions, options: { foreground?: boolean }): Promise<number> {
-  if (!options.foreground) {
-    process.stderr.write('gotorch: start needs --foreground in this version (run it under systemd, a container or nohup)\n');
-    return 2;
+/** The live daemon holding the pidfile, if any. */
+export function runningPid(paths: RuntimePaths): number | undefined {
+  const pid = readPid(paths.pidfile);
+  return pid !== undefined && isGotorchProcess(pid) ? pid : undefined;
+}
+
+function fail(reason: string): number {
+  process.stderr.write(`gotorch: ${reason}\n`);
+  return 1;
+}
+
+export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
+  const paths = runtimePaths(common);
+  const daemonOptions = { tasksFile: common.tasks, paths, hostId: common.hostId };
+  if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(3));
+  if (options.foreground) return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
+  // SPEC §4: validate first, so a bad file is reported here and nothing is started.
+  const loaded = await loadTaskFile(common.tasks);
+  if (loaded.errors.length > 0) return fail(`${common.tasks} rejected, nothing started:\n${loaded.errors.map(formatError).join('\n')}`);
+  const live = runningPid(paths);
+  if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
+  const args = ['--tasks', path.resolve(common.tasks), '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
+  const started = await daemonize(args, paths);
+  if (!started.ok) return fail(started.reason);
+  process.stdout.write(`gotorch started (pid ${started.pid})\n`);
+  return 0;
+}
+
+async function waitUntilGone(pid: number): Promise<void> {
+  while (isGotorchProcess(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** SPEC §4 stop (SIGTERM) and quit (SIGQUIT): signal, then wait until the daemon is gone. */
+export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | 'SIGQUIT'): Promise<number> {
+  const paths = runtimePaths(common);
+  const pid = runningPid(paths);
+  if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile})`);
+  process.kill(pid, signal);
+  await waitUntilGone(pid);
+  process.stdout.write(`gotorch ${signal === 'SIGTERM' ? 'stopped' : 'quit'} (pid ${pid})\n`);
+  return 0;
+}
+
+/** Validates before stopping: a bad file must not turn a restart into an outage. */
+export async function restartCommand(common: CommonOptions): Promise<number> {
+  const loaded = await loadTaskFile(common.tasks);
+  if (loaded.errors.length > 0) return fail(`${common.tasks} rejected, the running daemon was left alone:\n${loaded.errors.map(formatError).join('\n')}`);
+  if (runningPid(runtimePaths(common)) !== undefined) {
+    const stopped = await signalCommand(common, 'SIGTERM');
+    if (stopped !== 0) return stopped;
   }
-  const started = await Daemon.start({ tasksFile: common.tasks, paths: runtimePaths(common), hostId: common.hostId, foreground: true });
-  if (!(started instanceof Daemon)) {
-    process.stderr.write(`gotorch: ${started.reason}\n`);
-    return started.exitCode;
-  }
-  return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      void started.stop(signal).then(() => resolve(0));
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  return startCommand(common, {});
 }

@@ -1,37 +1,47 @@
 /**
- * The long-running process: load the task file, keep the pidfile, run the tick loop that feeds the
- * planner's fires to the supervisor, and stop cleanly on SIGTERM/SIGINT (SPEC §4 `start -f`, `stop`).
+ * The long-running process: load the task file, keep the pidfile, state file and control socket, run
+ * the tick loop that feeds the planner's fires to the supervisor, reload without killing anything
+ * (SPEC §5), and stop or quit cleanly (SPEC §4).
  */
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { HostList, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
-import { Planner } from '../planner/planner.js';
+import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
 import { execaSpawner } from '../supervisor/spawner.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
-import { loadTasks } from '../tasks/load.js';
+import { loadTasks, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
+import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { claimPidfile, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
+import { readState, StateFile, survivingJobs, type SavedState } from './state.js';
+import { taskReports, type ReloadResult, type StatusReport } from './status.js';
+import { describeDiff, diffTasks } from './task-diff.js';
 import { Ticker } from './ticker.js';
+import { TaskFileWatcher } from './watcher.js';
 
 export interface DaemonOptions {
   readonly tasksFile: string;
   readonly paths: RuntimePaths;
   /** `--host-id` / `GOTORCH_HOST`: overrides this host's identity (SPEC §1.2). */
   readonly hostId?: string;
-  readonly foreground: boolean;
+  /** Also log to stdout (`start --foreground`). */
+  readonly stdoutLogs: boolean;
   readonly clock?: Clock;
 }
 
 export function applicableTasks(tasks: readonly Task[], identity: HostIdentity): Task[] {
   return tasks.filter((task) => new HostList(task.hosts).appliesTo(identity));
+}
+
+export function loadTaskFile(file: string): Promise<LoadResult> {
+  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
 }
 
 /** The environment jobs inherit: the daemon's own, without gotorch's control variables. */
@@ -48,48 +58,105 @@ export class Daemon {
   private readonly log: Logger;
   private readonly supervisor: Supervisor;
   private readonly ticker: Ticker;
+  private readonly state: StateFile;
+  private readonly watcher: TaskFileWatcher;
+  private readonly startedAt: number;
   private planner!: Planner;
+  private control: ControlServer | undefined;
+  private tasksInFile = 0;
+  private applicable: readonly Task[] = [];
   private daemonTasks: readonly Task[] = [];
-  private stopping: Promise<void> | undefined;
+  private digest = '';
+  private host = '';
+  private lastReload: ReloadResult | null = null;
+  private reloading: Promise<unknown> = Promise.resolve();
+  private ending: Promise<void> | undefined;
 
   private constructor(
     private readonly options: DaemonOptions,
     private readonly loggers: Loggers,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     this.log = loggers.log;
-    this.supervisor = new Supervisor({ clock: this.clock, spawner: execaSpawner, log: loggers.log, runLog: loggers.runLog, baseEnv: baseEnvironment() });
+    this.state = new StateFile(options.paths.state);
+    this.supervisor = new Supervisor({
+      clock: this.clock,
+      spawner: execaSpawner,
+      log: loggers.log,
+      runLog: loggers.runLog,
+      baseEnv: baseEnvironment(),
+      onRunsChanged: () => this.state.markDirty(),
+    });
     this.ticker = new Ticker(this.clock, (second) => this.tick(second));
+    this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
   }
 
-  /** Validates, claims the pidfile and starts scheduling; returns the exit code when it cannot start. */
+  /** Validates, claims the pidfile and starts scheduling; or says why it cannot start. */
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
-    const loaded = await loadTasks(options.tasksFile, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
+    const loaded = await loadTaskFile(options.tasksFile);
     if (loaded.errors.length > 0) return { exitCode: 1, reason: loaded.errors.map(formatError).join('\n') };
+    // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
+    process.title = `gotorch: daemon -c ${options.tasksFile}`;
     const claim = claimPidfile(options.paths.pidfile, process.pid);
     if (!claim.ok) return { exitCode: 1, reason: `gotorch is already running (pid ${claim.livePid}, pidfile ${options.paths.pidfile})` };
-    process.title = `gotorch: daemon -c ${options.tasksFile}`;
-    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.foreground }));
+    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }));
     if (claim.replacedStale !== undefined) daemon.log.warn({ stalePid: claim.replacedStale, pidfile: options.paths.pidfile }, 'replaced a stale pidfile');
-    daemon.begin(loaded.tasks);
+    try {
+      await daemon.begin(loaded);
+    } catch (error) {
+      await daemon.stop('start-up failed');
+      return { exitCode: 1, reason: `start-up failed: ${(error as Error).message}` };
+    }
     return daemon;
   }
 
-  private begin(tasks: readonly Task[]): void {
-    const identity = resolveIdentity(this.options.hostId);
-    const applicable = applicableTasks(tasks, identity);
-    this.daemonTasks = applicable.filter((task) => task.type === 'daemon');
-    this.supervisor.setTasks(applicable);
-    this.planner = new Planner(applicable, Math.floor(this.clock.now() / 1000));
-    const reboot = applicable.filter((task) => task.schedule.kind === 'reboot' && task.type === 'cron');
-    if (reboot.length > 0 && firstStartSinceBoot(path.join(path.dirname(this.options.paths.pidfile), 'gotorch.boot-id'))) {
-      for (const task of reboot) this.supervisor.fire(task, this.planner.lastSecond);
+  private async begin(loaded: LoadResult): Promise<void> {
+    const saved = readState(this.options.paths.state);
+    const now = Math.floor(this.clock.now() / 1000);
+    // A clean stop recorded the exact last second: a quick restart replays what it missed (SPEC §3).
+    const resume = saved?.clean && now - saved.lastSecond >= 0 && now - saved.lastSecond <= LATE_WAKE_LIMIT ? saved.lastSecond : now;
+    this.planner = new Planner([], resume);
+    this.apply(loaded);
+    if (saved) this.adopt(saved);
+    const reboot = this.applicable.filter((task) => task.schedule.kind === 'reboot' && task.type === 'cron');
+    if (reboot.length > 0 && firstStartSinceBoot(this.options.paths.bootId)) {
+      for (const task of reboot) this.supervisor.fire(task, now);
     }
+    this.control = await ControlServer.listen(this.options.paths.socket, (request) => this.answer(request), this.log);
+    await this.watcher.update(loaded);
     this.ticker.start();
     this.log.info(
-      { pid: process.pid, file: this.options.tasksFile, tasks: tasks.length, applicable: applicable.length, host: describeIdentity(identity, this.options.hostId) },
+      { pid: process.pid, file: this.options.tasksFile, tasks: this.tasksInFile, applicable: this.applicable.length, host: this.host },
       'gotorch ready',
     );
+  }
+
+  /** SPEC §6: jobs of a previous daemon that are still the same processes are tracked again. */
+  private adopt(saved: SavedState): void {
+    const byId = new Map(this.applicable.map((task) => [task.id, task]));
+    const surviving = survivingJobs(saved);
+    for (const job of surviving) {
+      const task = byId.get(job.task);
+      const stand: Task = task ?? { ...placeholderTask(job.task), type: job.type, options: { graceMs: job.graceMs, logLimit: 0 } };
+      this.supervisor.adopt(stand, job, task !== undefined);
+    }
+    if (saved.jobs.length > surviving.length) this.log.info({ gone: saved.jobs.length - surviving.length }, 'jobs of the previous daemon that ended meanwhile');
+  }
+
+  /** Makes a loaded task list the schedule: planner and supervisor diff it by identity (SPEC §5). */
+  private apply(loaded: LoadResult): ReturnType<typeof diffTasks> {
+    const identity = resolveIdentity(this.options.hostId);
+    const applicable = applicableTasks(loaded.tasks, identity);
+    const diff = diffTasks(this.applicable, applicable);
+    this.host = describeIdentity(identity, this.options.hostId);
+    this.tasksInFile = loaded.tasks.length;
+    this.applicable = applicable;
+    this.daemonTasks = applicable.filter((task) => task.type === 'daemon');
+    this.digest = loaded.digest;
+    this.planner.setTasks(applicable);
+    this.supervisor.setTasks(applicable);
+    return diff;
   }
 
   private tick(second: number): void {
@@ -97,18 +164,117 @@ export class Daemon {
     for (const event of events) logClockEvent(this.log, event);
     for (const fire of fires) this.supervisor.fire(fire.task, fire.second);
     for (const task of this.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
+    this.state.saveIfDirty(second, this.supervisor.liveRuns()).catch((error: unknown) => {
+      this.state.markDirty();
+      this.log.warn({ err: error }, 'could not write the state file; will retry');
+    });
+  }
+
+  /** SPEC §5, one path for SIGUSR2, `gotorch reload` and file changes: all or nothing, never exits. */
+  reload(trigger: string): Promise<ReloadResult> {
+    const next = this.reloading.then(() => this.reloadNow(trigger));
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(trigger: string): Promise<ReloadResult> {
+    const loaded = await loadTaskFile(this.options.tasksFile);
+    const at = this.clock.now();
+    if (loaded.errors.length > 0) {
+      const errors = loaded.errors.map(formatError);
+      this.log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running');
+      return (this.lastReload = { ok: false, trigger, at, errors });
+    }
+    const sameContent = loaded.digest === this.digest;
+    if (trigger === 'file change' && sameContent) return this.lastReload ?? { ok: true, trigger, at, summary: 'unchanged' };
+    const previous = this.lastReload;
+    let summary = describeDiff(this.apply(loaded));
+    // The watcher usually applies an edit before `gotorch reload` asks: say what that reload did.
+    if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
+    await this.watcher.update(loaded);
+    this.log.info({ trigger, summary, tasks: this.tasksInFile, applicable: this.applicable.length }, 'task file reloaded');
+    return (this.lastReload = { ok: true, trigger, at, summary });
+  }
+
+  status(): StatusReport {
+    const now = this.clock.now();
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      uptimeMs: now - this.startedAt,
+      file: this.options.tasksFile,
+      host: this.host,
+      tasksInFile: this.tasksInFile,
+      lastReload: this.lastReload,
+      tasks: taskReports(this.applicable, this.supervisor.snapshot(), Math.floor(now / 1000)),
+    };
+  }
+
+  private async answer(request: ControlRequest): Promise<ControlResponse> {
+    switch (request.cmd) {
+      case 'status':
+        return { ok: true, status: this.status() };
+      case 'reload': {
+        const result = await this.reload('reload command');
+        return result.ok ? { ok: true, reload: result } : { ok: false, error: 'task file rejected', reload: result };
+      }
+      case 'kill': {
+        if (!this.supervisor.snapshot().some((status) => status.id === request.name)) return { ok: false, error: `no task named "${request.name}"` };
+        return { ok: true, killed: await this.supervisor.killTask(request.name) };
+      }
+      case 'run': {
+        const task = this.applicable.find((candidate) => candidate.id === request.name);
+        if (!task) return { ok: false, error: `no task named "${request.name}" applies to this host` };
+        if (task.type === 'daemon') return { ok: false, error: `"${request.name}" is a daemon task: it runs while its schedule matches` };
+        const result = this.supervisor.runNow(task);
+        return result === 'queued' ? { ok: true, started: true } : { ok: false, error: `"${request.name}" already runs ${task.max} instance(s) (max)` };
+      }
+    }
   }
 
   /** SPEC §4 stop: stop scheduling, TERM every job's process group, KILL after grace, remove the pidfile. */
   stop(reason: string): Promise<void> {
-    this.stopping ??= (async () => {
-      this.log.info({ reason }, 'stopping: terminating every job');
+    return this.end(reason, () => this.supervisor.stopAll(), 'stopping: terminating every job');
+  }
+
+  /** SPEC §4 quit: stop scheduling and daemon-type tasks, let running cron jobs finish, then exit. */
+  quit(reason: string): Promise<void> {
+    return this.end(reason, () => this.supervisor.drain(), 'quitting: waiting for running jobs to finish');
+  }
+
+  reopenLogs(): void {
+    this.loggers.reopen();
+    this.log.info('log files reopened');
+  }
+
+  private end(reason: string, jobs: () => Promise<void>, message: string): Promise<void> {
+    this.ending ??= (async () => {
+      this.log.info({ reason }, message);
       this.ticker.stop();
-      await this.supervisor.stopAll();
+      await this.watcher.close();
+      await jobs();
+      await this.control?.close();
+      await this.state.saveIfDirty(this.planner?.lastSecond ?? 0, [], true).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
       this.log.info('stopped');
       this.loggers.close();
     })();
-    return this.stopping;
+    return this.ending;
   }
+}
+
+/** A stand-in for a task no longer in the file whose adopted job must still be tracked and stoppable. */
+function placeholderTask(id: string): Omit<Task, 'type' | 'options'> {
+  return {
+    id,
+    location: { file: '(previous daemon)', line: 0, column: 0 },
+    scheduleText: '',
+    schedule: { kind: 'reboot' },
+    zone: LOCAL_ZONE,
+    hosts: ['*'],
+    max: 0,
+    command: '',
+    shell: '/bin/sh',
+    env: {},
+  };
 }

@@ -10,7 +10,10 @@ export interface RuntimePaths {
   readonly home: string;
   readonly pidfile: string;
   readonly logDir: string;
+  /** The control socket and the state file live beside the pidfile: one daemon, one folder. */
+  readonly socket: string;
   readonly state: string;
+  readonly bootId: string;
 }
 
 export interface PathOptions {
@@ -31,6 +34,8 @@ export function runtimePaths(options: PathOptions, env: NodeJS.ProcessEnv = proc
     home,
     pidfile,
     logDir: path.resolve(options.logDir ?? path.join(home, 'log')),
+    socket: path.join(path.dirname(pidfile), 'gotorch.sock'),
     state: path.join(path.dirname(pidfile), 'gotorch.state.json'),
+    bootId: path.join(path.dirname(pidfile), 'gotorch.boot-id'),
   };
 }

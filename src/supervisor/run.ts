@@ -39,6 +39,8 @@ export interface RunStart {
   readonly logger: Logger;
   /** Called exactly once, after the record is logged. */
   readonly onExit: (run: Run, record: RunRecord) => void;
+  /** For a run adopted from a previous daemon: when it really started (ms). */
+  readonly startedAt?: number;
 }
 
 /** SPEC §2: the job's environment. Values are never logged. */
@@ -56,6 +58,8 @@ export function jobEnv(
     GOTORCH_SCHEDULED_AT: String(scheduledAt),
   };
 }
+
+const GROUP_RECHECK_MS = 50;
 
 /** One started process group: streams its output to the run log, times it out, ends in one record. */
 export class Run {
@@ -86,7 +90,7 @@ export class Run {
     this.clock = start.clock;
     const logger = start.logger.child({ run: start.runId });
     const output = new OutputSplitter(start.task.options.logLimit, (stream, line) => logger.info({ stream, line }));
-    this.startedAt = start.clock.now();
+    this.startedAt = start.startedAt ?? start.clock.now();
     this.handle = start.spawner.spawn({
       shell: start.task.shell,
       command: start.task.command,
@@ -125,17 +129,30 @@ export class Run {
     this.terminating = true;
     if (this.handle.signalGroup('SIGTERM')) {
       this.killTimer = this.clock.setTimer(this.clock.now() + this.task.options.graceMs, () => {
+        this.killTimer = undefined;
         this.handle.signalGroup('SIGKILL');
       });
     }
     return this.finished;
   }
 
+  /** Members still dying (or not yet reaped) right after the leader: look again until gone, KILL at grace. */
+  private cancelKillOnceGroupGone(): void {
+    if (!this.handle.signalGroup(0)) {
+      this.killTimer?.cancel();
+      this.killTimer = undefined;
+      return;
+    }
+    this.clock.setTimer(this.clock.now() + GROUP_RECHECK_MS, () => {
+      if (this.killTimer !== undefined) this.cancelKillOnceGroupGone();
+    });
+  }
+
   private finish(outcome: SpawnOutcome, output: OutputSplitter, logger: Logger, onExit: RunStart['onExit']): RunRecord {
     this.done = true;
     this.timeoutTimer?.cancel();
     // A TERM-ignoring member that closed its pipes may outlive the leader: let its KILL still come.
-    if (this.killTimer !== undefined && !this.handle.signalGroup(0)) this.killTimer.cancel();
+    if (this.killTimer !== undefined) this.cancelKillOnceGroupGone();
     const record: RunRecord = {
       task: this.task.id,
       run: this.id,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { resolveUser } from './user.js';
@@ -137,3 +138,31 @@ export const execaSpawner: Spawner = {
     };
   },
 };
+
+/** Field 22 of /proc/PID/stat: the process's start time in clock ticks since boot; undefined when gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const ADOPTED_POLL_MS = 1000;
+
+/**
+ * SPEC §6: a process group left running by a previous daemon. Not our child, so its exit status is
+ * unknown; it is polled until the pid is gone or is no longer the same process (start time).
+ */
+export function adoptedHandle(pid: number, startTime: string): ChildHandle {
+  const outcome = new Promise<SpawnOutcome>((resolve) => {
+    const poll = setInterval(() => {
+      if (processStartTime(pid) === startTime) return;
+      clearInterval(poll);
+      resolve({ exitCode: null, signal: null, error: 'exit status unknown: adopted from a previous daemon' });
+    }, ADOPTED_POLL_MS);
+  });
+  return { pid, onOutput: () => undefined, signalGroup: (signal) => signalProcessGroup(pid, signal), outcome, drain: () => undefined };
+}

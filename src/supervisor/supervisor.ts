@@ -4,7 +4,7 @@ import type { Clock } from '../planner/clock.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
-import type { Spawner } from './spawner.js';
+import { adoptedHandle, type Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
 import { newEntry, type TaskEntry } from './task-entry.js';
 
@@ -17,6 +17,18 @@ export interface SupervisorOptions {
   readonly runLog: Logger;
   /** The daemon's own environment, the base of every job's (SPEC §2). */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** Called when a run starts or ends (the daemon saves its state file then). */
+  readonly onRunsChanged?: () => void;
+}
+
+/** A run of a previous daemon still alive at start (SPEC §6), as its state file recorded it. */
+export interface AdoptedJob {
+  readonly run: string;
+  readonly pid: number;
+  readonly processStart: string;
+  readonly role: RunRole;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
 }
 
 export type FireResult = 'queued' | 'skipped';
@@ -53,6 +65,7 @@ interface PendingStart {
 /** Starts, tracks, times out and stops jobs; keeps daemon tasks alive (SPEC §1.3, §1.4, §2, §5). */
 export class Supervisor {
   private readonly entries = new Map<string, TaskEntry>();
+  private readonly live = new Set<Run>();
   private readonly queue = new StartQueue<PendingStart>((start) => this.spawn(start));
   private readonly daemons: DaemonKeeper;
   private runCounter = 0;
@@ -120,6 +133,22 @@ export class Supervisor {
     }
   }
 
+  /**
+   * SPEC §6: tracks a job a previous daemon started. It counts against `max`, shows in `status`, and
+   * `stop` or `kill` signal its group. `task` may no longer be in the file: then it is tracked until it ends.
+   */
+  adopt(task: Task, job: AdoptedJob, current: boolean): void {
+    const entry = this.entryFor(task);
+    if (!current && entry.runs.size === 0) entry.current = false;
+    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawner: { spawn: () => adoptedHandle(job.pid, job.processStart) } });
+    this.options.log.info({ task: task.id, run: job.run, pid: job.pid }, 'adopted a job still running from a previous daemon');
+  }
+
+  /** Every run alive now, adopted ones included. */
+  liveRuns(): readonly Run[] {
+    return [...this.live];
+  }
+
   /** SPEC §4 `kill <name>`: TERM, then KILL after grace, every running instance; resolves once all exited. */
   async killTask(id: string): Promise<number> {
     const entry = this.entries.get(id);
@@ -178,7 +207,7 @@ export class Supervisor {
   }
 
   private allRuns(): Run[] {
-    return [...this.entries.values()].flatMap((entry) => [...entry.runs]);
+    return [...this.live];
   }
 
   private nowSeconds(): number {
@@ -212,8 +241,8 @@ export class Supervisor {
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole): void {
-    const runId = `${scheduledAt}-${++this.runCounter}-${randomBytes(3).toString('hex')}`;
+  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole, adopted?: { id: string; startedAt: number; spawner: Spawner }): void {
+    const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${randomBytes(3).toString('hex')}`;
     const run = new Run({
       task,
       scheduledAt,
@@ -221,15 +250,20 @@ export class Supervisor {
       role,
       env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
       clock: this.options.clock,
-      spawner: this.options.spawner,
+      spawner: adopted?.spawner ?? this.options.spawner,
       logger: entry.logger,
       onExit: (exited, record) => this.exited(entry, exited, record),
+      startedAt: adopted?.startedAt,
     });
     entry.runs.add(run);
+    this.live.add(run);
+    this.options.onRunsChanged?.();
   }
 
   private exited(entry: TaskEntry, run: Run, record: RunRecord): void {
     entry.runs.delete(run);
+    this.live.delete(run);
+    this.options.onRunsChanged?.();
     entry.lastExit = record;
     if (run.role === 'daemon') this.daemons.exited(entry, run, record);
     this.forgetIfIdle(entry);

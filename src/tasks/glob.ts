@@ -36,3 +36,15 @@ export async function expandGlob(pattern: string): Promise<string[]> {
   }
   return current.sort();
 }
+
+/** Whether `file` (absolute) is one the absolute `pattern` would match: same depth, each segment matching. */
+export function matchesGlob(pattern: string, file: string): boolean {
+  const patternSegments = pattern.split('/');
+  const fileSegments = file.split('/');
+  if (patternSegments.length !== fileSegments.length) return false;
+  return patternSegments.every((segment, index) => {
+    const name = fileSegments[index];
+    if (!hasMagic(segment)) return segment === name;
+    return !(name.startsWith('.') && !segment.startsWith('.')) && segmentRegex(segment).test(name);
+  });
+}

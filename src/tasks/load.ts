@@ -2,11 +2,12 @@
  * Reads a task file and its includes into tasks, or every error found (SPEC §1.6, §1.7, §6).
  * The result is all-or-nothing: callers apply `tasks` only when `errors` is empty.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { realpath, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatError, type TaskFileError } from './errors.js';
 import { expandGlob } from './glob.js';
-import { parseTaskFile } from './task-file.js';
+import { parseTaskFileInSlices } from './task-file.js';
 import type { LineContext } from './task-line.js';
 import type { SourceLocation, Task } from './types.js';
 
@@ -27,6 +28,8 @@ export interface LoadResult {
   readonly files: readonly string[];
   /** The include patterns seen, absolute, for watching directories where files may appear. */
   readonly patterns: readonly string[];
+  /** SHA-256 of every file's name and content, in reading order: unchanged files, unchanged digest. */
+  readonly digest: string;
 }
 
 interface LoadState {
@@ -36,6 +39,7 @@ interface LoadState {
   readonly files: string[];
   readonly patterns: string[];
   readonly firstSeen: Map<string, SourceLocation>;
+  readonly digest: Hash;
 }
 
 function fileError(file: string, message: string, where?: SourceLocation): TaskFileError {
@@ -77,7 +81,8 @@ async function loadOne(file: string, context: LineContext, state: LoadState, cha
     return;
   }
   state.files.push(file);
-  const parsed = parseTaskFile(source, file, { ...context, baseDir: path.dirname(file) });
+  state.digest.update(file).update('\0').update(source).update('\0');
+  const parsed = await parseTaskFileInSlices(source, file, { ...context, baseDir: path.dirname(file) });
   state.errors.push(...parsed.errors);
   for (const entry of parsed.entries) {
     if (entry.kind === 'task') {
@@ -102,10 +107,10 @@ function addTask(task: Task, state: LoadState): void {
 }
 
 export async function loadTasks(file: string, options: LoadOptions): Promise<LoadResult> {
-  const state: LoadState = { options, tasks: [], errors: [], files: [], patterns: [], firstSeen: new Map() };
+  const state: LoadState = { options, tasks: [], errors: [], files: [], patterns: [], firstSeen: new Map(), digest: createHash('sha256') };
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
-  return { tasks: state.tasks, errors: state.errors, files: state.files, patterns: state.patterns };
+  return { tasks: state.tasks, errors: state.errors, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };
 }
 
 export function formatErrors(errors: readonly TaskFileError[]): string {

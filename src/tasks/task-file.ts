@@ -26,20 +26,41 @@ function unquote(value: string): string {
   return (quote === '"' || quote === "'") && trimmed.length >= 2 && trimmed.endsWith(quote) ? trimmed.slice(1, -1) : trimmed;
 }
 
+/** Lines parsed between two yields of the event loop: about 5 ms of work (SPEC §3: never block the tick). */
+export const SLICE_LINES = 1000;
+
 export function parseTaskFile(source: string, file: string, inherited: LineContext): ParsedFile {
-  const entries: Entry[] = [];
-  const errors: TaskFileError[] = [];
+  const parsed: ParsedFile = { entries: [], errors: [] };
+  for (const _slice of parseSlices(source, file, inherited, parsed)) {
+    // synchronous: all slices at once
+  }
+  return parsed;
+}
+
+/** The same parse, yielding to the event loop between slices of lines (reloads of large files). */
+export async function parseTaskFileInSlices(source: string, file: string, inherited: LineContext): Promise<ParsedFile> {
+  const parsed: ParsedFile = { entries: [], errors: [] };
+  for (const _slice of parseSlices(source, file, inherited, parsed)) await new Promise((resolve) => setImmediate(resolve));
+  return parsed;
+}
+
+function* parseSlices(source: string, file: string, inherited: LineContext, parsed: ParsedFile): Generator<void> {
+  const entries = parsed.entries as Entry[];
+  const errors = parsed.errors as TaskFileError[];
   let context = inherited;
   const nul = source.indexOf('\0');
   if (nul >= 0) {
     const before = source.slice(0, nul);
     const line = before.split('\n').length;
     const column = nul - before.lastIndexOf('\n');
-    return { entries, errors: [{ file, line, column, message: 'NUL byte: a task file must be text (is this the right file?)' }] };
+    errors.push({ file, line, column, message: 'NUL byte: a task file must be text (is this the right file?)' });
+    return;
   }
   const at = (logical: LogicalLine, offset: number): SourceLocation => ({ file, ...positionOf(logical, offset) });
 
+  let count = 0;
   for (const logical of logicalLines(source)) {
+    if (++count % SLICE_LINES === 0) yield;
     const env = ENV_LINE.exec(logical.text);
     if (env) {
       const [, name, raw] = env;
@@ -68,9 +89,8 @@ export function parseTaskFile(source: string, file: string, inherited: LineConte
       else entries.push({ kind: 'include', pattern, location: at(logical, include[1].length), context });
       continue;
     }
-    const parsed = parseTaskLine(logical.text, context);
-    for (const error of parsed.errors) errors.push({ ...at(logical, error.at), message: error.message });
-    if (parsed.task) entries.push({ kind: 'task', task: parsed.task, location: at(logical, 0) });
+    const line = parseTaskLine(logical.text, context);
+    for (const error of line.errors) errors.push({ ...at(logical, error.at), message: error.message });
+    if (line.task) entries.push({ kind: 'task', task: line.task, location: at(logical, 0) });
   }
-  return { entries, errors };
 }

@@ -1,0 +1,32 @@
+/** Talks to a running daemon over its control socket (SPEC §4). */
+import net from 'node:net';
+import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
+
+export class NotRunningError extends Error {}
+
+export function request(socketPath: string, body: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let answer = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from the daemon within ${timeoutMs / 1000} s (socket ${socketPath})`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(JSON.stringify(body) + '\n'));
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+      reject(gone ? new NotRunningError(`gotorch is not running (no daemon answers on ${socketPath})`) : error);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(answer) as ControlResponse);
+      } catch {
+        reject(new Error(`the daemon sent an unreadable answer: ${answer.slice(0, 200)}`));
+      }
+    });
+  });
+}

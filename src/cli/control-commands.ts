@@ -1,0 +1,56 @@
+/** `gotorch reload`, `status`, `kill`, `run` (SPEC §4): questions for the running daemon's control socket. */
+import { runtimePaths } from '../daemon/paths.js';
+import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
+import type { ReloadResult, StatusReport } from '../daemon/status.js';
+import { NotRunningError, request } from './control-client.js';
+import type { CommonOptions } from './main.js';
+import { formatStatus } from './status-format.js';
+
+/** LSB init scripts: `status` exits 3 when the program is not running. */
+export const STATUS_NOT_RUNNING = 3;
+
+async function ask(common: CommonOptions, body: ControlRequest): Promise<ControlResponse | NotRunningError> {
+  try {
+    return await request(runtimePaths(common).socket, body);
+  } catch (error) {
+    if (error instanceof NotRunningError) return error;
+    throw error;
+  }
+}
+
+function fail(reason: string, code = 1): number {
+  process.stderr.write(`gotorch: ${reason}\n`);
+  return code;
+}
+
+export async function reloadCommand(common: CommonOptions): Promise<number> {
+  const answer = await ask(common, { cmd: 'reload' });
+  if (answer instanceof NotRunningError) return fail(answer.message);
+  const result = answer.reload as ReloadResult | undefined;
+  if (answer.ok && result) {
+    process.stdout.write(`${result.summary}\n`);
+    return 0;
+  }
+  const errors = result?.errors ?? [String(answer.ok ? 'no answer' : answer.error)];
+  return fail(`${common.tasks} rejected; the previous schedule keeps running:\n${errors.join('\n')}`);
+}
+
+export async function statusCommand(common: CommonOptions, options: { json?: boolean }): Promise<number> {
+  const answer = await ask(common, { cmd: 'status' });
+  if (answer instanceof NotRunningError || !answer.ok) {
+    if (options.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
+    else process.stdout.write('gotorch is not running\n');
+    return STATUS_NOT_RUNNING;
+  }
+  const status = answer.status as StatusReport;
+  process.stdout.write(options.json ? JSON.stringify({ running: true, ...status }, null, 2) + '\n' : formatStatus(status, Date.now()));
+  return 0;
+}
+
+export async function taskCommand(common: CommonOptions, cmd: 'kill' | 'run', name: string): Promise<number> {
+  const answer = await ask(common, { cmd, name });
+  if (answer instanceof NotRunningError) return fail(answer.message);
+  if (!answer.ok) return fail(answer.error);
+  process.stdout.write(cmd === 'kill' ? `stopped ${String(answer.killed)} running instance(s) of ${name}\n` : `started ${name}\n`);
+  return 0;
+}

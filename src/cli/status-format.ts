@@ -1,0 +1,41 @@
+/** `gotorch status` for people: the daemon, its last reload, and one row per task. */
+import type { StatusReport, TaskReport } from '../daemon/status.js';
+import { table } from './format.js';
+
+function duration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const parts = [[Math.floor(seconds / 86_400), 'd'], [Math.floor(seconds / 3600) % 24, 'h'], [Math.floor(seconds / 60) % 60, 'm'], [seconds % 60, 's']] as const;
+  const shown = parts.filter(([value]) => value > 0).slice(0, 2);
+  return shown.length === 0 ? '0s' : shown.map(([value, unit]) => `${value}${unit}`).join(' ');
+}
+
+const clock = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+function lastExit(task: TaskReport): string {
+  const last = task.lastExit;
+  if (!last) return '-';
+  const how = last.error ? `error` : last.signal ? last.signal : `exit ${last.exitCode}`;
+  return `${how}${last.timedOut ? ' (timed out)' : ''}, ${duration(last.durationMs)}, ${clock(last.at)}`;
+}
+
+export function formatStatus(status: StatusReport, now: number): string {
+  const reload = status.lastReload;
+  const lines = [
+    `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}`,
+    `task file: ${status.file} (${status.tasksInFile} tasks, ${status.tasks.filter((task) => task.current).length} for this host: ${status.host})`,
+    reload ? `last reload: ${clock(reload.at)} by ${reload.trigger}: ${reload.ok ? reload.summary : `rejected (${reload.errors?.length ?? 0} errors)`}` : 'last reload: none since start',
+    '',
+  ];
+  const rows = [['NAME', 'TYPE', 'MAX', 'RUNNING', 'LAST EXIT', 'NEXT (UTC)']];
+  for (const task of status.tasks) {
+    rows.push([
+      task.current ? task.name : `${task.name} (removed)`,
+      task.type,
+      task.max === null ? '-' : String(task.max),
+      task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? '?').join(','),
+      lastExit(task),
+      task.next === null ? '-' : task.next * 1000 - now < 0 ? 'now' : clock(task.next * 1000),
+    ]);
+  }
+  return `${lines.join('\n')}\n${table(rows)}\n`;
+}

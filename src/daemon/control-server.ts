@@ -1,0 +1,73 @@
+/**
+ * The local control channel (SPEC §4): a unix socket beside the pidfile, mode 0600, for the answers a
+ * signal cannot carry. One JSON request line in, one JSON response line out, per connection.
+ */
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import type { Logger } from 'pino';
+
+export type ControlRequest = { readonly cmd: 'status' } | { readonly cmd: 'reload' } | { readonly cmd: 'kill' | 'run'; readonly name: string };
+
+export type ControlResponse = { readonly ok: true; readonly [key: string]: unknown } | { readonly ok: false; readonly error: string; readonly [key: string]: unknown };
+
+export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+function parseRequest(line: string): ControlRequest | undefined {
+  try {
+    const value = JSON.parse(line) as { cmd?: unknown; name?: unknown };
+    if (value.cmd === 'status' || value.cmd === 'reload') return { cmd: value.cmd };
+    if ((value.cmd === 'kill' || value.cmd === 'run') && typeof value.name === 'string') return { cmd: value.cmd, name: value.name };
+  } catch {
+    // not JSON: answered below
+  }
+  return undefined;
+}
+
+export class ControlServer {
+  private constructor(
+    private readonly server: net.Server,
+    readonly path: string,
+  ) {}
+
+  static listen(socketPath: string, handle: ControlHandler, log: Logger): Promise<ControlServer> {
+    // Only one daemon holds the pidfile, so a socket file left here belongs to a dead one.
+    rmSync(socketPath, { force: true });
+    const server = net.createServer((connection) => serve(connection, handle, log));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      // SPEC §6: 0600 from the first moment; the umask applies to the bind, done synchronously here.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(socketPath, () => resolve(new ControlServer(server, socketPath)));
+      } finally {
+        process.umask(umask);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function serve(connection: net.Socket, handle: ControlHandler, log: Logger): void {
+  let buffered = '';
+  connection.setEncoding('utf8');
+  connection.on('error', () => connection.destroy());
+  connection.on('data', (chunk: string) => {
+    buffered += chunk;
+    const newline = buffered.indexOf('\n');
+    if (newline < 0 && buffered.length <= MAX_REQUEST_BYTES) return;
+    connection.removeAllListeners('data');
+    const request = parseRequest(buffered.slice(0, newline < 0 ? undefined : newline));
+    const answer = request ? handle(request) : Promise.resolve<ControlResponse>({ ok: false, error: 'bad request: expected one JSON line such as {"cmd":"status"}' });
+    void answer
+      .catch((error: unknown): ControlResponse => {
+        log.error({ err: error, request }, 'control request failed');
+        return { ok: false, error: `internal error: ${(error as Error).message}` };
+      })
+      .then((response) => connection.end(JSON.stringify(response) + '\n'));
+  });
+}

@@ -1,0 +1,63 @@
+/** What `gotorch status` shows (SPEC §4): the daemon, its last reload, and per task pids, last exit, next run. */
+import { nextFires } from '../schedule/next-fire.js';
+import { Zone } from '../schedule/zone.js';
+import type { RunRecord } from '../supervisor/run.js';
+import type { TaskStatus } from '../supervisor/supervisor.js';
+import type { Task } from '../tasks/types.js';
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  readonly trigger: string;
+  /** ms since the epoch. */
+  readonly at: number;
+  /** `added 2, changed 1, removed 1, unchanged 40`, when applied. */
+  readonly summary?: string;
+  /** Every error, as `file:line:column: message`, when rejected. */
+  readonly errors?: readonly string[];
+}
+
+export interface TaskReport {
+  readonly name: string;
+  readonly type: string;
+  readonly max: number | null;
+  readonly schedule: string | null;
+  /** False for a task no longer in the file whose jobs are still tracked (SPEC §5). */
+  readonly current: boolean;
+  readonly running: readonly { readonly pid: number | null; readonly run: string; readonly startedAt: number }[];
+  readonly lastExit: Pick<RunRecord, 'exitCode' | 'signal' | 'timedOut' | 'durationMs' | 'error'> & { readonly at: number } | null;
+  /** Unix seconds of the next fire (cron) or window second (daemon), or null. */
+  readonly next: number | null;
+}
+
+export interface StatusReport {
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly uptimeMs: number;
+  readonly file: string;
+  readonly host: string;
+  readonly tasksInFile: number;
+  readonly lastReload: ReloadResult | null;
+  readonly tasks: readonly TaskReport[];
+}
+
+export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], nowSecond: number): TaskReport[] {
+  const byId = new Map(statuses.map((status) => [status.id, status]));
+  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, nowSecond));
+  const listed = new Set(tasks.map((task) => task.id));
+  for (const status of statuses) if (!listed.has(status.id) && status.running.length > 0) reports.push(report(status.id, status.type, status, undefined, nowSecond));
+  return reports;
+}
+
+function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, nowSecond: number): TaskReport {
+  const last = status?.lastExit;
+  return {
+    name,
+    type,
+    max: task?.max ?? null,
+    schedule: task?.scheduleText ?? null,
+    current: task !== undefined,
+    running: (status?.running ?? []).map((run) => ({ pid: run.pid, run: run.run, startedAt: run.startedAt })),
+    lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
+    next: task ? (nextFires(task.schedule, Zone.for(task.zone), nowSecond, 1)[0] ?? null) : null,
+  };
+}
