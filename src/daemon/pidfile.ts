@@ -1,5 +1,5 @@
 /** The pidfile (SPEC §4, §6): written atomically, removed only while it still holds this daemon's pid. */
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export function readPid(file: string): number | undefined {
@@ -27,6 +27,31 @@ export function isGotorchProcess(pid: number): boolean {
 
 export type PidfileClaim = { ok: true; replacedStale?: number } | { ok: false; livePid: number };
 
+/** A lock older than this was left by a process that died while holding it (it is held for microseconds). */
+const STALE_LOCK_MS = 10_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Runs `fn` holding `file.lock` (mkdir is atomic): two starts never both judge and replace a stale pidfile. */
+function withLock<T>(file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock, { mode: 0o700 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmdirSync(lock);
+      else Atomics.wait(sleeper, 0, 0, 5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
 /**
  * Writes `pid` into `file` unless a live gotorch daemon holds it. The new content is written to a
  * temporary file first and linked into place, so readers never see a partial pidfile.
@@ -36,14 +61,18 @@ export function claimPidfile(file: string, pid: number): PidfileClaim {
   const temporary = `${file}.${pid}.tmp`;
   writeFileSync(temporary, `${pid}\n`, { mode: 0o600 });
   try {
-    linkSync(temporary, file);
-    return { ok: true };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const holder = readPid(file);
-    if (holder !== undefined && holder !== pid && isGotorchProcess(holder)) return { ok: false, livePid: holder };
-    renameSync(temporary, file);
-    return { ok: true, replacedStale: holder };
+    return withLock(file, () => {
+      try {
+        linkSync(temporary, file);
+        return { ok: true };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = readPid(file);
+      if (holder !== undefined && holder !== pid && isGotorchProcess(holder)) return { ok: false, livePid: holder };
+      renameSync(temporary, file);
+      return { ok: true, replacedStale: holder };
+    });
   } finally {
     try {
       unlinkSync(temporary);
