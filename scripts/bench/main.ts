@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { Planner } from '../../src/planner/planner.js';
 import { parseTaskFile } from '../../src/tasks/task-file.js';
 import type { Task } from '../../src/tasks/types.js';
+import { idleCost, reloadLargeFile, startToReady } from './control.js';
 import { machine, round, summary } from './stats.js';
 import { expressions, taskFile } from './workload.js';
 
@@ -146,6 +147,9 @@ function markdown(results: Record<string, unknown> & { machine: ReturnType<typeo
   const ticks = results.tick as ReturnType<typeof tickCost>[];
   const lateness = results.lateness as Awaited<ReturnType<typeof endToEndLateness>>[];
   const floor = results.spawnFloor as Awaited<ReturnType<typeof spawnFloor>>;
+  const starts = results.start as ReturnType<typeof startToReady>[];
+  const reload = results.reload as Awaited<ReturnType<typeof reloadLargeFile>>;
+  const idle = results.idle as Awaited<ReturnType<typeof idleCost>>[];
   const m = results.machine;
   return [
     `Measured ${m.date.slice(0, 10)} on ${m.cores} cores (${m.cpu}), Node ${m.node}${quick ? ', quick mode' : ''}; reproduce with \`npm run bench${quick ? ' -- --quick' : ''}\`.`,
@@ -159,6 +163,9 @@ function markdown(results: Record<string, unknown> & { machine: ReturnType<typeo
         `| start lateness, ${late.tasksLoaded.toLocaleString('en')} tasks, ${late.jobsPerSecond} job(s)/s, ${late.seconds} s (${late.runs} runs) | exec p50 ${late.execP50Ms} ms, p99 ${late.execP99Ms} ms, max ${late.execMaxMs} ms; spawn p50 ${late.spawnP50Ms} ms, p99 ${late.spawnP99Ms} ms | p50 ≤ 2 ms, p99 ≤ 10 ms |`,
     ),
     `| spawn floor: execa → bash reads $EPOCHREALTIME, one spawn a second (${floor.runs} runs) | p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms | (what this machine allows) |`,
+    ...starts.map((start) => `| \`gotorch start\` → ready, ${start.tasks.toLocaleString('en')} tasks (${start.runs} runs) | p50 ${start.p50Ms} ms, max ${start.maxMs} ms | ≤ 500 ms |`),
+    `| reload of a ${reload.tasks.toLocaleString('en')}-task file, write → applied (${reload.runs} runs) | p50 ${reload.writeToAppliedP50Ms} ms, max ${reload.writeToAppliedMaxMs} ms; worst event-loop delay ${reload.worstLoopDelayMs} ms | ≤ 300 ms; ≤ 20 ms |`,
+    ...idle.map((cost) => `| idle daemon, ${cost.tasks.toLocaleString('en')} tasks, none due (${cost.seconds} s) | CPU ${cost.cpuPercentOfCore} % of a core, RSS ${cost.rssMiB} MiB | ≤ 0.1 %; RSS ≤ 80 MB at 10,000 |`),
     '',
     'exec = the job reads its own start time (bash `$EPOCHREALTIME`) against `GOTORCH_SCHEDULED_AT`; spawn = the daemon calls spawn, from the run record (whole ms).',
     '',
@@ -173,6 +180,9 @@ async function main(): Promise<void> {
     tick: (quick ? [1000, 10_000, 100_000] : [1000, 10_000, 100_000]).map(tickCost),
     lateness: [await endToEndLateness(1)],
     spawnFloor: await spawnFloor(),
+    start: [startToReady(10, quick ? 3 : 5), startToReady(10_000, quick ? 3 : 5)],
+    reload: await reloadLargeFile(10_000, quick ? 3 : 5),
+    idle: [await idleCost(10_000, quick ? 10 : 60), ...(quick ? [] : [await idleCost(0, 30), await idleCost(100_000, 30)])],
   };
   mkdirSync('bench', { recursive: true });
   writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

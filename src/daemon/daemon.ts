@@ -22,7 +22,7 @@ import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
 import { readState, StateFile, survivingJobs, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
-import { describeDiff, diffTasks } from './task-diff.js';
+import { describeDiff, diffTasks, type TaskDiff } from './task-diff.js';
 import { Ticker } from './ticker.js';
 import { TaskFileWatcher } from './watcher.js';
 
@@ -43,6 +43,8 @@ export function applicableTasks(tasks: readonly Task[], identity: HostIdentity):
 export function loadTaskFile(file: string): Promise<LoadResult> {
   return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
 }
+
+const yieldToTicks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The environment jobs inherit: the daemon's own, without gotorch's control variables. */
 function baseEnvironment(): Record<string, string> {
@@ -117,7 +119,7 @@ export class Daemon {
     // A clean stop recorded the exact last second: a quick restart replays what it missed (SPEC §3).
     const resume = saved?.clean && now - saved.lastSecond >= 0 && now - saved.lastSecond <= LATE_WAKE_LIMIT ? saved.lastSecond : now;
     this.planner = new Planner([], resume);
-    this.apply(loaded);
+    await this.apply(loaded);
     if (saved) this.adopt(saved);
     const reboot = this.applicable.filter((task) => task.schedule.kind === 'reboot' && task.type === 'cron');
     if (reboot.length > 0 && firstStartSinceBoot(this.options.paths.bootId)) {
@@ -144,17 +146,26 @@ export class Daemon {
     if (saved.jobs.length > surviving.length) this.log.info({ gone: saved.jobs.length - surviving.length }, 'jobs of the previous daemon that ended meanwhile');
   }
 
-  /** Makes a loaded task list the schedule: planner and supervisor diff it by identity (SPEC §5). */
-  private apply(loaded: LoadResult): ReturnType<typeof diffTasks> {
+  /**
+   * Makes a loaded task list the schedule: planner and supervisor diff it by identity (SPEC §5). The
+   * heavy steps yield to the event loop in between (no tick waits); the switch itself is one step.
+   */
+  private async apply(loaded: LoadResult): Promise<TaskDiff> {
     const identity = resolveIdentity(this.options.hostId);
     const applicable = applicableTasks(loaded.tasks, identity);
+    await yieldToTicks();
     const diff = diffTasks(this.applicable, applicable);
+    await yieldToTicks();
+    const building = Planner.prepare(applicable);
+    let step = building.next();
+    for (; !step.done; step = building.next()) await yieldToTicks();
+    const prepared = step.value;
     this.host = describeIdentity(identity, this.options.hostId);
     this.tasksInFile = loaded.tasks.length;
     this.applicable = applicable;
-    this.daemonTasks = applicable.filter((task) => task.type === 'daemon');
+    this.daemonTasks = prepared.daemons;
     this.digest = loaded.digest;
-    this.planner.setTasks(applicable);
+    this.planner.install(prepared);
     this.supervisor.setTasks(applicable);
     return diff;
   }
@@ -188,7 +199,7 @@ export class Daemon {
     const sameContent = loaded.digest === this.digest;
     if (trigger === 'file change' && sameContent) return this.lastReload ?? { ok: true, trigger, at, summary: 'unchanged' };
     const previous = this.lastReload;
-    let summary = describeDiff(this.apply(loaded));
+    let summary = describeDiff(await this.apply(loaded));
     // The watcher usually applies an edit before `gotorch reload` asks: say what that reload did.
     if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
     await this.watcher.update(loaded);

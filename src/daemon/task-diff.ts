@@ -8,10 +8,20 @@ export interface TaskDiff {
   readonly unchanged: readonly Task[];
 }
 
+/** Same own keys and values; no allocation (a reload compares every task). */
 function sameRecord<T extends object>(a: T, b: T): boolean {
   if (a === b) return true;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key as keyof T] === b[key as keyof T]);
+  let keys = 0;
+  for (const key in a) {
+    if (a[key] !== b[key]) return false;
+    keys++;
+  }
+  for (const _key in b) keys--;
+  return keys === 0;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
 /** Equal definitions; where a line stands in the file does not matter. */
@@ -19,7 +29,7 @@ export function sameDefinition(a: Task, b: Task): boolean {
   return (
     a.scheduleText === b.scheduleText &&
     a.zone === b.zone &&
-    a.hosts.join(',') === b.hosts.join(',') &&
+    sameList(a.hosts, b.hosts) &&
     a.max === b.max &&
     a.type === b.type &&
     a.command === b.command &&

@@ -7,12 +7,14 @@ import { CATCH_UP_LIMIT_SECONDS } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
 import type { WallTime } from '../schedule/types.js';
 import type { Task } from '../tasks/types.js';
-import { ZoneIndex } from './zone-index.js';
+import { ZoneIndexBuilder, type ZoneIndex } from './zone-index.js';
 
 /** A late wake up to this many seconds replays every missed second (SPEC §3). */
 export const LATE_WAKE_LIMIT = 60;
 /** Clock jumps up to this size get cronie's treatment; beyond it the planner resyncs (SPEC §3). */
 export const JUMP_LIMIT = CATCH_UP_LIMIT_SECONDS;
+/** Tasks indexed between two pauses of Planner.prepare: a few milliseconds of work. */
+const PREPARE_SLICE = 2000;
 
 export interface Fire {
   readonly task: Task;
@@ -30,6 +32,14 @@ export interface Advance {
   readonly events: readonly ClockEvent[];
   /** Daemon tasks whose schedule window is open at the current second (SPEC §1.4). */
   readonly openDaemons: ReadonlySet<string>;
+}
+
+/** A task list indexed for planning, built before a reload switches to it. */
+export interface PreparedSchedule {
+  readonly all: readonly Task[];
+  readonly tasks: readonly Task[];
+  readonly daemons: readonly Task[];
+  readonly indexes: ReadonlyMap<string, ZoneIndex>;
 }
 
 interface ZoneState {
@@ -71,18 +81,38 @@ export class Planner {
 
   /** Replaces the schedule; it holds from the next second planned (SPEC §5). */
   setTasks(tasks: readonly Task[]): void {
-    this.tasks = tasks.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
-    this.daemons = tasks.filter((task) => task.type === 'daemon');
-    const byZone = new Map<string, number[]>();
-    this.tasks.forEach((task, index) => {
-      const group = byZone.get(task.zone) ?? [];
-      group.push(index);
-      byZone.set(task.zone, group);
-    });
+    const building = Planner.prepare(tasks);
+    let step = building.next();
+    while (!step.done) step = building.next();
+    this.install(step.value);
+  }
+
+  /**
+   * The expensive part of a reload, done before the switch: index the tasks of each zone. A generator
+   * that pauses every PREPARE_SLICE tasks, so a caller can yield to the event loop in between.
+   */
+  static *prepare(all: readonly Task[]): Generator<void, PreparedSchedule> {
+    const tasks = all.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
+    const builders = new Map<string, ZoneIndexBuilder>();
+    for (let index = 0; index < tasks.length; index++) {
+      if (index > 0 && index % PREPARE_SLICE === 0) yield;
+      const zone = tasks[index].zone;
+      let builder = builders.get(zone);
+      if (builder === undefined) builders.set(zone, (builder = new ZoneIndexBuilder(tasks)));
+      builder.add(index);
+    }
+    yield;
+    const indexes = new Map([...builders].map(([zone, builder]) => [zone, builder.build()]));
+    return { all, tasks, daemons: all.filter((task) => task.type === 'daemon'), indexes };
+  }
+
+  /** Switches to a prepared schedule: cheap, so no tick waits for it. */
+  install(prepared: PreparedSchedule): void {
+    this.tasks = prepared.tasks;
+    this.daemons = prepared.daemons;
     const zones = new Map<string, ZoneState>();
-    for (const [name, indices] of byZone) {
+    for (const [name, index] of prepared.indexes) {
       const previous = this.zones.get(name);
-      const index = new ZoneIndex(this.tasks, indices);
       if (previous) {
         previous.index = index;
         zones.set(name, previous);
@@ -94,7 +124,7 @@ export class Planner {
       }
     }
     this.zones = zones;
-    const ids = new Set(tasks.map((task) => task.id));
+    const ids = new Set(prepared.all.map((task) => task.id));
     for (const id of this.lastFired.keys()) if (!ids.has(id)) this.lastFired.delete(id);
   }
 

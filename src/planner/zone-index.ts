@@ -17,15 +17,21 @@ interface Slot {
 
 const EMPTY_SLOT: Slot = { tasks: new Int32Array(0), hours: new Int32Array(0) };
 
-function count(bits: Uint8Array): number {
-  let total = 0;
-  for (let index = 0; index < bits.length; index++) total += bits[index];
-  return total;
+/** The values set in a bitmap, computed once per bitmap: the compiler shares bitmaps between tasks. */
+const setValues = new WeakMap<Uint8Array, readonly number[]>();
+function valuesOf(bits: Uint8Array): readonly number[] {
+  let values = setValues.get(bits);
+  if (values === undefined) {
+    values = [];
+    for (let value = 0; value < bits.length; value++) if (bits[value] === 1) (values as number[]).push(value);
+    setValues.set(bits, values);
+  }
+  return values;
 }
 
 function hourMask(schedule: CronSchedule): number {
   let mask = 0;
-  for (let hour = 0; hour < 24; hour++) if (schedule.hour[hour]) mask |= 1 << hour;
+  for (const hour of valuesOf(schedule.hour)) mask |= 1 << hour;
   return mask;
 }
 
@@ -35,35 +41,39 @@ function toSlots(lists: readonly number[][], tasks: readonly Task[]): Slot[] {
   );
 }
 
-export class ZoneIndex {
-  private readonly hourSlots: readonly Slot[];
-  private readonly minuteSlots: readonly Slot[];
-  private readonly every: readonly { readonly period: number; readonly tasks: readonly number[] }[];
+/** Collects a zone's tasks into slot lists, a slice at a time (a reload must not block a tick). */
+export class ZoneIndexBuilder {
+  private readonly hourLists: number[][] = Array.from({ length: 3600 }, () => []);
+  private readonly minuteLists: number[][] = Array.from({ length: 60 }, () => []);
+  private readonly every = new Map<number, number[]>();
 
+  constructor(private readonly tasks: readonly Task[]) {}
+
+  add(index: number): void {
+    const schedule = this.tasks[index].schedule;
+    if (schedule.kind === 'every') this.every.set(schedule.seconds, [...(this.every.get(schedule.seconds) ?? []), index]);
+    if (schedule.kind !== 'cron') return;
+    const seconds = valuesOf(schedule.second);
+    const minutes = valuesOf(schedule.minute);
+    if (seconds.length * minutes.length <= SLOT_PAIRS_LIMIT) {
+      for (const minute of minutes) for (const second of seconds) this.hourLists[minute * 60 + second].push(index);
+    } else {
+      for (const second of seconds) this.minuteLists[second].push(index);
+    }
+  }
+
+  build(): ZoneIndex {
+    return new ZoneIndex(this.tasks, toSlots(this.hourLists, this.tasks), toSlots(this.minuteLists, this.tasks), [...this.every].map(([period, list]) => ({ period, tasks: list })));
+  }
+}
+
+export class ZoneIndex {
   constructor(
     private readonly tasks: readonly Task[],
-    indices: readonly number[],
-  ) {
-    const hourLists: number[][] = Array.from({ length: 3600 }, () => []);
-    const minuteLists: number[][] = Array.from({ length: 60 }, () => []);
-    const every = new Map<number, number[]>();
-    for (const index of indices) {
-      const schedule = tasks[index].schedule;
-      if (schedule.kind === 'every') every.set(schedule.seconds, [...(every.get(schedule.seconds) ?? []), index]);
-      if (schedule.kind !== 'cron') continue;
-      if (count(schedule.second) * count(schedule.minute) <= SLOT_PAIRS_LIMIT) {
-        for (let minute = 0; minute < 60; minute++) {
-          if (!schedule.minute[minute]) continue;
-          for (let second = 0; second < 60; second++) if (schedule.second[second]) hourLists[minute * 60 + second].push(index);
-        }
-      } else {
-        for (let second = 0; second < 60; second++) if (schedule.second[second]) minuteLists[second].push(index);
-      }
-    }
-    this.hourSlots = toSlots(hourLists, tasks);
-    this.minuteSlots = toSlots(minuteLists, tasks);
-    this.every = [...every].map(([period, list]) => ({ period, tasks: list }));
-  }
+    private readonly hourSlots: readonly Slot[],
+    private readonly minuteSlots: readonly Slot[],
+    private readonly every: readonly { readonly period: number; readonly tasks: readonly number[] }[],
+  ) {}
 
   /**
    * Appends to `out` every task whose schedule matches this wall second (and, for `@every`, this

@@ -10,7 +10,7 @@ export interface TaskEntry {
   task: Task;
   /** In the latest task list: removed tasks stay tracked until their last run exits (SPEC §5). */
   current: boolean;
-  /** The run log's child for this task, `task` bound once. */
+  /** The run log's child for this task, `task` bound once, made at the first run (most tasks wait long). */
   readonly logger: Logger;
   readonly runs: Set<Run>;
   /** Starts accepted but not spawned yet; they count against `max`. */
@@ -25,10 +25,14 @@ export interface TaskEntry {
 }
 
 export function newEntry(task: Task, runLog: Logger): TaskEntry {
+  let logger: Logger | undefined;
   return {
     task,
     current: false,
-    logger: runLog.child({ task: task.id }),
+    get logger() {
+      logger ??= runLog.child({ task: task.id });
+      return logger;
+    },
     runs: new Set(),
     queued: 0,
     lastExit: null,
