@@ -6,6 +6,7 @@ import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
 import { formatError } from '../tasks/errors.js';
 import { loadTasks } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
+import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, table } from './format.js';
 import type { CommonOptions } from './main.js';
 
@@ -13,7 +14,16 @@ function upcoming(task: Task, now: number, count: number): number[] {
   return nextFires(task.schedule, Zone.for(task.zone), now, count);
 }
 
-export async function checkCommand(common: CommonOptions, options: { next: string; json?: boolean }): Promise<number> {
+export interface CheckOptions {
+  readonly next: string;
+  readonly json?: boolean;
+  /** Fleet view: `web-1=10.0.1.5,web-2=10.0.1.6`. */
+  readonly hosts?: string;
+  /** Fleet view from a file: `name address ...` per line. */
+  readonly hostsFile?: string;
+}
+
+export async function checkCommand(common: CommonOptions, options: CheckOptions): Promise<number> {
   const count = Number(options.next);
   if (!Number.isInteger(count) || count < 0 || count > 1000) {
     process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
@@ -24,6 +34,12 @@ export async function checkCommand(common: CommonOptions, options: { next: strin
     if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
     else process.stderr.write(`${loaded.errors.map(formatError).join('\n')}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
     return 1;
+  }
+  if (options.hosts !== undefined || options.hostsFile !== undefined) {
+    const hosts = [...(options.hosts ? parseHostsOption(options.hosts) : []), ...(options.hostsFile ? await readHostsFile(options.hostsFile) : [])];
+    const matrix = fleetMatrix(loaded.tasks, hosts);
+    process.stdout.write(options.json ? JSON.stringify({ file: common.tasks, ok: true, ...matrix }, null, 2) + '\n' : `${common.tasks}: ok, ${loaded.tasks.length} task(s) for ${hosts.length} host(s)\n\n${formatMatrix(matrix)}`);
+    return 0;
   }
   const identity = resolveIdentity(common.hostId);
   const applicable = applicableTasks(loaded.tasks, identity);

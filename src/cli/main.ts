@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file. */
 import { Command, CommanderError, Option } from 'commander';
-import { checkCommand } from './check.js';
+import { checkCommand, type CheckOptions } from './check.js';
 import { reloadCommand, statusCommand, taskCommand } from './control-commands.js';
 import { restartCommand, signalCommand, startCommand } from './start.js';
 
@@ -29,7 +29,9 @@ program
   .description('validate the task file (like nginx -t) and list the tasks that apply to this host with their next fire times')
   .option('--next <n>', 'how many next fire times to show per task', '3')
   .option('--json', 'print JSON')
-  .action(async (options: { next: string; json?: boolean }) => {
+  .option('--hosts <list>', 'fleet view: a task x host matrix, hosts given as "web-1=10.0.1.5,web-2=10.0.1.6"')
+  .option('--hosts-file <file>', 'fleet view for the hosts in a file, one "name address ..." per line')
+  .action(async (options: CheckOptions) => {
     process.exitCode = await checkCommand(common(), options);
   });
 
