@@ -46,6 +46,13 @@ export function loadTaskFile(file: string): Promise<LoadResult> {
 
 const yieldToTicks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** How often this host's addresses and name are read again (fleet: identity refreshed every 30 s). */
+export const IDENTITY_REFRESH_MS = 30_000;
+
+function identityKey(identity: HostIdentity): string {
+  return `${identity.names.join(',')}|${identity.addresses.map((address) => address.value.toString(16)).sort().join(',')}`;
+}
+
 /** The environment jobs inherit: the daemon's own, without gotorch's control variables. */
 function baseEnvironment(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -70,6 +77,9 @@ export class Daemon {
   private daemonTasks: readonly Task[] = [];
   private digest = '';
   private host = '';
+  private loaded: LoadResult | undefined;
+  private identityKey = '';
+  private identityTimer: NodeJS.Timeout | undefined;
   private lastReload: ReloadResult | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
@@ -128,6 +138,8 @@ export class Daemon {
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => this.answer(request), this.log);
     await this.watcher.update(loaded);
     this.ticker.start();
+    // SPEC §1.2 / fleet: addresses come and go (DHCP, failover); re-check them off the tick path.
+    this.identityTimer = setInterval(() => void this.refreshIdentity(), IDENTITY_REFRESH_MS).unref();
     this.log.info(
       { pid: process.pid, file: this.options.tasksFile, tasks: this.tasksInFile, applicable: this.applicable.length, host: this.host },
       'gotorch ready',
@@ -153,6 +165,7 @@ export class Daemon {
   private async apply(loaded: LoadResult): Promise<TaskDiff> {
     const identity = resolveIdentity(this.options.hostId);
     const applicable = applicableTasks(loaded.tasks, identity);
+    this.identityKey = identityKey(identity);
     await yieldToTicks();
     const diff = diffTasks(this.applicable, applicable);
     await yieldToTicks();
@@ -165,6 +178,7 @@ export class Daemon {
     this.applicable = applicable;
     this.daemonTasks = prepared.daemons;
     this.digest = loaded.digest;
+    this.loaded = loaded;
     this.planner.install(prepared);
     this.supervisor.setTasks(applicable);
     return diff;
@@ -205,6 +219,18 @@ export class Daemon {
     await this.watcher.update(loaded);
     this.log.info({ trigger, summary, tasks: this.tasksInFile, applicable: this.applicable.length }, 'task file reloaded');
     return (this.lastReload = { ok: true, trigger, at, summary });
+  }
+
+  /** A changed identity re-evaluates the hosts columns exactly like a reload of the same file. */
+  private refreshIdentity(): Promise<unknown> {
+    const next = this.reloading.then(async () => {
+      if (!this.loaded || identityKey(resolveIdentity(this.options.hostId)) === this.identityKey) return;
+      const summary = describeDiff(await this.apply(this.loaded));
+      this.log.info({ host: this.host, summary }, 'host identity changed: tasks re-evaluated');
+      this.lastReload = { ok: true, trigger: 'host identity change', at: this.clock.now(), summary };
+    });
+    this.reloading = next.catch((error: unknown) => this.log.error({ err: error }, 'host identity refresh failed'));
+    return this.reloading;
   }
 
   status(): StatusReport {
@@ -262,6 +288,7 @@ export class Daemon {
     this.ending ??= (async () => {
       this.log.info({ reason }, message);
       this.ticker.stop();
+      clearInterval(this.identityTimer);
       await this.watcher.close();
       await jobs();
       await this.control?.close();

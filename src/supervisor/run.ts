@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../planner/clock.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
+import { userEnvironment } from './user.js';
 import type { ChildHandle, SpawnOutcome, Spawner } from './spawner.js';
 
 /** SPEC §2: the one record every run ends with. */
@@ -52,6 +53,7 @@ export function jobEnv(
 ): Record<string, string> {
   return {
     ...base,
+    ...userEnvironment(task.options.user),
     ...task.env,
     GOTORCH_TASK: task.id,
     GOTORCH_RUN_ID: runId,

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { resolveUser } from './user.js';
+import { resolveUser, type UserIds } from './user.js';
 
 /** What to start: `shell -c command` (SPEC §2). `env` is complete: nothing is added to it. */
 export interface SpawnRequest {
@@ -92,14 +92,30 @@ function failedHandle(error: string): ChildHandle {
   };
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+let setprivAvailable: boolean | undefined;
+
+/**
+ * SPEC §1.5 `user=`: uid, gid and the user's supplementary groups. Node (libuv) can set uid and gid
+ * but clears the supplementary groups, so `setpriv` (util-linux) switches and then execs the shell in
+ * place: same pid, same process group. Without setpriv, uid and gid only.
+ */
+function asUser(ids: Extract<UserIds, { ok: true }>, request: SpawnRequest): [string, string[], { uid?: number; gid?: number }] {
+  setprivAvailable ??= existsSync(SETPRIV);
+  if (!setprivAvailable) return [request.shell, ['-c', request.command], { uid: ids.uid, gid: ids.gid }];
+  const groups = ids.name === undefined ? '--clear-groups' : '--init-groups';
+  return [SETPRIV, [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, groups, '--', request.shell, '-c', request.command], {}];
+}
+
 /** SPEC §2: own process group, stdin closed, output streamed (never buffered), failures as values. */
 export const execaSpawner: Spawner = {
   spawn(request) {
     const ids = request.user === undefined ? undefined : resolveUser(request.user);
     if (ids !== undefined && !ids.ok) return failedHandle(ids.error);
+    const [file, args, switchIds] = ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request);
     let subprocess;
     try {
-      subprocess = execa(request.shell, ['-c', request.command], {
+      subprocess = execa(file, args, {
         cwd: request.cwd,
         env: request.env,
         extendEnv: false,
@@ -109,7 +125,7 @@ export const execaSpawner: Spawner = {
         encoding: 'buffer',
         reject: false,
         stripFinalNewline: false,
-        ...(ids === undefined ? {} : { uid: ids.uid, gid: ids.gid }),
+        ...switchIds,
       });
     } catch (error) {
       return failedHandle(error instanceof Error ? error.message : String(error));

@@ -62,8 +62,8 @@ describe('execaSpawner (SPEC §2)', () => {
 describe('resolveUser (SPEC §1.5 user=)', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/bash\nsvc:x:998:997::/srv:/usr/sbin/nologin\n';
   it.each([
-    ['svc', { ok: true, uid: 998, gid: 997 }],
-    ['998', { ok: true, uid: 998, gid: 997 }],
+    ['svc', { ok: true, uid: 998, gid: 997, name: 'svc', home: '/srv' }],
+    ['998', { ok: true, uid: 998, gid: 997, name: 'svc', home: '/srv' }],
     ['4242', { ok: true, uid: 4242, gid: 4242 }],
     ['ghost', { ok: false, error: 'unknown user "ghost": no such entry in /etc/passwd' }],
   ])('%s', (user, expected) => {
