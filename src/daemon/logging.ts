@@ -1,51 +1,61 @@
 /**
  * The daemon's two JSON-lines logs (pino): `gotorch.log` for what the daemon does, `runs.log` for job
- * output and run records. In the foreground both also go to stdout, pretty when stdout is a terminal.
+ * output and run records, each rotated by size and reopened on SIGHUP (SPEC §6). In the foreground both
+ * also go to stdout, pretty when stdout is a terminal.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
+import { LogFile, type LogFileOptions } from './log-file.js';
 
 export interface Loggers {
   readonly log: Logger;
   readonly runLog: Logger;
   /** Flushes and closes the files. */
   close(): void;
+  /** Reopens both files at their paths, for logrotate's move-then-SIGHUP. */
+  reopen(): void;
 }
 
-export interface LoggingOptions {
+export interface LoggingOptions extends Pick<LogFileOptions, 'maxBytes' | 'keep'> {
   readonly logDir: string;
   /** Also write to stdout (foreground mode). */
   readonly stdout: boolean;
   readonly level?: string;
 }
 
-function fileStream(file: string): pino.DestinationStream & { end(): void; flushSync(): void } {
-  // SPEC §6: files the daemon creates are 0600.
-  return pino.destination({ dest: file, mkdir: true, sync: false, mode: 0o600 }) as never;
-}
-
 export function createLoggers(options: LoggingOptions): Loggers {
-  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
-  const level = options.level ?? 'info';
-  const daemonFile = fileStream(path.join(options.logDir, 'gotorch.log'));
-  const runFile = fileStream(path.join(options.logDir, 'runs.log'));
+  const level = (options.level ?? 'info') as pino.Level;
+  const rotation = { maxBytes: options.maxBytes, keep: options.keep };
+  const daemonFile = new LogFile(path.join(options.logDir, 'gotorch.log'), rotation);
+  const runFile = new LogFile(path.join(options.logDir, 'runs.log'), rotation);
   const console: StreamEntry[] = [];
-  if (options.stdout) {
-    const out = process.stdout.isTTY ? pretty({ colorize: true, sync: true }) : pino.destination({ dest: 1, sync: false });
-    console.push({ stream: out, level: level as pino.Level });
-  }
-  const log = pino({ level, base: { log: 'daemon' } }, pino.multistream([{ stream: daemonFile, level: level as pino.Level }, ...console]));
-  const runLog = pino({ level, base: { log: 'run' } }, pino.multistream([{ stream: runFile, level: level as pino.Level }, ...console]));
+  if (options.stdout) console.push({ stream: stdoutStream(), level });
+  const log = pino({ level, base: { log: 'daemon' } }, pino.multistream([{ stream: daemonFile, level }, ...console]));
+  const runLog = pino({ level, base: { log: 'run' } }, pino.multistream([{ stream: runFile, level }, ...console]));
   return {
     log,
     runLog,
     close() {
-      for (const file of [daemonFile, runFile]) {
-        file.flushSync();
-        file.end();
-      }
+      daemonFile.close();
+      runFile.close();
+    },
+    reopen() {
+      daemonFile.reopen();
+      runFile.reopen();
     },
   };
+}
+
+/** Foreground stdout. If it breaks (full disk, closed pipe) it is dropped: the files still get every record. */
+function stdoutStream(): pino.DestinationStream {
+  if (process.stdout.isTTY) return pretty({ colorize: true, sync: true });
+  const out = pino.destination({ dest: 1, sync: false });
+  let broken = false;
+  // destroy(), not just ignoring the error: pino would retry the failed write at exit, forever.
+  out.on('error', () => {
+    broken = true;
+    out.destroy();
+  });
+  return { write: (chunk: string) => void (broken || out.write(chunk)) };
 }
