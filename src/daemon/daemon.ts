@@ -17,6 +17,7 @@ import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
 import { createLoggers, type Loggers } from './logging.js';
+import { Monitor } from './monitor.js';
 import { claimPidfile, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
@@ -69,6 +70,7 @@ export class Daemon {
   private readonly ticker: Ticker;
   private readonly state: StateFile;
   private readonly watcher: TaskFileWatcher;
+  private readonly monitor: Monitor;
   private readonly startedAt: number;
   private planner!: Planner;
   private control: ControlServer | undefined;
@@ -102,6 +104,10 @@ export class Daemon {
     });
     this.ticker = new Ticker(this.clock, (second) => this.tick(second));
     this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
+    this.monitor = new Monitor({
+      log: this.log,
+      facts: () => ({ tasksLoaded: this.tasksInFile, tasksApplicable: this.applicable.length, runningJobs: this.supervisor.liveRuns().length }),
+    });
   }
 
   /** Validates, claims the pidfile and starts scheduling; or says why it cannot start. */
@@ -138,6 +144,7 @@ export class Daemon {
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => this.answer(request), this.log);
     await this.watcher.update(loaded);
     this.ticker.start();
+    this.monitor.start();
     // SPEC §1.2 / fleet: addresses come and go (DHCP, failover); re-check them off the tick path.
     this.identityTimer = setInterval(() => void this.refreshIdentity(), IDENTITY_REFRESH_MS).unref();
     this.log.info(
@@ -288,6 +295,7 @@ export class Daemon {
     this.ending ??= (async () => {
       this.log.info({ reason }, message);
       this.ticker.stop();
+      this.monitor.stop();
       clearInterval(this.identityTimer);
       await this.watcher.close();
       await jobs();

@@ -62,7 +62,7 @@ describe('Monitor', () => {
     for (const field of [...MEMORY, ...Object.keys(FACTS)]) expect(record, field).not.toHaveProperty(field);
   });
 
-  it('never holds the event loop: a 10 ms interval sees no gap over 50 ms while it gathers', async () => {
+  it('never holds the event loop: a 10 ms interval sees no gap over 100 ms while it gathers', async () => {
     let last = performance.now();
     let maxGapMs = 0;
     const probe = setInterval(() => {
@@ -77,6 +77,8 @@ describe('Monitor', () => {
     } finally {
       clearInterval(probe);
     }
-    expect(maxGapMs).toBeLessThan(50);
+    // Quiet: 13-16 ms. A loaded 2-core CI box adds up to ~50 ms of scheduling noise; a blocking
+    // gatherer (one that shells out synchronously for each of 40 records) costs far more than 100.
+    expect(maxGapMs).toBeLessThan(100);
   });
 });
