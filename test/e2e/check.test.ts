@@ -76,4 +76,29 @@ describe('gotorch check (SPEC §4)', () => {
     expect((await check(['--next', 'many'])).code).toBe(2);
     expect((await runCli(['frobnicate']).exited)).toBe(2);
   });
+
+  it('--hosts prints a task x host matrix and warns about tasks no listed host runs', async () => {
+    writeFileSync(conf, FILE + '\n* * * * * * 192.0.2.0/24 1 cron name=orphan true\n');
+    const { code, output } = await check(['--hosts', 'web-1=10.0.1.5,web-3=10.0.1.7,fd00::7,db-1']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/TASK\s+TYPE\s+web-1\s+web-3\s+db-1/);
+    expect(output).toMatch(/sync\s+cron\s+x\s+\.\s+\./);
+    expect(output).toMatch(/worker\s+daemon\s+x\s+x\s+\./);
+    expect(output).toMatch(/report\s+cron\s+x\s+x\s+x/);
+    expect(output).toContain('warning: task "orphan" runs on none of the listed hosts');
+  });
+
+  it('--hosts-file reads one host per line; --json gives the matrix', async () => {
+    writeFileSync(conf, FILE);
+    const hostsFile = path.join(dir, 'hosts');
+    writeFileSync(hostsFile, '# fleet\nweb-1 10.0.1.5\nweb-3   10.0.1.7 fd00::7\n\ndb-1\n');
+    const { code, output } = await check(['--hosts-file', hostsFile, '--json']);
+    expect(code).toBe(0);
+    const matrix = JSON.parse(output) as { hosts: string[]; tasks: { name: string; hosts: string[] }[]; unmatched: string[] };
+    expect(matrix.hosts).toEqual(['web-1', 'web-3', 'db-1']);
+    expect(matrix.tasks.find((task) => task.name === 'sync')?.hosts).toEqual(['web-1']);
+    expect(matrix.tasks.find((task) => task.name === 'worker')?.hosts).toEqual(['web-1', 'web-3']);
+    expect(matrix.unmatched).toEqual([]);
+  });
 });
+

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -65,4 +65,24 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     expect(daemon.output()).toContain(`${conf}:2:17:`);
     expect(existsSync(path.join(dir, 'gotorch.pid'))).toBe(false);
   });
+
+  it('every file the daemon creates is 0600, every folder 0700 (SPEC §6)', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
+    const conf = path.join(dir, 'tasks.conf');
+    writeFileSync(conf, '@reboot * 1 cron true\n* * * * * * * 1 cron name=tick echo tick\n');
+    const run = path.join(dir, 'run');
+    const daemon = runCli(['start', '--foreground', '-c', conf, '--pidfile', path.join(run, 'gotorch.pid'), '--log-dir', path.join(dir, 'log')]);
+    started.push(daemon);
+    await waitFor(() => existsSync(path.join(run, 'gotorch.state.json')) && existsSync(path.join(dir, 'log', 'runs.log')), 10_000, 'the daemon files');
+    const modes: Record<string, string> = {};
+    for (const folder of [run, path.join(dir, 'log')]) {
+      modes[path.basename(folder)] = (statSync(folder).mode & 0o777).toString(8);
+      for (const name of readdirSync(folder)) modes[name] = (statSync(path.join(folder, name)).mode & 0o777).toString(8);
+    }
+    expect(modes).toMatchObject({ run: '700', log: '700', 'gotorch.pid': '600', 'gotorch.sock': '600', 'gotorch.state.json': '600', 'gotorch.log': '600', 'runs.log': '600' });
+    for (const [name, mode] of Object.entries(modes)) expect(['600', '700'], name).toContain(mode);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+  });
 });
+

@@ -128,4 +128,18 @@ describe.skipIf(unavailable !== undefined)('one task file, three network hosts (
     await waitFor(() => sizeOfRecords() > settled + 500, 15_000, 'more runs');
     expect(pairsSince(from)).toEqual(expected('b'));
   }, 40_000);
+
+  it('a host that gains an address starts that address\'s tasks within the 30 s identity refresh, no reload needed', async () => {
+    const from = sizeOfRecords();
+    ip('-n', hosts[0].ns, 'addr', 'add', '192.0.2.10/24', 'dev', 'eth0');
+    try {
+      await waitFor(() => pairsSince(from).has('nobody a'), 45_000, 'host a to run the task for 192.0.2.0/24');
+      const log = readFileSync(path.join(dir, 'a', 'log', 'gotorch.log'), 'utf8');
+      expect(log).toContain('host identity changed: tasks re-evaluated');
+      expect([...pairsSince(from)].filter((pair) => pair.startsWith('nobody'))).toEqual(['nobody a']);
+    } finally {
+      ip('-n', hosts[0].ns, 'addr', 'del', '192.0.2.10/24', 'dev', 'eth0');
+    }
+  }, 60_000);
 });
+

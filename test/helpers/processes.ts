@@ -56,18 +56,32 @@ export function processesMentioning(marker: string): number[] {
 
 export interface Started {
   readonly child: ChildProcess;
+  /** stdout and stderr together, in arrival order. */
   readonly output: () => string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   readonly exited: Promise<number | null>;
+  /** The exit code once the process exited and its output pipes closed: all output is in by then. */
+  readonly closed: Promise<number | null>;
 }
 
-/** Runs the built CLI with `args`; collects stdout and stderr together. */
+/** Runs the built CLI with `args`; collects stdout and stderr, together and apart. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Started {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited, closed };
 }
 
 /** Kills every pid still alive, then waits briefly for them to go. */
