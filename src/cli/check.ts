@@ -1,10 +1,10 @@
 /** `gotorch check` (SPEC §4): validate like `nginx -t`; list the tasks for a host and their next fire times. */
-import { applicableTasks } from '../daemon/daemon.js';
+import { applicableTasks } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { nextFires } from '../schedule/next-fire.js';
-import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
+import { Zone } from '../schedule/zone.js';
 import { formatError } from '../tasks/errors.js';
-import { loadTasks } from '../tasks/load.js';
+import { loadTaskFile } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, table } from './format.js';
@@ -29,7 +29,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
     process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
     return 2;
   }
-  const loaded = await loadTasks(common.tasks, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
+  const loaded = await loadTaskFile(common.tasks);
   if (loaded.errors.length > 0) {
     if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
     else process.stderr.write(`${loaded.errors.map(formatError).join('\n')}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file. */
+/**
+ * gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file, loaded
+ * only when it runs (`status` need not load the scheduler, the supervisor and their packages).
+ */
 import { Command, CommanderError, Option } from 'commander';
-import { checkCommand, type CheckOptions } from './check.js';
-import { reloadCommand, statusCommand, taskCommand } from './control-commands.js';
-import { restartCommand, signalCommand, startCommand } from './start.js';
+import type { CheckOptions } from './check.js';
 
 export interface CommonOptions {
   readonly tasks: string;
@@ -32,7 +33,7 @@ program
   .option('--hosts <list>', 'fleet view: a task x host matrix, hosts given as "web-1=10.0.1.5,web-2=10.0.1.6"')
   .option('--hosts-file <file>', 'fleet view for the hosts in a file, one "name address ..." per line')
   .action(async (options: CheckOptions) => {
-    process.exitCode = await checkCommand(common(), options);
+    process.exitCode = await (await import('./check.js')).checkCommand(common(), options);
   });
 
 program
@@ -41,35 +42,35 @@ program
   .option('-f, --foreground', 'stay in the foreground (for systemd and containers); logs to stdout')
   .addOption(new Option('--daemon-child', 'internal: the daemonized process').hideHelp())
   .action(async (options: { foreground?: boolean; daemonChild?: boolean }) => {
-    process.exitCode = await startCommand(common(), options);
+    process.exitCode = await (await import('./start.js')).startCommand(common(), options);
   });
 
 program
   .command('stop')
   .description('SIGTERM: stop scheduling, terminate every job, wait until the daemon is gone')
   .action(async () => {
-    process.exitCode = await signalCommand(common(), 'SIGTERM');
+    process.exitCode = await (await import('./start.js')).signalCommand(common(), 'SIGTERM');
   });
 
 program
   .command('quit')
   .description('SIGQUIT: stop scheduling and daemon tasks, let running cron jobs finish, then exit')
   .action(async () => {
-    process.exitCode = await signalCommand(common(), 'SIGQUIT');
+    process.exitCode = await (await import('./start.js')).signalCommand(common(), 'SIGQUIT');
   });
 
 program
   .command('restart')
   .description('validate the task file, stop the daemon, start it again')
   .action(async () => {
-    process.exitCode = await restartCommand(common());
+    process.exitCode = await (await import('./start.js')).restartCommand(common());
   });
 
 program
   .command('reload')
   .description('apply the task file now and print what changed (file edits are picked up by themselves too)')
   .action(async () => {
-    process.exitCode = await reloadCommand(common());
+    process.exitCode = await (await import('./control-commands.js')).reloadCommand(common());
   });
 
 program
@@ -77,7 +78,7 @@ program
   .description('is the daemon running; per task: running pids, last exit, next run (exit 3 when not running)')
   .option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => {
-    process.exitCode = await statusCommand(common(), options);
+    process.exitCode = await (await import('./control-commands.js')).statusCommand(common(), options);
   });
 
 program
@@ -85,7 +86,7 @@ program
   .description('terminate every running instance of a task (TERM, then KILL after its grace)')
   .argument('<name>', 'task name')
   .action(async (name: string) => {
-    process.exitCode = await taskCommand(common(), 'kill', name);
+    process.exitCode = await (await import('./control-commands.js')).taskCommand(common(), 'kill', name);
   });
 
 program
@@ -93,7 +94,7 @@ program
   .description('start one instance of a task now, respecting its max')
   .argument('<name>', 'task name')
   .action(async (name: string) => {
-    process.exitCode = await taskCommand(common(), 'run', name);
+    process.exitCode = await (await import('./control-commands.js')).taskCommand(common(), 'run', name);
   });
 
 try {

@@ -1,10 +1,9 @@
 /** `gotorch start`, `stop`, `quit`, `restart` (SPEC §4): through the pidfile and signals. */
 import path from 'node:path';
-import { loadTaskFile } from '../daemon/daemon.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
-import { foregroundReadiness, pipeReadiness, runDaemonProcess } from '../daemon/process.js';
 import { formatError } from '../tasks/errors.js';
+import { loadTaskFile } from '../tasks/load.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -22,11 +21,12 @@ function fail(reason: string): number {
 export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
   const paths = runtimePaths(common);
   const daemonOptions = { tasksFile: common.tasks, paths, hostId: common.hostId };
-  if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(3));
-  if (options.foreground) return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
-  // SPEC §4: validate first, so a bad file is reported here and nothing is started.
-  const loaded = await loadTaskFile(common.tasks);
-  if (loaded.errors.length > 0) return fail(`${common.tasks} rejected, nothing started:\n${loaded.errors.map(formatError).join('\n')}`);
+  if (options.daemonChild || options.foreground) {
+    const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
+    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(3));
+    return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
+  }
+  // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
   const args = ['--tasks', path.resolve(common.tasks), '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];

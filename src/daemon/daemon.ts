@@ -4,7 +4,7 @@
  * (SPEC §5), and stop or quit cleanly (SPEC §4).
  */
 import type { Logger } from 'pino';
-import { HostList, type HostIdentity } from '../fleet/host-list.js';
+import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
@@ -12,7 +12,7 @@ import { LOCAL_ZONE } from '../schedule/zone.js';
 import { execaSpawner } from '../supervisor/spawner.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
-import { loadTasks, type LoadResult } from '../tasks/load.js';
+import { loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
@@ -35,14 +35,6 @@ export interface DaemonOptions {
   /** Also log to stdout (`start --foreground`). */
   readonly stdoutLogs: boolean;
   readonly clock?: Clock;
-}
-
-export function applicableTasks(tasks: readonly Task[], identity: HostIdentity): Task[] {
-  return tasks.filter((task) => new HostList(task.hosts).appliesTo(identity));
-}
-
-export function loadTaskFile(file: string): Promise<LoadResult> {
-  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
 }
 
 const yieldToTicks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -113,7 +105,9 @@ export class Daemon {
   /** Validates, claims the pidfile and starts scheduling; or says why it cannot start. */
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
     const loaded = await loadTaskFile(options.tasksFile);
-    if (loaded.errors.length > 0) return { exitCode: 1, reason: loaded.errors.map(formatError).join('\n') };
+    if (loaded.errors.length > 0) {
+      return { exitCode: 1, reason: `${options.tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${loaded.errors.map(formatError).join('\n')}` };
+    }
     // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
     process.title = `gotorch: daemon -c ${options.tasksFile}`;
     const claim = claimPidfile(options.paths.pidfile, process.pid);

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import pino, { type Logger, type StreamEntry } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { LogFile, type LogFileOptions } from './log-file.js';
 
 export interface Loggers {
@@ -49,7 +49,8 @@ export function createLoggers(options: LoggingOptions): Loggers {
 
 /** Foreground stdout. If it breaks (full disk, closed pipe) it is dropped: the files still get every record. */
 function stdoutStream(): pino.DestinationStream {
-  if (process.stdout.isTTY) return pretty({ colorize: true, sync: true });
+  // pino-pretty only for a terminal: required here so a background daemon never loads it.
+  if (process.stdout.isTTY) return (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({ colorize: true, sync: true });
   const out = pino.destination({ dest: 1, sync: false });
   let broken = false;
   // destroy(), not just ignoring the error: pino would retry the failed write at exit, forever.

@@ -113,3 +113,8 @@ function patternMatches(pattern: Pattern, identity: HostIdentity): boolean {
       return identity.names.some((name) => pattern.regex.test(name));
   }
 }
+
+/** The tasks whose hosts column includes this host (SPEC §1.2). */
+export function applicableTasks<T extends { readonly hosts: readonly string[] }>(tasks: readonly T[], identity: HostIdentity): T[] {
+  return tasks.filter((task) => new HostList(task.hosts).appliesTo(identity));
+}

@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { realpath, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatError, type TaskFileError } from './errors.js';
+import { LOCAL_ZONE } from '../schedule/zone.js';
 import { expandGlob } from './glob.js';
 import { parseTaskFileInSlices } from './task-file.js';
 import type { LineContext } from './task-line.js';
@@ -111,6 +112,11 @@ export async function loadTasks(file: string, options: LoadOptions): Promise<Loa
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
   return { tasks: state.tasks, errors: state.errors, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };
+}
+
+/** The task file as this process reads it: root rules when running as root, the machine's zone. */
+export function loadTaskFile(file: string): Promise<LoadResult> {
+  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
 }
 
 export function formatErrors(errors: readonly TaskFileError[]): string {
