@@ -18,7 +18,7 @@ import { logClockEvent } from './clock-events.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
-import { claimPidfile, releasePidfile } from './pidfile.js';
+import { claimPidfile, DAEMON_TITLE, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
 import { readState, StateFile, survivingJobs, type SavedState } from './state.js';
@@ -109,7 +109,7 @@ export class Daemon {
       return { exitCode: 1, reason: `${options.tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${loaded.errors.map(formatError).join('\n')}` };
     }
     // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
-    process.title = `gotorch: daemon -c ${options.tasksFile}`;
+    process.title = `${DAEMON_TITLE} -c ${options.tasksFile}`;
     const claim = claimPidfile(options.paths.pidfile, process.pid);
     if (!claim.ok) return { exitCode: 1, reason: `gotorch is already running (pid ${claim.livePid}, pidfile ${options.paths.pidfile})` };
     const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }));

@@ -11,15 +11,13 @@ export function readPid(file: string): number | undefined {
   }
 }
 
-/** A live process that is a gotorch daemon (not a recycled pid of something else). */
+/** The title a daemon sets before it claims the pidfile (SPEC §6: a recycled pid is not our daemon). */
+export const DAEMON_TITLE = 'gotorch: daemon';
+
+/** A live process that is a gotorch daemon: its command line is the title the daemon set. */
 export function isGotorchProcess(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gotorch');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(DAEMON_TITLE);
   } catch {
     return false;
   }

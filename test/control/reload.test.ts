@@ -23,6 +23,7 @@ describe('reload: cron tasks (SPEC §5)', () => {
     const marker = `${box.dir} nap`;
     box.write([`* * * * * * * 1 cron name=nap sleep 30; : ${marker}`]);
     await box.start();
+    await box.watching();
     const [nap] = await waitForInstances(box, 'nap', 1);
 
     box.write([`*/1 * * * * * * 1 cron name=nap sleep 30; : ${marker}`]);
@@ -44,6 +45,7 @@ describe('reload: cron tasks (SPEC §5)', () => {
     const box = sandbox();
     box.write([`*/10 * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${box.dir}/tick.out`]);
     await box.start();
+    await box.watching();
     box.write([`* * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${box.dir}/tick.out`]);
     const reloaded = await box.waitForLog('task file reloaded', { trigger: 'file change' });
     const next = Math.floor((reloaded.time as number) / 1000) + 1;
@@ -56,6 +58,7 @@ describe('reload: cron tasks (SPEC §5)', () => {
     const box = sandbox();
     box.write([`* * * * * * * 1 cron name=brief sleep 3; : ${box.dir}`, '0 0 0 1 1 * * 1 cron name=never true']);
     await box.start();
+    await box.watching();
     const [brief] = await waitForInstances(box, 'brief', 1);
 
     box.write(['0 0 0 1 1 * * 1 cron name=never true']);
@@ -79,6 +82,7 @@ describe('reload: daemon tasks (SPEC §5)', () => {
     const box = sandbox();
     box.write([`* * * * * * * 1 daemon name=keeper sleep 600; : ${box.dir}`, '0 0 0 1 1 * * 1 cron name=never true']);
     await box.start();
+    await box.watching();
     const [keeper] = await waitForInstances(box, 'keeper', 1);
 
     box.write(['0 0 0 1 1 * * 1 cron name=never true']);
@@ -93,6 +97,7 @@ describe('reload: daemon tasks (SPEC §5)', () => {
     const box = sandbox();
     box.write([`* * * * * * * 1 daemon name=keeper sleep 600; : ${box.dir} v1`]);
     await box.start();
+    await box.watching();
     const [old] = await waitForInstances(box, 'keeper', 1);
 
     box.write([`* * * * * * * 1 daemon name=keeper sleep 600; : ${box.dir} v2`]);
@@ -112,6 +117,7 @@ describe('reload: daemon tasks (SPEC §5)', () => {
     const marker = `${box.dir} keeper`;
     box.write([`* * * * * * * 3 daemon name=keeper sleep 600; : ${marker}`]);
     await box.start();
+    await box.watching();
     const three = await waitForInstances(box, 'keeper', 3);
 
     box.write([`* * * * * * * 1 daemon name=keeper sleep 600; : ${marker}`]);

@@ -3,11 +3,11 @@
  * file and logs all inside it, the built CLI bound to them, and cleanup by pid (daemon first, then every
  * process whose command line names the dir, with their process groups).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { groupMembers, isAlive, killAll, processesMentioning, runCli, waitFor } from '../helpers/processes.js';
+import { groupMembers, inotifyWatchedInodes, isAlive, killAll, processesMentioning, runCli, waitFor } from '../helpers/processes.js';
 
 export interface CliResult {
   readonly code: number | null;
@@ -113,6 +113,17 @@ export class Sandbox {
     return Number(match[1]);
   }
 
+  /**
+   * Waits until the daemon's file watcher has an inotify watch on each path (default: the task file and
+   * its folder; symlinks followed). The daemon arms them before it reports ready (watcher-arming.test.ts
+   * guards that); waiting here keeps each reload test about its own rule should that regress.
+   */
+  async watching(...paths: string[]): Promise<void> {
+    const pid = this.pidfilePid();
+    const inodes = (paths.length > 0 ? paths : [this.conf, path.dirname(this.conf)]).map((file) => statSync(path.resolve(this.dir, file)).ino);
+    await waitFor(() => pid !== undefined && inodes.every((inode) => inotifyWatchedInodes(pid).has(inode)), 5000, 'the daemon to watch the task file');
+  }
+
   async status(): Promise<StatusJson> {
     const result = await this.cli('status', '--json');
     if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stdout}${result.stderr}`);
@@ -193,6 +204,7 @@ export class Sandbox {
     await waitFor(() => daemons.every((daemon) => !isAlive(daemon)), 12_000, 'the daemon to stop').catch(() => killAll(daemons));
     const leftovers = [...this.extraPids, ...processesMentioning(this.dir)];
     await killAll([...leftovers, ...leftovers.flatMap(groupMembers)]);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -54,6 +54,25 @@ export function processesMentioning(marker: string): number[] {
   return found;
 }
 
+/** Inode numbers `pid` watches through inotify (from /proc/PID/fdinfo): which files a watcher has armed. */
+export function inotifyWatchedInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return inodes; // gone
+  }
+  for (const fd of fds) {
+    try {
+      for (const match of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\d+ ino:([0-9a-f]+) /gm)) inodes.add(Number.parseInt(match[1], 16));
+    } catch {
+      // closed while we looked
+    }
+  }
+  return inodes;
+}
+
 export interface Started {
   readonly child: ChildProcess;
   /** stdout and stderr together, in arrival order. */
