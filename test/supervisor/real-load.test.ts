@@ -61,7 +61,7 @@ describe('real load (execa spawner, real clock)', () => {
     expect(lines[0].line).toBe('x'.repeat(1000));
   });
 
-  it('a burst of 200 starts does not delay a 1 s interval timer by more than ~50 ms', async () => {
+  it('a burst of 200 starts does not starve a 1 s interval timer', async () => {
     const { supervisor, finished, dir } = setup();
     const task = makeTask({ id: 'burst', command: 'echo started' }, { cwd: dir });
     const ticks: number[] = [];
@@ -90,7 +90,9 @@ describe('real load (execa spawner, real clock)', () => {
           ` longest event-loop gap ${maxGap.toFixed(1)} ms`,
       );
       expect(ticks.some((at) => at > burstStarted && at < lastRun)).toBe(true); // a tick fell inside the burst
-      for (const ms of lateness) expect(ms).toBeLessThan(50);
+      // Alone this is ~5 ms; a loaded CI box adds noise. Spawning the burst without yielding blocks the
+      // loop ~300 ms or more, which this still catches (the mechanism itself is pinned by a fake-clock test).
+      for (const ms of lateness) expect(ms).toBeLessThan(250);
       expect(finished().every((record) => record.exitCode === 0)).toBe(true);
     } finally {
       clearTimeout(burst);
