@@ -54,8 +54,11 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
 /** Validates before stopping: a bad file must not turn a restart into an outage. */
 export async function restartCommand(common: CommonOptions): Promise<number> {
   const loaded = await loadTaskFile(common.tasks);
-  if (loaded.errors.length > 0) return fail(`${common.tasks} rejected, the running daemon was left alone:\n${loaded.errors.map(formatError).join('\n')}`);
-  if (runningPid(runtimePaths(common)) !== undefined) {
+  const running = runningPid(runtimePaths(common)) !== undefined;
+  if (loaded.errors.length > 0) {
+    return fail(`${common.tasks} rejected, ${running ? 'the running daemon was left alone' : 'nothing started'}:\n${loaded.errors.map(formatError).join('\n')}`);
+  }
+  if (running) {
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
