@@ -168,8 +168,10 @@ export class Daemon {
     const applicable = applicableTasks(loaded.tasks, identity);
     this.identityKey = identityKey(identity);
     await yieldToTicks();
-    const diff = diffTasks(this.applicable, applicable);
-    await yieldToTicks();
+    const diffing = diffTasks(this.applicable, applicable);
+    let diffStep = diffing.next();
+    for (; !diffStep.done; diffStep = diffing.next()) await yieldToTicks();
+    const diff = diffStep.value;
     const building = Planner.prepare(applicable);
     let step = building.next();
     for (; !step.done; step = building.next()) await yieldToTicks();
@@ -234,6 +236,11 @@ export class Daemon {
     return this.reloading;
   }
 
+  /** The last reload's result, cheaply (status() computes every task's next run). */
+  get lastReloadResult(): ReloadResult | null {
+    return this.lastReload;
+  }
+
   status(): StatusReport {
     const now = this.clock.now();
     return {
@@ -257,7 +264,8 @@ export class Daemon {
         return result.ok ? { ok: true, reload: result } : { ok: false, error: 'task file rejected', reload: result };
       }
       case 'kill': {
-        if (!this.supervisor.snapshot().some((status) => status.id === request.name)) return { ok: false, error: `no task named "${request.name}"` };
+        const known = this.applicable.some((task) => task.id === request.name) || this.supervisor.snapshot().some((status) => status.id === request.name);
+        if (!known) return { ok: false, error: `no task named "${request.name}"` };
         return { ok: true, killed: await this.supervisor.killTask(request.name) };
       }
       case 'run': {

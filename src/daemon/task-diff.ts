@@ -39,12 +39,18 @@ export function sameDefinition(a: Task, b: Task): boolean {
   );
 }
 
-export function diffTasks(before: readonly Task[], after: readonly Task[]): TaskDiff {
+/** Tasks compared between two pauses of diffTasks (SPEC §3: a reload never blocks a tick). */
+const DIFF_SLICE = 1000;
+
+/** A generator that pauses every DIFF_SLICE tasks, so a caller can yield to the event loop in between. */
+export function* diffTasks(before: readonly Task[], after: readonly Task[]): Generator<void, TaskDiff> {
   const previous = new Map(before.map((task) => [task.id, task]));
   const added: Task[] = [];
   const changed: Task[] = [];
   const unchanged: Task[] = [];
-  for (const task of after) {
+  for (let index = 0; index < after.length; index++) {
+    if (index > 0 && index % DIFF_SLICE === 0) yield;
+    const task = after[index];
     const old = previous.get(task.id);
     if (old === undefined) added.push(task);
     else (sameDefinition(old, task) ? unchanged : changed).push(task);

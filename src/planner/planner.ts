@@ -14,7 +14,7 @@ export const LATE_WAKE_LIMIT = 60;
 /** Clock jumps up to this size get cronie's treatment; beyond it the planner resyncs (SPEC §3). */
 export const JUMP_LIMIT = CATCH_UP_LIMIT_SECONDS;
 /** Tasks indexed between two pauses of Planner.prepare: a few milliseconds of work. */
-const PREPARE_SLICE = 2000;
+const PREPARE_SLICE = 1000;
 
 export interface Fire {
   readonly task: Task;

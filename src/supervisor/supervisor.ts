@@ -113,23 +113,23 @@ export class Supervisor {
 
   /** SPEC §5: a reload's task list, diffed by identity. */
   setTasks(tasks: readonly Task[]): void {
-    const next = new Set(tasks.map((task) => task.id));
+    const next = new Set<string>();
+    // Entries exist only for tasks that ran (they are made at the first start): a reload of a large
+    // file touches the few that did, not every line.
+    for (const task of tasks) {
+      next.add(task.id);
+      const entry = this.entries.get(task.id);
+      if (entry === undefined) continue;
+      const previous = entry.task;
+      entry.task = task;
+      entry.current = true;
+      this.daemons.redefine(entry, previous);
+    }
     for (const entry of [...this.entries.values()]) {
       if (next.has(entry.task.id) || !entry.current) continue;
       entry.current = false;
       this.daemons.stopInstances(entry, 'task removed');
       this.forgetIfIdle(entry);
-    }
-    for (const task of tasks) {
-      const entry = this.entries.get(task.id);
-      if (entry === undefined) {
-        this.entryFor(task);
-        continue;
-      }
-      const previous = entry.task;
-      entry.task = task;
-      entry.current = true;
-      this.daemons.redefine(entry, previous);
     }
   }
 

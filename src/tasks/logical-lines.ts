@@ -25,18 +25,22 @@ export function positionOf(logical: LogicalLine, offset: number): Position {
 
 const COMMENT_OR_BLANK = /^[ \t]*(#|$)/;
 
-export function logicalLines(source: string): LogicalLine[] {
+/** A generator: a large file is split as it is parsed, slice by slice, never all at once. */
+export function* logicalLines(source: string): Generator<LogicalLine> {
   const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
-  const physical = text.split('\n');
-  const result: LogicalLine[] = [];
   let pending: { text: string; pieces: { at: number; line: number; column: number }[] } | undefined;
-  for (let index = 0; index < physical.length; index++) {
-    let line = physical[index];
+  let lineNumber = 0;
+  for (let start = 0; start <= text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    let line = text.slice(start, end);
+    start = end + 1;
+    lineNumber++;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (pending === undefined && COMMENT_OR_BLANK.test(line)) continue;
     const continues = line.endsWith('\\');
     const body = continues ? line.slice(0, -1) : line;
-    const piece = { at: pending ? pending.text.length + 1 : 0, line: index + 1, column: 1 };
+    const piece = { at: pending ? pending.text.length + 1 : 0, line: lineNumber, column: 1 };
     if (pending) {
       pending.text += ' ' + body;
       pending.pieces.push(piece);
@@ -44,10 +48,9 @@ export function logicalLines(source: string): LogicalLine[] {
       pending = { text: body, pieces: [piece] };
     }
     if (!continues) {
-      result.push(pending);
+      yield pending;
       pending = undefined;
     }
   }
-  if (pending) result.push(pending);
-  return result;
+  if (pending) yield pending;
 }
