@@ -164,7 +164,7 @@ function markdown(results: Record<string, unknown> & { machine: ReturnType<typeo
     ),
     `| spawn floor: execa → bash reads $EPOCHREALTIME, one spawn a second (${floor.runs} runs) | p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms | (what this machine allows) |`,
     ...starts.map((start) => `| \`gotorch start\` → ready, ${start.tasks.toLocaleString('en')} tasks (${start.runs} runs) | p50 ${start.p50Ms} ms, max ${start.maxMs} ms | ≤ 500 ms |`),
-    `| reload of a ${reload.tasks.toLocaleString('en')}-task file, write → applied (${reload.runs} runs) | p50 ${reload.writeToAppliedP50Ms} ms, max ${reload.writeToAppliedMaxMs} ms; worst event-loop delay ${reload.worstLoopDelayMs} ms | ≤ 300 ms; ≤ 20 ms |`,
+    `| reload of a ${reload.tasks.toLocaleString('en')}-task file, write → applied (${reload.runs} runs) | p50 ${reload.writeToAppliedP50Ms} ms, max ${reload.writeToAppliedMaxMs} ms; worst tick lateness ${reload.worstTickLateMs} ms (longest event-loop block ${reload.worstLoopDelayMs} ms) | ≤ 300 ms; tick ≤ 20 ms |`,
     ...idle.map((cost) => `| idle daemon, ${cost.tasks.toLocaleString('en')} tasks, none due (${cost.seconds} s) | CPU ${cost.cpuPercentOfCore} % of a core, RSS ${cost.rssMiB} MiB | ≤ 0.1 %; RSS ≤ 80 MB at 10,000 |`),
     '',
     'exec = the job reads its own start time (bash `$EPOCHREALTIME`) against `GOTORCH_SCHEDULED_AT`; spawn = the daemon calls spawn, from the run record (whole ms).',
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     lateness: [await endToEndLateness(1)],
     spawnFloor: await spawnFloor(),
     start: [startToReady(10, quick ? 3 : 5), startToReady(10_000, quick ? 3 : 5)],
-    reload: await reloadLargeFile(10_000, quick ? 3 : 5),
+    reload: await reloadLargeFile(10_000, quick ? 3 : 10),
     idle: [await idleCost(10_000, quick ? 10 : 60), ...(quick ? [] : [await idleCost(0, 30), await idleCost(100_000, 30)])],
   };
   mkdirSync('bench', { recursive: true });

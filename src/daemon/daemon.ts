@@ -77,6 +77,7 @@ export class Daemon {
   private lastReload: ReloadResult | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
+  private tickLateMax = 0;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -94,11 +95,19 @@ export class Daemon {
       baseEnv: baseEnvironment(),
       onRunsChanged: () => this.state.markDirty(),
     });
-    this.ticker = new Ticker(this.clock, (second) => this.tick(second));
+    this.ticker = new Ticker(this.clock, (second, nowMs) => {
+      this.tickLateMax = Math.max(this.tickLateMax, nowMs - second * 1000);
+      this.tick(second);
+    });
     this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
     this.monitor = new Monitor({
       log: this.log,
-      facts: () => ({ tasksLoaded: this.tasksInFile, tasksApplicable: this.applicable.length, runningJobs: this.supervisor.liveRuns().length }),
+      facts: () => ({
+        tasksLoaded: this.tasksInFile,
+        tasksApplicable: this.applicable.length,
+        runningJobs: this.supervisor.liveRuns().length,
+        tickLateMaxMs: this.takeTickLateMax(),
+      }),
     });
   }
 
@@ -234,6 +243,13 @@ export class Daemon {
     });
     this.reloading = next.catch((error: unknown) => this.log.error({ err: error }, 'host identity refresh failed'));
     return this.reloading;
+  }
+
+  /** The latest a tick woke after its second began since the last call (ms): for the monitor and benchmarks. */
+  takeTickLateMax(): number {
+    const late = this.tickLateMax;
+    this.tickLateMax = 0;
+    return late;
   }
 
   /** The last reload's result, cheaply (status() computes every task's next run). */

@@ -13,6 +13,8 @@ export interface MonitorFacts {
   readonly tasksLoaded: number;
   readonly tasksApplicable: number;
   readonly runningJobs: number;
+  /** The latest a tick woke after its second began, since the previous record (ms). */
+  readonly tickLateMaxMs?: number;
 }
 
 export interface MonitorOptions {
@@ -71,8 +73,8 @@ function daemonCpuPercent(from: Sample, to: Sample): number {
 
 function facts(read: () => MonitorFacts): Partial<MonitorFacts> {
   try {
-    const { tasksLoaded, tasksApplicable, runningJobs } = read();
-    return { tasksLoaded, tasksApplicable, runningJobs };
+    const { tasksLoaded, tasksApplicable, runningJobs, tickLateMaxMs } = read();
+    return { tasksLoaded, tasksApplicable, runningJobs, tickLateMaxMs };
   } catch {
     return {};
   }
