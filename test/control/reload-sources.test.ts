@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.js';
@@ -23,6 +23,23 @@ async function appliedByItself(box: Sandbox, names: readonly string[], timeoutMs
 }
 
 describe('reload: rejected edits (SPEC §5)', () => {
+  it('a deleted task file keeps the old schedule firing, with the error logged; restoring it reloads', async () => {
+    const box = sandbox();
+    const tick = `* * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${box.dir}/tick.out`;
+    box.write([tick]);
+    await box.start();
+    await box.watching();
+    await waitFor(() => box.numbers('tick.out').length > 0, 3000, 'a first tick');
+    rmSync(box.conf);
+    const rejected = await box.waitForLog('task file rejected: the previous schedule keeps running', { trigger: 'file change' });
+    expect((rejected.errors as string[])[0]).toContain(`${box.conf}: no such file`);
+    const after = Math.floor(Date.now() / 1000) + 1;
+    await waitFor(() => box.numbers('tick.out').includes(after + 1), 4000, 'ticks after the deletion');
+    expect((await box.cli('reload')).code).toBe(1);
+    box.write([tick, never('back')]);
+    await appliedByItself(box, ['tick', 'back']);
+  });
+
   it('a bad edit is rejected as a whole: the old schedule keeps firing, reload exits 1 with every error', async () => {
     const box = sandbox();
     const tick = `* * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${box.dir}/tick.out`;
