@@ -23,7 +23,7 @@ const context = { env: {}, shell: '/bin/sh', zone: 'UTC', asRoot: false, baseDir
 function parseTasks(text: string): Task[] {
   const parsed = parseTaskFile(text, 'bench.conf', context);
   if (parsed.errors.length > 0) throw new Error(`workload has errors: ${parsed.errors[0].message}`);
-  return parsed.entries.flatMap((entry) => (entry.kind === 'task' ? [{ ...entry.task, location: entry.location }] : []));
+  return parsed.entries.flatMap((entry) => (entry.kind === 'task' ? [entry.task] : []));
 }
 
 function median(runs: number, measure: () => number): number {

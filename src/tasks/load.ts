@@ -87,7 +87,7 @@ async function loadOne(file: string, context: LineContext, state: LoadState, cha
   state.errors.push(...parsed.errors);
   for (const entry of parsed.entries) {
     if (entry.kind === 'task') {
-      addTask({ ...entry.task, location: entry.location }, state);
+      addTask(entry.task, state);
       continue;
     }
     const pattern = path.isAbsolute(entry.pattern) ? entry.pattern : path.join(path.dirname(file), entry.pattern);

@@ -5,11 +5,11 @@
 import { zoneError } from '../schedule/zone.js';
 import { logicalLines, positionOf, type LogicalLine } from './logical-lines.js';
 import type { TaskFileError } from './errors.js';
-import { parseTaskLine, type LineContext, type ParsedTaskLine } from './task-line.js';
-import type { SourceLocation } from './types.js';
+import { parseTaskLine, type LineContext } from './task-line.js';
+import type { SourceLocation, Task } from './types.js';
 
 export type Entry =
-  | { readonly kind: 'task'; readonly task: ParsedTaskLine; readonly location: SourceLocation }
+  | { readonly kind: 'task'; readonly task: Task }
   | { readonly kind: 'include'; readonly pattern: string; readonly location: SourceLocation; readonly context: LineContext };
 
 export interface ParsedFile {
@@ -89,8 +89,8 @@ function* parseSlices(source: string, file: string, inherited: LineContext, pars
       else entries.push({ kind: 'include', pattern, location: at(logical, include[1].length), context });
       continue;
     }
-    const line = parseTaskLine(logical.text, context);
+    const line = parseTaskLine(logical.text, context, at(logical, 0));
     for (const error of line.errors) errors.push({ ...at(logical, error.at), message: error.message });
-    if (line.task) entries.push({ kind: 'task', task: line.task, location: at(logical, 0) });
+    if (line.task) entries.push({ kind: 'task', task: line.task });
   }
 }

@@ -9,7 +9,7 @@ import { hostListErrors } from '../fleet/host-list.js';
 import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
 import { didYouMean } from './suggest.js';
 import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
-import type { Task, TaskType } from './types.js';
+import type { SourceLocation, Task, TaskType } from './types.js';
 
 export interface LineError {
   readonly at: number;
@@ -22,8 +22,6 @@ export interface LineContext extends OptionContext {
   readonly shell: string;
   readonly zone: string;
 }
-
-export type ParsedTaskLine = Omit<Task, 'location'>;
 
 const TYPES: Readonly<Record<string, TaskType>> = { cron: 'cron', common: 'cron', daemon: 'daemon' };
 const MAX_LIMIT = 100_000;
@@ -62,7 +60,7 @@ export function deriveIdentity(command: string): string {
   return `${base}-${createHash('sha1').update(command).digest('hex').slice(0, 6)}`;
 }
 
-export function parseTaskLine(text: string, context: LineContext): { task?: ParsedTaskLine; errors: LineError[] } {
+export function parseTaskLine(text: string, context: LineContext, location: SourceLocation): { task?: Task; errors: LineError[] } {
   const errors: LineError[] = [];
   const { tokens, scheduleLength: count } = readHeadTokens(text, TYPE_SEARCH);
   const scheduleTokens = tokens.slice(0, count);
@@ -128,6 +126,7 @@ export function parseTaskLine(text: string, context: LineContext): { task?: Pars
     errors,
     task: {
       id: options.name ?? deriveIdentity(command),
+      location,
       scheduleText: scheduleTokens.map((token) => token.text).join(' '),
       schedule: compiled.schedule,
       zone: options.tz ?? context.zone,

@@ -6,7 +6,7 @@ import type { Task } from '../../src/tasks/types.js';
 export function tasksFrom(text: string, zone = 'UTC'): Task[] {
   const parsed = parseTaskFile(text, 'test.conf', { env: {}, shell: '/bin/sh', zone, asRoot: false, baseDir: '/tmp' });
   expect(parsed.errors).toEqual([]);
-  return parsed.entries.flatMap((entry) => (entry.kind === 'task' ? [{ ...entry.task, location: entry.location }] : []));
+  return parsed.entries.flatMap((entry) => (entry.kind === 'task' ? [entry.task] : []));
 }
 
 /** Unix seconds of a UTC date-time: utc('2026-03-29T01:00:00'). */
