@@ -1,15 +1,18 @@
 import type { Clock, Timer } from '../../src/planner/clock.js';
 
 /**
- * A clock under the test's control. Timers are due by the clock's own elapsed time; `earlyMs` makes
- * every timer fire that much before its target, as Node's timers can.
+ * A clock under the test's control. Timers fire in due order (ties in the order they were set) as
+ * time is advanced; `earlyMs` makes every timer of 1 ms or more fire that much before its target, as
+ * Node's timers can (shorter ones are polled, like systemClock does).
  */
 export class FakeClock implements Clock {
-  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
+  private seq = 0;
+  /** When each timer fired, in order. */
   readonly firedAt: number[] = [];
 
   constructor(
-    private time: number,
+    private time = 1_700_000_000_000,
     private readonly earlyMs = 0,
   ) {}
 
@@ -18,23 +21,30 @@ export class FakeClock implements Clock {
   }
 
   setTimer(atMs: number, fn: () => void): Timer {
-    // Like systemClock: a delay under 1 ms is polled (setImmediate), so only longer timers fire early.
     const at = atMs - this.time >= 1 ? atMs - this.earlyMs : Math.max(this.time, atMs);
-    const timer = { at, fn, cancelled: false };
+    const timer = { at, seq: this.seq++, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => (timer.cancelled = true) };
+    return { cancel: () => void (timer.cancelled = true) };
   }
 
-  /** Moves time forward, firing each timer at its due time, in order. */
+  /** Pending (not cancelled, not fired) timers. */
+  get pending(): number {
+    return this.timers.filter((timer) => !timer.cancelled).length;
+  }
+
+  advance(ms: number): void {
+    this.advanceTo(this.time + ms);
+  }
+
+  /** Moves time forward to `target`, firing each timer at its due time, in order. */
   advanceTo(target: number): void {
     for (;;) {
-      this.timers = this.timers.filter((timer) => !timer.cancelled);
-      const next = this.timers.reduce<(typeof this.timers)[number] | undefined>((best, timer) => (!best || timer.at < best.at ? timer : best), undefined);
-      if (!next || next.at > target) break;
-      this.time = Math.max(this.time, next.at);
-      this.timers.splice(this.timers.indexOf(next), 1);
+      const due = this.timers.filter((timer) => !timer.cancelled && timer.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (due === undefined) break;
+      due.cancelled = true;
+      this.time = Math.max(this.time, due.at);
       this.firedAt.push(this.time);
-      next.fn();
+      due.fn();
     }
     this.time = target;
   }
@@ -44,7 +54,7 @@ export class FakeClock implements Clock {
     this.time += deltaMs;
   }
 
-  /** Fires the timers pending now, as a real timer would after its relative delay elapsed. */
+  /** Fires the timers pending now, as real timers would once their relative delay elapsed. */
   runTimers(): void {
     const pending = this.timers.filter((timer) => !timer.cancelled);
     this.timers = [];

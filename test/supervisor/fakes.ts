@@ -1,5 +1,4 @@
 import { pino, type Logger } from 'pino';
-import type { Clock, Timer } from '../../src/planner/clock.js';
 import type {
   ChildHandle,
   OutputListener,
@@ -19,42 +18,7 @@ export function captureLogger(): { logger: Logger; records: LogRecord[] } {
   return { logger, records };
 }
 
-/** A clock that only moves when told; timers fire in time order during `advance`. */
-export class FakeClock implements Clock {
-  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
-  private seq = 0;
-
-  constructor(public current = 1_700_000_000_000) {}
-
-  now(): number {
-    return this.current;
-  }
-
-  setTimer(atMs: number, fn: () => void): Timer {
-    const timer = { at: atMs, seq: this.seq++, fn, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
-  }
-
-  /** Pending (not cancelled, not fired) timers. */
-  get pending(): number {
-    return this.timers.filter((timer) => !timer.cancelled).length;
-  }
-
-  advance(ms: number): void {
-    const target = this.current + ms;
-    for (;;) {
-      const due = this.timers
-        .filter((timer) => !timer.cancelled && timer.at <= target)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (due === undefined) break;
-      due.cancelled = true;
-      this.current = Math.max(this.current, due.at);
-      due.fn();
-    }
-    this.current = target;
-  }
-}
+export { FakeClock } from '../helpers/fake-clock.js';
 
 /** A child the test scripts by hand: it writes output, exits, and records the signals it got. */
 export class FakeChild implements ChildHandle {

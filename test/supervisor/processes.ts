@@ -5,6 +5,7 @@ import { systemClock } from '../../src/planner/clock.js';
 import { execaSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { captureLogger, type LogRecord } from './fakes.js';
+import { waitFor } from '../helpers/processes.js';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -45,14 +46,7 @@ export function processesWithEnv(entry: string): ProcessInfo[] {
   });
 }
 
-/** Polls `check` until it returns true or the deadline passes; never a fixed sleep. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor };
 
 /** A supervisor on real processes and the real clock; `cleanup` kills every group it started. */
 export function realSupervisor(baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' }) {
