@@ -8,20 +8,20 @@ import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
-import { LOCAL_ZONE } from '../schedule/zone.js';
 import { execaSpawner } from '../supervisor/spawner.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
 import { loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
-import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
+import { answerControl } from './control-answers.js';
+import { ControlServer } from './control-server.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
 import { claimPidfile, DAEMON_TITLE, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
-import { readState, StateFile, survivingJobs, type SavedState } from './state.js';
+import { readState, removedTaskStandIn, StateFile, survivingJobs, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { describeDiff, diffTasks, type TaskDiff } from './task-diff.js';
 import { Ticker } from './ticker.js';
@@ -144,7 +144,8 @@ export class Daemon {
     if (reboot.length > 0 && firstStartSinceBoot(this.options.paths.bootId)) {
       for (const task of reboot) this.supervisor.fire(task, now);
     }
-    this.control = await ControlServer.listen(this.options.paths.socket, (request) => this.answer(request), this.log);
+    const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.applicable, supervisor: this.supervisor };
+    this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     this.ticker.start();
     this.monitor.start();
@@ -162,8 +163,7 @@ export class Daemon {
     const surviving = survivingJobs(saved);
     for (const job of surviving) {
       const task = byId.get(job.task);
-      const stand: Task = task ?? { ...placeholderTask(job.task), type: job.type, options: { graceMs: job.graceMs, logLimit: 0 } };
-      this.supervisor.adopt(stand, job, task !== undefined);
+      this.supervisor.adopt(task ?? removedTaskStandIn(job), job, task !== undefined);
     }
     if (saved.jobs.length > surviving.length) this.log.info({ gone: saved.jobs.length - surviving.length }, 'jobs of the previous daemon that ended meanwhile');
   }
@@ -271,29 +271,6 @@ export class Daemon {
     };
   }
 
-  private async answer(request: ControlRequest): Promise<ControlResponse> {
-    switch (request.cmd) {
-      case 'status':
-        return { ok: true, status: this.status() };
-      case 'reload': {
-        const result = await this.reload('reload command');
-        return result.ok ? { ok: true, reload: result } : { ok: false, error: 'task file rejected', reload: result };
-      }
-      case 'kill': {
-        const known = this.applicable.some((task) => task.id === request.name) || this.supervisor.snapshot().some((status) => status.id === request.name);
-        if (!known) return { ok: false, error: `no task named "${request.name}"` };
-        return { ok: true, killed: await this.supervisor.killTask(request.name) };
-      }
-      case 'run': {
-        const task = this.applicable.find((candidate) => candidate.id === request.name);
-        if (!task) return { ok: false, error: `no task named "${request.name}" applies to this host` };
-        if (task.type === 'daemon') return { ok: false, error: `"${request.name}" is a daemon task: it runs while its schedule matches` };
-        const result = this.supervisor.runNow(task);
-        return result === 'queued' ? { ok: true, started: true } : { ok: false, error: `"${request.name}" already runs ${task.max} instance(s) (max)` };
-      }
-    }
-  }
-
   /** SPEC §4 stop: stop scheduling, TERM every job's process group, KILL after grace, remove the pidfile. */
   stop(reason: string): Promise<void> {
     return this.end(reason, () => this.supervisor.stopAll(), 'stopping: terminating every job');
@@ -325,20 +302,4 @@ export class Daemon {
     })();
     return this.ending;
   }
-}
-
-/** A stand-in for a task no longer in the file whose adopted job must still be tracked and stoppable. */
-function placeholderTask(id: string): Omit<Task, 'type' | 'options'> {
-  return {
-    id,
-    location: { file: '(previous daemon)', line: 0, column: 0 },
-    scheduleText: '',
-    schedule: { kind: 'reboot' },
-    zone: LOCAL_ZONE,
-    hosts: ['*'],
-    max: 0,
-    command: '',
-    shell: '/bin/sh',
-    env: {},
-  };
 }

@@ -8,7 +8,8 @@ import { rename, writeFile } from 'node:fs/promises';
 import { processStartTime } from '../supervisor/spawner.js';
 import type { Run } from '../supervisor/run.js';
 import type { AdoptedJob } from '../supervisor/supervisor.js';
-import type { TaskType } from '../tasks/types.js';
+import { LOCAL_ZONE } from '../schedule/zone.js';
+import type { Task, TaskType } from '../tasks/types.js';
 
 export interface SavedJob extends AdoptedJob {
   readonly task: string;
@@ -36,6 +37,24 @@ export function readState(file: string): SavedState | undefined {
 /** The saved jobs whose pid is still the same process (its start time matches): never a recycled pid. */
 export function survivingJobs(state: SavedState): SavedJob[] {
   return state.jobs.filter((job) => Number.isInteger(job.pid) && job.pid > 1 && processStartTime(job.pid) === job.processStart);
+}
+
+/** A stand-in for a task no longer in the file whose adopted job must still be tracked and stoppable. */
+export function removedTaskStandIn(job: SavedJob): Task {
+  return {
+    id: job.task,
+    location: { file: '(previous daemon)', line: 0, column: 0 },
+    scheduleText: '',
+    schedule: { kind: 'reboot' },
+    zone: LOCAL_ZONE,
+    hosts: ['*'],
+    max: 0,
+    type: job.type,
+    options: { graceMs: job.graceMs, logLimit: 0 },
+    command: '',
+    shell: '/bin/sh',
+    env: {},
+  };
 }
 
 export class StateFile {
