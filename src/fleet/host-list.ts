@@ -55,8 +55,14 @@ function splitItems(text: string): { text: string; offset: number }[] {
   return items;
 }
 
+/** More items than this is pasted garbage or a job for a CIDR block, not a host list. */
+export const MAX_HOST_ITEMS = 4096;
+
 export function hostListErrors(text: string): { offset: number; message: string }[] {
   if (text === '*') return [];
+  let items = 1;
+  for (let at = text.indexOf(','); at >= 0 && items <= MAX_HOST_ITEMS; at = text.indexOf(',', at + 1)) items++;
+  if (items > MAX_HOST_ITEMS) return [{ offset: 0, message: `more than ${MAX_HOST_ITEMS} host items: use a CIDR block or a host-name glob` }];
   const errors: { offset: number; message: string }[] = [];
   for (const item of splitItems(text)) {
     const exclude = item.text.startsWith('!');

@@ -18,18 +18,29 @@ interface Chunk {
 }
 
 /** Says what is wrong with a time zone name and what to write instead, or undefined if it is valid. */
+let zoneNames: { readonly names: readonly string[]; readonly lowerCase: readonly string[] } | undefined;
+/** Answers by name: a file that repeats a bad zone (or a fuzzer) must not pay for the suggestion each time. */
+const zoneAnswers = new Map<string, string | undefined>();
+const ZONE_ANSWERS_LIMIT = 1000;
+
 export function zoneError(name: string): string | undefined {
   if (name === LOCAL_ZONE) return undefined;
+  if (zoneAnswers.has(name)) return zoneAnswers.get(name);
+  let answer: string | undefined;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return undefined;
   } catch {
-    const names = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
-    const lowerCaseNames = names.map((zoneName) => zoneName.toLowerCase());
-    const suggestion = closest(name.toLowerCase(), lowerCaseNames);
-    const example = suggestion === undefined ? 'Europe/Berlin' : names[lowerCaseNames.indexOf(suggestion)];
-    return `unknown time zone "${name}": use an IANA name such as ${example}`;
+    if (zoneNames === undefined) {
+      const names = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+      zoneNames = { names, lowerCase: names.map((zoneName) => zoneName.toLowerCase()) };
+    }
+    const suggestion = name.length > 64 ? undefined : closest(name.toLowerCase(), zoneNames.lowerCase);
+    const example = suggestion === undefined ? 'Europe/Berlin' : zoneNames.names[zoneNames.lowerCase.indexOf(suggestion)];
+    answer = `unknown time zone "${name.length > 64 ? `${name.slice(0, 64)}…` : name}": use an IANA name such as ${example}`;
   }
+  if (zoneAnswers.size >= ZONE_ANSWERS_LIMIT) zoneAnswers.clear();
+  zoneAnswers.set(name, answer);
+  return answer;
 }
 
 /**

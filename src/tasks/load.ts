@@ -40,6 +40,8 @@ interface LoadState {
   readonly files: string[];
   readonly patterns: string[];
   readonly firstSeen: Map<string, SourceLocation>;
+  /** Files read so far (real paths), with where they were included. */
+  readonly included: Map<string, string>;
   readonly digest: Hash;
 }
 
@@ -72,6 +74,14 @@ async function loadOne(file: string, context: LineContext, state: LoadState, cha
     state.errors.push(fileError(file, 'include cycle: this file includes itself through the chain', where));
     return;
   }
+  // Each file once: a second path to it would repeat its tasks, and files that include each other's
+  // folder would otherwise be walked along every order of them (factorially many).
+  const first = state.included.get(real);
+  if (first !== undefined) {
+    state.errors.push(fileError(file, `already included (${first}): include each file once`, where));
+    return;
+  }
+  state.included.set(real, where ? `at ${where.file}:${where.line}` : 'as the task file');
   if (chain.length >= MAX_INCLUDE_DEPTH) {
     state.errors.push(fileError(file, `includes nested deeper than ${MAX_INCLUDE_DEPTH} levels`, where));
     return;
@@ -108,7 +118,7 @@ function addTask(task: Task, state: LoadState): void {
 }
 
 export async function loadTasks(file: string, options: LoadOptions): Promise<LoadResult> {
-  const state: LoadState = { options, tasks: [], errors: [], files: [], patterns: [], firstSeen: new Map(), digest: createHash('sha256') };
+  const state: LoadState = { options, tasks: [], errors: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256') };
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
   return { tasks: state.tasks, errors: state.errors, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };

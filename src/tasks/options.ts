@@ -24,6 +24,7 @@ type Validated<T> = { value: T } | OptionError;
 type MutableOptions = { -readonly [K in keyof TaskOptions]: TaskOptions[K] };
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
+const PATH_MAX = 4096;
 const BYTE_SIZE = /^(\d+)(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i;
 const BYTE_UNIT: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
 
@@ -56,6 +57,7 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
   },
   cwd(value, context, into) {
     if (value === '') return { offset: 0, message: 'cwd is empty: write a directory, e.g. cwd=/srv/app' };
+    if (value.length > PATH_MAX) return { offset: 0, message: `cwd is longer than ${PATH_MAX} bytes, the longest path Linux accepts` };
     into.cwd = path.resolve(context.baseDir, value);
   },
   user(value, context, into) {

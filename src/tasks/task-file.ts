@@ -17,8 +17,8 @@ export interface ParsedFile {
   readonly errors: readonly TaskFileError[];
 }
 
-const ENV_LINE = /^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$/;
-const INCLUDE_LINE = /^([ \t]*include(?:[ \t]+|$))(.*)$/;
+const ENV_LINE = /^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$/s;
+const INCLUDE_LINE = /^([ \t]*include(?:[ \t]+|$))(.*)$/s;
 
 function unquote(value: string): string {
   const trimmed = value.trim();
@@ -61,6 +61,8 @@ function* parseSlices(source: string, file: string, inherited: LineContext, pars
   let count = 0;
   for (const logical of logicalLines(source)) {
     if (++count % SLICE_LINES === 0) yield;
+    // A continuation can join blank lines into a logical line with nothing on it: skip it like a blank line.
+    if (logical.text.trim() === '') continue;
     const env = ENV_LINE.exec(logical.text);
     if (env) {
       const [, name, raw] = env;

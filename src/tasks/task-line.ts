@@ -26,6 +26,8 @@ export interface LineContext extends OptionContext {
 const TYPES: Readonly<Record<string, TaskType>> = { cron: 'cron', common: 'cron', daemon: 'daemon' };
 const MAX_LIMIT = 100_000;
 const OPTION_START = /^[a-z_][a-z0-9_]*=/;
+/** A line of thousands of bad options (pasted garbage) reports this many, then one summary. */
+const MAX_LINE_ERRORS = 20;
 /** How far to look for the type column before giving up (six fields, hosts, max, type, and some slack). */
 const TYPE_SEARCH = 12;
 
@@ -72,7 +74,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
       const token = scheduleTokens[error.field] ?? scheduleTokens[0];
       let message = error.message;
       if (count !== 6 && !tokens[0].text.startsWith('@')) message += ': after the six fields come hosts (* for every host), max and type';
-      errors.push({ at: token.at + error.offset, message });
+      errors.push({ at: token ? token.at + error.offset : 0, message });
     }
   }
 
@@ -97,6 +99,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
 
   const options = newOptions();
   const seen: string[] = [];
+  let suppressed = 0;
   let at = skipBlanks(text, typeToken.end);
   while (at < text.length) {
     if (text.startsWith('--', at) && (at + 2 === text.length || text[at + 2] === ' ' || text[at + 2] === '\t')) {
@@ -107,7 +110,8 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     if (!OPTION_START.test(token.text)) break;
     const key = token.text.slice(0, token.text.indexOf('='));
     const valueAt = at + key.length + 1;
-    if (token.error) errors.push(token.error);
+    if (errors.length >= MAX_LINE_ERRORS) suppressed++;
+    else if (token.error) errors.push(token.error);
     else if (!isOptionKey(key)) errors.push({ at, message: unknownOptionMessage(key) });
     else if (seen.includes(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
     else {
@@ -118,6 +122,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     at = skipBlanks(text, token.end);
   }
 
+  if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
   const command = text.slice(at).trimEnd();
   if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });
   if (errors.length > 0 || !compiled.ok || type === undefined) return { errors };

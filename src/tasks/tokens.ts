@@ -34,19 +34,25 @@ export function readOptionToken(text: string, from: number): Token {
   const plain = readToken(text, from);
   const equals = from + plain.text.indexOf('=');
   if (equals < from || text.charCodeAt(equals + 1) !== 0x22) return plain;
+  // Copies runs between escapes as slices: a long quoted value costs one pass, not one string per character.
   let value = '';
-  for (let at = equals + 2; at < text.length; at++) {
-    const char = text[at];
-    if (char === '"') {
+  let run = equals + 2;
+  for (let at = run; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 0x22) {
+      value += text.slice(run, at);
       const end = at + 1;
-      const token = { text: text.slice(from, equals + 1) + value, at: from, end };
       if (end < text.length && !isBlank(text.charCodeAt(end))) {
         return { ...plain, error: { at: end, message: 'expected a blank after the closing quote' } };
       }
-      return token;
+      return { text: text.slice(from, equals + 1) + value, at: from, end };
     }
-    if (char === '\\' && (text[at + 1] === '"' || text[at + 1] === '\\')) at++;
-    value += text[at];
+    const next = text.charCodeAt(at + 1);
+    if (code === 0x5c && (next === 0x22 || next === 0x5c)) {
+      value += text.slice(run, at);
+      run = at + 1;
+      at++;
+    }
   }
   return { text: text.slice(from), at: from, end: text.length, error: { at: equals + 1, message: 'unterminated quote: close the value with "' } };
 }
