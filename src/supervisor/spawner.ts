@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { resolveUser, type UserIds } from './user.js';
@@ -82,6 +82,54 @@ export function drainPipe(source: Readable | null | undefined): Promise<number> 
   });
 }
 
+/** One /proc scan serves every run asking within this window (stopping 500 jobs is one scan, not 500). */
+const SCAN_REUSE_MS = 20;
+let scan: { at: number; byRun: Map<string, number[]> } = { at: -Infinity, byRun: new Map() };
+const RUN_ID = 'GOTORCH_RUN_ID=';
+
+/**
+ * Live pids whose environment carries this run's id: a job's descendants, also those that left its
+ * process group (setsid, a double fork into the background) yet still hold its pipes.
+ */
+export function runProcesses(runId: string): readonly number[] {
+  const now = performance.now();
+  if (now - scan.at > SCAN_REUSE_MS) {
+    const byRun = new Map<string, number[]>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+        const at = environ.indexOf(RUN_ID);
+        if (at < 0 || (at > 0 && environ.charCodeAt(at - 1) !== 0)) continue;
+        const end = environ.indexOf('\0', at);
+        const id = environ.slice(at + RUN_ID.length, end < 0 ? undefined : end);
+        byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    scan = { at: now, byRun };
+  }
+  return scan.byRun.get(runId) ?? [];
+}
+
+/**
+ * SPEC §2: timeout, stop and kill act on the whole process group, and on whatever of the run escaped
+ * it (issue: a double-forked job must be gone after its timeout). Signal 0 asks whether any is left.
+ */
+export function signalRun(pgid: number | undefined, runId: string | undefined, signal: NodeJS.Signals | 0): boolean {
+  let alive = signalProcessGroup(pgid, signal);
+  for (const pid of runId === undefined ? [] : runProcesses(runId)) {
+    try {
+      process.kill(pid, signal);
+      alive = true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return alive;
+}
+
 function failedHandle(error: string): ChildHandle {
   return {
     pid: undefined,
@@ -148,7 +196,7 @@ export const execaSpawner: Spawner = {
       onOutput: (next) => {
         listener = next;
       },
-      signalGroup: (signal) => signalProcessGroup(pid, signal),
+      signalGroup: (signal) => signalRun(pid, request.env.GOTORCH_RUN_ID, signal),
       outcome,
       drain: (stream) => drainPipe(stream === 'stdout' ? subprocess.stdout : subprocess.stderr),
     };
@@ -172,7 +220,7 @@ const ADOPTED_POLL_MS = 1000;
  * SPEC §6: a process group left running by a previous daemon. Not our child, so its exit status is
  * unknown; it is polled until the pid is gone or is no longer the same process (start time).
  */
-export function adoptedHandle(pid: number, startTime: string): ChildHandle {
+export function adoptedHandle(pid: number, startTime: string, runId?: string): ChildHandle {
   const outcome = new Promise<SpawnOutcome>((resolve) => {
     const poll = setInterval(() => {
       if (processStartTime(pid) === startTime) return;
@@ -180,5 +228,5 @@ export function adoptedHandle(pid: number, startTime: string): ChildHandle {
       resolve({ exitCode: null, signal: null, error: 'exit status unknown: adopted from a previous daemon' });
     }, ADOPTED_POLL_MS);
   });
-  return { pid, onOutput: () => undefined, signalGroup: (signal) => signalProcessGroup(pid, signal), outcome, drain: () => undefined };
+  return { pid, onOutput: () => undefined, signalGroup: (signal) => signalRun(pid, runId, signal), outcome, drain: () => undefined };
 }

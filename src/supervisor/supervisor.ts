@@ -140,7 +140,7 @@ export class Supervisor {
   adopt(task: Task, job: AdoptedJob, current: boolean): void {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawner: { spawn: () => adoptedHandle(job.pid, job.processStart) } });
+    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawner: { spawn: () => adoptedHandle(job.pid, job.processStart, job.run) } });
     this.options.log.info({ task: task.id, run: job.run, pid: job.pid }, 'adopted a job still running from a previous daemon');
   }
 
