@@ -29,10 +29,10 @@ export function createLoggers(options: LoggingOptions): Loggers {
   const rotation = { maxBytes: options.maxBytes, keep: options.keep };
   const daemonFile = new LogFile(path.join(options.logDir, 'gotorch.log'), rotation);
   const runFile = new LogFile(path.join(options.logDir, 'runs.log'), rotation);
-  const console: StreamEntry[] = [];
-  if (options.stdout) console.push({ stream: stdoutStream(), level });
-  const log = pino({ level, base: { log: 'daemon' } }, pino.multistream([{ stream: daemonFile, level }, ...console]));
-  const runLog = pino({ level, base: { log: 'run' } }, pino.multistream([{ stream: runFile, level }, ...console]));
+  const stdoutStreams: StreamEntry[] = [];
+  if (options.stdout) stdoutStreams.push({ stream: stdoutStream(), level });
+  const log = pino({ level, base: { log: 'daemon' } }, pino.multistream([{ stream: daemonFile, level }, ...stdoutStreams]));
+  const runLog = pino({ level, base: { log: 'run' } }, pino.multistream([{ stream: runFile, level }, ...stdoutStreams]));
   return {
     log,
     runLog,

@@ -4,26 +4,18 @@
  * the same cases on every machine. Shared by the parser fuzz test and the daemon reload fuzz test.
  */
 
+import { random } from '../../scripts/bench/workload.js';
+
 export const MB = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------------
 // Seeded PRNG (mulberry32): the same seed gives the same cases on every machine.
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Gen {
   readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = random(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);
