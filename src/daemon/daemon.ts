@@ -9,6 +9,7 @@ import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
 import { execaSpawner } from '../supervisor/spawner.js';
+import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
 import { loadTaskFile, type LoadResult } from '../tasks/load.js';
@@ -36,8 +37,6 @@ export interface DaemonOptions {
   readonly stdoutLogs: boolean;
   readonly clock?: Clock;
 }
-
-const yieldToTicks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** How often this host's addresses and name are read again (fleet: identity refreshed every 30 s). */
 export const IDENTITY_REFRESH_MS = 30_000;
@@ -176,15 +175,8 @@ export class Daemon {
     const identity = resolveIdentity(this.options.hostId);
     const applicable = applicableTasks(loaded.tasks, identity);
     this.identityKey = identityKey(identity);
-    await yieldToTicks();
-    const diffing = diffTasks(this.applicable, applicable);
-    let diffStep = diffing.next();
-    for (; !diffStep.done; diffStep = diffing.next()) await yieldToTicks();
-    const diff = diffStep.value;
-    const building = Planner.prepare(applicable);
-    let step = building.next();
-    for (; !step.done; step = building.next()) await yieldToTicks();
-    const prepared = step.value;
+    const diff = await finishBetweenTicks(diffTasks(this.applicable, applicable));
+    const prepared = await finishBetweenTicks(Planner.prepare(applicable));
     this.host = describeIdentity(identity, this.options.hostId);
     this.tasksInFile = loaded.tasks.length;
     this.applicable = applicable;

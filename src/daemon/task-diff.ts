@@ -1,4 +1,5 @@
 /** SPEC §5: a reload is a diff by identity. What counts as "changed" is every field a user wrote. */
+import type { Sliced } from '../sliced.js';
 import type { Task } from '../tasks/types.js';
 
 export interface TaskDiff {
@@ -43,7 +44,7 @@ export function sameDefinition(a: Task, b: Task): boolean {
 const DIFF_SLICE = 1000;
 
 /** A generator that pauses every DIFF_SLICE tasks, so a caller can yield to the event loop in between. */
-export function* diffTasks(before: readonly Task[], after: readonly Task[]): Generator<void, TaskDiff> {
+export function* diffTasks(before: readonly Task[], after: readonly Task[]): Sliced<TaskDiff> {
   const previous = new Map(before.map((task) => [task.id, task]));
   const added: Task[] = [];
   const changed: Task[] = [];

@@ -7,6 +7,7 @@ import { CATCH_UP_LIMIT_SECONDS } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
 import type { WallTime } from '../schedule/types.js';
 import type { Task } from '../tasks/types.js';
+import { finishNow, type Sliced } from '../sliced.js';
 import { ZoneIndexBuilder, type ZoneIndex } from './zone-index.js';
 
 /** A late wake up to this many seconds replays every missed second (SPEC §3). */
@@ -81,17 +82,14 @@ export class Planner {
 
   /** Replaces the schedule; it holds from the next second planned (SPEC §5). */
   setTasks(tasks: readonly Task[]): void {
-    const building = Planner.prepare(tasks);
-    let step = building.next();
-    while (!step.done) step = building.next();
-    this.install(step.value);
+    this.install(finishNow(Planner.prepare(tasks)));
   }
 
   /**
    * The expensive part of a reload, done before the switch: index the tasks of each zone. A generator
    * that pauses every PREPARE_SLICE tasks, so a caller can yield to the event loop in between.
    */
-  static *prepare(all: readonly Task[]): Generator<void, PreparedSchedule> {
+  static *prepare(all: readonly Task[]): Sliced<PreparedSchedule> {
     const tasks = all.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
     const builders = new Map<string, ZoneIndexBuilder>();
     for (let index = 0; index < tasks.length; index++) {

@@ -3,6 +3,7 @@
  * does the reading and follows the includes.
  */
 import { zoneError } from '../schedule/zone.js';
+import { finishBetweenTicks, finishNow, type Sliced } from '../sliced.js';
 import { logicalLines, positionOf, type LogicalLine } from './logical-lines.js';
 import type { TaskFileError } from './errors.js';
 import { parseTaskLine, type LineContext } from './task-line.js';
@@ -30,23 +31,17 @@ function unquote(value: string): string {
 export const SLICE_LINES = 500;
 
 export function parseTaskFile(source: string, file: string, inherited: LineContext): ParsedFile {
-  const parsed: ParsedFile = { entries: [], errors: [] };
-  for (const _slice of parseSlices(source, file, inherited, parsed)) {
-    // synchronous: all slices at once
-  }
-  return parsed;
+  return finishNow(parseSlices(source, file, inherited));
 }
 
 /** The same parse, yielding to the event loop between slices of lines (reloads of large files). */
-export async function parseTaskFileInSlices(source: string, file: string, inherited: LineContext): Promise<ParsedFile> {
-  const parsed: ParsedFile = { entries: [], errors: [] };
-  for (const _slice of parseSlices(source, file, inherited, parsed)) await new Promise((resolve) => setImmediate(resolve));
-  return parsed;
+export function parseTaskFileInSlices(source: string, file: string, inherited: LineContext): Promise<ParsedFile> {
+  return finishBetweenTicks(parseSlices(source, file, inherited));
 }
 
-function* parseSlices(source: string, file: string, inherited: LineContext, parsed: ParsedFile): Generator<void> {
-  const entries = parsed.entries as Entry[];
-  const errors = parsed.errors as TaskFileError[];
+function* parseSlices(source: string, file: string, inherited: LineContext): Sliced<ParsedFile> {
+  const entries: Entry[] = [];
+  const errors: TaskFileError[] = [];
   let context = inherited;
   const nul = source.indexOf('\0');
   if (nul >= 0) {
@@ -54,7 +49,7 @@ function* parseSlices(source: string, file: string, inherited: LineContext, pars
     const line = before.split('\n').length;
     const column = nul - before.lastIndexOf('\n');
     errors.push({ file, line, column, message: 'NUL byte: a task file must be text (is this the right file?)' });
-    return;
+    return { entries, errors };
   }
   const at = (logical: LogicalLine, offset: number): SourceLocation => ({ file, ...positionOf(logical, offset) });
 
@@ -95,4 +90,5 @@ function* parseSlices(source: string, file: string, inherited: LineContext, pars
     for (const error of line.errors) errors.push({ ...at(logical, error.at), message: error.message });
     if (line.task) entries.push({ kind: 'task', task: line.task });
   }
+  return { entries, errors };
 }
