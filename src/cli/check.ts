@@ -3,8 +3,7 @@ import { applicableTasks } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { nextFires } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
-import { formatError } from '../tasks/errors.js';
-import { loadTaskFile } from '../tasks/load.js';
+import { formatErrors, loadTaskFile } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, table } from './format.js';
@@ -32,7 +31,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   const loaded = await loadTaskFile(common.tasks);
   if (loaded.errors.length > 0) {
     if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
-    else process.stderr.write(`${loaded.errors.map(formatError).join('\n')}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
+    else process.stderr.write(`${formatErrors(loaded.errors)}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
     return 1;
   }
   if (options.hosts !== undefined || options.hostsFile !== undefined) {

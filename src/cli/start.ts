@@ -2,8 +2,7 @@
 import path from 'node:path';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
-import { formatError } from '../tasks/errors.js';
-import { loadTaskFile } from '../tasks/load.js';
+import { formatErrors, loadTaskFile } from '../tasks/load.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -56,7 +55,7 @@ export async function restartCommand(common: CommonOptions): Promise<number> {
   const loaded = await loadTaskFile(common.tasks);
   const running = runningPid(runtimePaths(common)) !== undefined;
   if (loaded.errors.length > 0) {
-    return fail(`${common.tasks} rejected, ${running ? 'the running daemon was left alone' : 'nothing started'}:\n${loaded.errors.map(formatError).join('\n')}`);
+    return fail(`${common.tasks} rejected, ${running ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
   }
   if (running) {
     const stopped = await signalCommand(common, 'SIGTERM');

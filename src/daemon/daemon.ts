@@ -12,7 +12,7 @@ import { execaSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
-import { loadTaskFile, type LoadResult } from '../tasks/load.js';
+import { formatErrors, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
@@ -114,7 +114,7 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
     const loaded = await loadTaskFile(options.tasksFile);
     if (loaded.errors.length > 0) {
-      return { exitCode: 1, reason: `${options.tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${loaded.errors.map(formatError).join('\n')}` };
+      return { exitCode: 1, reason: `${options.tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${formatErrors(loaded.errors)}` };
     }
     // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
     process.title = `${DAEMON_TITLE} -c ${options.tasksFile}`;
