@@ -1,6 +1,6 @@
-/** Control-plane figures: start → ready, reload of a large file, idle CPU and RSS of the daemon. */
+/** Control-plane figures: start → ready and the reload of a large file. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -10,7 +10,6 @@ import { round, summary } from './stats.js';
 import { taskFile } from './workload.js';
 
 const cli = path.resolve('dist/src/cli/main.js');
-const IDLE_WARM_UP_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function gotorch(dir: string, ...args: string[]): { status: number | null; stdout: string } {
@@ -77,38 +76,4 @@ export async function reloadLargeFile(tasks: number, runs: number) {
     worstLoopDelayMs: round(Math.max(...delays), 1),
     worstTickLateMs: Math.max(...tickLate),
   };
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1]) * 1024;
-}
-
-/** The daemon with `tasks` loaded and nothing due: CPU over `seconds` after a warm-up, and RSS. */
-export async function idleCost(tasks: number, seconds: number) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-idle-'));
-  const lines = taskFile(tasks)
-    .split('\n')
-    .map((line) => line.replace(/^(\S+ \S+ \S+) \S+ \S+ \S+/, '$1 1 jan *'));
-  writeFileSync(path.join(dir, 'tasks.conf'), lines.join('\n') + '\n');
-  const started = gotorch(dir, 'start');
-  const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
-  try {
-    // V8's memory reducer compacts the start-up garbage once, ~15-20 s after start: measure after it.
-    await sleep(IDLE_WARM_UP_MS);
-    const ticks = cpuTicks(pid);
-    const begin = performance.now();
-    await sleep(seconds * 1000);
-    const cpuSeconds = (cpuTicks(pid) - ticks) / 100;
-    return { tasks, seconds, cpuPercentOfCore: round((cpuSeconds / ((performance.now() - begin) / 1000)) * 100, 3), rssMiB: round(rssBytes(pid) / 2 ** 20, 1) };
-  } finally {
-    gotorch(dir, 'stop');
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -1,0 +1,49 @@
+/** Idle cost: CPU over a quiet minute and RSS, for gotorch and the croner runner, with N tasks loaded, none due. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startRunner, stopProcess, type Runner } from './lateness.js';
+import { round } from './stats.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
+}
+
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1]) * 1024;
+}
+
+export interface IdleResult {
+  readonly runner: Runner;
+  readonly tasks: number;
+  readonly seconds: number;
+  readonly cpuPercentOfCore: number;
+  readonly rssMiB: number;
+}
+
+/**
+ * `tasks` loaded, none due: CPU over `seconds` after a warm-up, then RSS. V8's memory reducer compacts
+ * the start-up garbage once, 15-20 s after start, so the warm-up is 30 s in full mode.
+ */
+export async function idleCost(runner: Runner, tasks: number, seconds: number, warmUpMs: number): Promise<IdleResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `gotorch-bench-idle-${runner}-`));
+  const child = await startRunner(runner, dir, [], tasks);
+  const pid = child.pid as number;
+  try {
+    await sleep(warmUpMs);
+    const ticks = cpuTicks(pid);
+    const begin = performance.now();
+    await sleep(seconds * 1000);
+    const cpuSeconds = (cpuTicks(pid) - ticks) / 100;
+    return { runner, tasks, seconds, cpuPercentOfCore: round((cpuSeconds / ((performance.now() - begin) / 1000)) * 100, 3), rssMiB: round(rssBytes(pid) / 2 ** 20, 1) };
+  } finally {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
