@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
 import { round, summary } from './stats.js';
 import { expressions } from './workload.js';
 
@@ -48,7 +49,7 @@ export async function startRunner(runner: Runner, dir: string, jobs: readonly (r
     ];
     writeFileSync(path.join(dir, 'tasks.conf'), lines.join('\n') + '\n');
     const pidfile = path.join(dir, 'gotorch.pid');
-    const child = spawn(process.execPath, [cli, 'start', '--foreground', '-c', path.join(dir, 'tasks.conf'), '--pidfile', pidfile, '--log-dir', path.join(dir, 'log')], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, cli, 'start', '--foreground', '-c', path.join(dir, 'tasks.conf'), '--pidfile', pidfile, '--log-dir', path.join(dir, 'log')], { stdio: 'ignore' });
     await waitFor(() => existsSync(pidfile), 30_000, 'gotorch to start');
     return child;
   }

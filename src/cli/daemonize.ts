@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import type { RuntimePaths } from '../daemon/paths.js';
 
 export const READY_TIMEOUT_MS = 30_000;
@@ -18,7 +19,7 @@ export function daemonize(args: readonly string[], paths: RuntimePaths): Promise
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   // What the child writes to stderr before its logger runs (or a crash) lands here, not in the void.
   const stderr = openSync(path.join(paths.logDir, 'gotorch.stderr'), 'a', 0o600);
-  const child = spawn(process.execPath, [MAIN, ...args, 'start', '--daemon-child'], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child'], {
     detached: true,
     cwd: '/',
     stdio: ['ignore', 'ignore', stderr, 'pipe'],

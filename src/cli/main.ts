@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
 /**
  * gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file, loaded
  * only when it runs (`status` need not load the scheduler, the supervisor and their packages).
