@@ -5,7 +5,7 @@ import type { ClockEvent } from '../planner/planner.js';
 export function logClockEvent(log: Logger, event: ClockEvent): void {
   switch (event.kind) {
     case 'late':
-      log.warn({ missedSeconds: event.toSecond - event.fromSecond - 1 }, 'woke late: planned every missed second, each due task once');
+      log.warn({ missedSeconds: event.toSecond - event.fromSecond - 1, fromSecond: event.fromSecond, toSecond: event.toSecond }, 'woke late: planned every missed second, each due task once');
       return;
     case 'forward':
       log.warn({ seconds: event.toSecond - event.fromSecond }, 'clock jumped forward: skipped fixed-time tasks run once, others resume without replay');

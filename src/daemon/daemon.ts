@@ -3,12 +3,13 @@
  * the tick loop that feeds the planner's fires to the supervisor, reload without killing anything
  * (SPEC §5), and stop or quit cleanly (SPEC §4).
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
-import { execaSpawner } from '../supervisor/spawner.js';
+import { jobSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { formatError } from '../tasks/errors.js';
@@ -22,9 +23,10 @@ import { Monitor } from './monitor.js';
 import { claimPidfile, DAEMON_TITLE, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
-import { readState, removedTaskStandIn, StateFile, survivingJobs, type SavedState } from './state.js';
+import { readState, removedTaskStandIn, StateFile, survivingJobs, unsavedJobs, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { describeDiff, diffTasks, type TaskDiff } from './task-diff.js';
+import { TickLateness } from './tick-lateness.js';
 import { Ticker } from './ticker.js';
 import { TaskFileWatcher } from './watcher.js';
 
@@ -77,6 +79,7 @@ export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
   private tickLateMax = 0;
+  private readonly tickLateness = new TickLateness();
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -85,17 +88,21 @@ export class Daemon {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
     this.log = loggers.log;
-    this.state = new StateFile(options.paths.state);
+    // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
+    const instance = randomBytes(4).toString('hex');
+    this.state = new StateFile(options.paths.state, instance);
     this.supervisor = new Supervisor({
       clock: this.clock,
-      spawner: execaSpawner,
+      spawner: jobSpawner,
       log: loggers.log,
       runLog: loggers.runLog,
       baseEnv: baseEnvironment(),
       onRunsChanged: () => this.state.markDirty(),
+      instance,
     });
     this.ticker = new Ticker(this.clock, (second, nowMs) => {
       this.tickLateMax = Math.max(this.tickLateMax, nowMs - second * 1000);
+      this.tickLateness.record(nowMs - second * 1000);
       this.tick(second);
     });
     this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
@@ -139,19 +146,27 @@ export class Daemon {
     this.planner = new Planner([], resume);
     await this.apply(loaded);
     if (saved) this.adopt(saved);
+    const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.applicable, supervisor: this.supervisor };
+    this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
+    await this.watcher.update(loaded);
+    // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
+    await this.state.saveIfDirty(resume, this.supervisor.liveRuns()).catch((error: unknown) => {
+      this.state.markDirty();
+      this.log.warn({ err: error }, 'could not write the state file; will retry');
+    });
     const reboot = this.applicable.filter((task) => task.schedule.kind === 'reboot' && task.type === 'cron');
     if (reboot.length > 0 && firstStartSinceBoot(this.options.paths.bootId)) {
       for (const task of reboot) this.supervisor.fire(task, now);
     }
-    const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.applicable, supervisor: this.supervisor };
-    this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
-    await this.watcher.update(loaded);
+    // A second that began while starting up is planned now, not reported as a late wake by the first tick.
+    const current = Math.floor(this.clock.now() / 1000);
+    if (current !== this.planner.lastSecond) this.tick(current);
     this.ticker.start();
     this.monitor.start();
     // SPEC §1.2 / fleet: addresses come and go (DHCP, failover); re-check them off the tick path.
     this.identityTimer = setInterval(() => void this.refreshIdentity(), IDENTITY_REFRESH_MS).unref();
     this.log.info(
-      { pid: process.pid, file: this.options.tasksFile, tasks: this.tasksInFile, applicable: this.applicable.length, host: this.host },
+      { pid: process.pid, file: this.options.tasksFile, tasks: this.tasksInFile, applicable: this.applicable.length, host: this.host, nodeFlags: process.execArgv },
       'gotorch ready',
     );
   }
@@ -160,7 +175,9 @@ export class Daemon {
   private adopt(saved: SavedState): void {
     const byId = new Map(this.applicable.map((task) => [task.id, task]));
     const surviving = survivingJobs(saved);
-    for (const job of surviving) {
+    const unsaved = unsavedJobs(saved, byId);
+    if (unsaved.length > 0) this.log.info({ jobs: unsaved.length }, 'found jobs the previous daemon started after its last state save');
+    for (const job of [...surviving, ...unsaved]) {
       const task = byId.get(job.task);
       this.supervisor.adopt(task ?? removedTaskStandIn(job), job, task !== undefined);
     }
@@ -171,7 +188,7 @@ export class Daemon {
    * Makes a loaded task list the schedule: planner and supervisor diff it by identity (SPEC §5). The
    * heavy steps yield to the event loop in between (no tick waits); the switch itself is one step.
    */
-  private async apply(loaded: LoadResult): Promise<TaskDiff> {
+  private async apply(loaded: LoadResult): Promise<{ diff: TaskDiff; fromSecond: number }> {
     const identity = resolveIdentity(this.options.hostId);
     const applicable = applicableTasks(loaded.tasks, identity);
     this.identityKey = identityKey(identity);
@@ -185,7 +202,8 @@ export class Daemon {
     this.loaded = loaded;
     this.planner.install(prepared);
     this.supervisor.setTasks(applicable);
-    return diff;
+    // SPEC §5: the first second planned under the new schedule, logged so a reload can be audited exactly.
+    return { diff, fromSecond: this.planner.lastSecond + 1 };
   }
 
   private tick(second: number): void {
@@ -217,11 +235,12 @@ export class Daemon {
     const sameContent = loaded.digest === this.digest;
     if (trigger === 'file change' && sameContent) return this.lastReload ?? { ok: true, trigger, at, summary: 'unchanged' };
     const previous = this.lastReload;
-    let summary = describeDiff(await this.apply(loaded));
+    const { diff, fromSecond } = await this.apply(loaded);
+    let summary = describeDiff(diff);
     // The watcher usually applies an edit before `gotorch reload` asks: say what that reload did.
     if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
     await this.watcher.update(loaded);
-    this.log.info({ trigger, summary, tasks: this.tasksInFile, applicable: this.applicable.length }, 'task file reloaded');
+    this.log.info({ trigger, summary, tasks: this.tasksInFile, applicable: this.applicable.length, fromSecond }, 'task file reloaded');
     return (this.lastReload = { ok: true, trigger, at, summary });
   }
 
@@ -229,8 +248,9 @@ export class Daemon {
   private refreshIdentity(): Promise<unknown> {
     const next = this.reloading.then(async () => {
       if (!this.loaded || identityKey(resolveIdentity(this.options.hostId)) === this.identityKey) return;
-      const summary = describeDiff(await this.apply(this.loaded));
-      this.log.info({ host: this.host, summary }, 'host identity changed: tasks re-evaluated');
+      const { diff, fromSecond } = await this.apply(this.loaded);
+      const summary = describeDiff(diff);
+      this.log.info({ host: this.host, summary, fromSecond }, 'host identity changed: tasks re-evaluated');
       this.lastReload = { ok: true, trigger: 'host identity change', at: this.clock.now(), summary };
     });
     this.reloading = next.catch((error: unknown) => this.log.error({ err: error }, 'host identity refresh failed'));
@@ -259,6 +279,7 @@ export class Daemon {
       host: this.host,
       tasksInFile: this.tasksInFile,
       lastReload: this.lastReload,
+      ticks: this.tickLateness.summary(),
       tasks: taskReports(this.applicable, this.supervisor.snapshot(), Math.floor(now / 1000)),
     };
   }

@@ -5,7 +5,7 @@
  * A file that cannot be written never throws into the daemon: one line on stderr, then records are
  * dropped (and counted) until a retry finds the file writable again.
  */
-import { fstatSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 
@@ -87,12 +87,15 @@ export class LogFile {
    * next record is written, so a rotated file ends exactly at the record that crossed maxBytes.
    */
   private open(): Generation | undefined {
-    let fd: number;
+    let fd: number | undefined;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      fd = openSync(this.file, 'a', 0o600); // SPEC §6: files the daemon creates are 0600
+      fd = openSync(this.file, 'a+', 0o600); // SPEC §6: files the daemon creates are 0600
       this.bytes = fstatSync(fd).size;
+      // A record cut short by a full disk has no newline: end its line, or the next record would join it.
+      if (this.bytes > 0 && !endsWithNewline(fd, this.bytes)) this.bytes += writeSync(fd, '\n');
     } catch (error) {
+      if (fd !== undefined) closeSync(fd);
       this.fail(error as NodeJS.ErrnoException, 'open');
       return undefined;
     }
@@ -145,6 +148,11 @@ export class LogFile {
     process.stderr.write(`gotorch: log file ${this.file} is writable again; ${this.outage.dropped} log records were dropped (and any in flight when it failed)\n`);
     this.outage = undefined;
   }
+}
+
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
 }
 
 /** Sync, and it holds the loop for a few metadata calls once per maxBytes: no record may slip in between. */

@@ -5,10 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { processStartTime } from '../supervisor/spawner.js';
+import { processesByRun, processStartTime, processStat } from '../supervisor/spawner.js';
 import type { Run } from '../supervisor/run.js';
 import type { AdoptedJob } from '../supervisor/supervisor.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
+import { OPTION_DEFAULTS } from '../tasks/options.js';
 import type { Task, TaskType } from '../tasks/types.js';
 
 export interface SavedJob extends AdoptedJob {
@@ -22,6 +23,8 @@ export interface SavedState {
   readonly lastSecond: number;
   /** Written by a daemon that stopped cleanly: `lastSecond` is exact then (during a run it may lag). */
   readonly clean: boolean;
+  /** What every run id of that daemon ends with; saved before its first start (older files lack it). */
+  readonly instance?: string;
   readonly jobs: readonly SavedJob[];
 }
 
@@ -37,6 +40,60 @@ export function readState(file: string): SavedState | undefined {
 /** The saved jobs whose pid is still the same process (its start time matches): never a recycled pid. */
 export function survivingJobs(state: SavedState): SavedJob[] {
   return state.jobs.filter((job) => Number.isInteger(job.pid) && job.pid > 1 && processStartTime(job.pid) === job.processStart);
+}
+
+/**
+ * Jobs of a crashed daemon missing from its state file (started after its last save): found in /proc by
+ * their run id, which ends with that daemon's instance; `tasks` tells their type and grace.
+ */
+export function unsavedJobs(state: SavedState, tasks: ReadonlyMap<string, Task>): SavedJob[] {
+  if (state.clean || typeof state.instance !== 'string' || !/^[0-9a-f]+$/.test(state.instance)) return [];
+  const saved = new Set(state.jobs.map((job) => job.run));
+  const found: SavedJob[] = [];
+  for (const [run, pids] of processesByRun()) {
+    if (!run.endsWith(`-${state.instance}`) || saved.has(run)) continue;
+    // The run's process group leader is the job; without it the run ended (what remains escaped it).
+    const leader = pids.map((pid) => ({ pid, stat: processStat(pid) })).find((candidate) => candidate.stat?.group === candidate.pid);
+    const env = leader === undefined ? undefined : jobVariables(leader.pid);
+    if (leader?.stat === undefined || env === undefined) continue;
+    const task = tasks.get(env.task);
+    const type = task?.type ?? 'cron';
+    found.push({
+      task: env.task,
+      type,
+      graceMs: task?.options.graceMs ?? OPTION_DEFAULTS.graceMs,
+      run,
+      pid: leader.pid,
+      processStart: leader.stat.startTime,
+      role: type === 'daemon' ? 'daemon' : 'job',
+      scheduledAt: env.scheduledAt,
+      startedAt: startedAtMs(leader.stat.startTime),
+    });
+  }
+  return found;
+}
+
+/** GOTORCH_TASK and GOTORCH_SCHEDULED_AT as the job was started with them (SPEC §2). */
+function jobVariables(pid: number): { task: string; scheduledAt: number } | undefined {
+  try {
+    const variables = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    const value = (name: string): string | undefined => variables.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+    const task = value('GOTORCH_TASK');
+    const scheduledAt = Number(value('GOTORCH_SCHEDULED_AT'));
+    return task === undefined || !Number.isInteger(scheduledAt) ? undefined : { task, scheduledAt };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A start time in clock ticks since boot (USER_HZ, 100 on Linux) as ms since the epoch, from /proc/uptime. */
+function startedAtMs(startTicks: string): number {
+  try {
+    const uptimeSeconds = Number.parseFloat(readFileSync('/proc/uptime', 'utf8'));
+    return Math.round(Date.now() - uptimeSeconds * 1000 + Number(startTicks) * 10);
+  } catch {
+    return Date.now();
+  }
 }
 
 /** A stand-in for a task no longer in the file whose adopted job must still be tracked and stoppable. */
@@ -63,7 +120,11 @@ export class StateFile {
   private writing: Promise<void> = Promise.resolve();
   private dirty = true;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    /** The supervisor's run id suffix, saved so that a daemon started after a crash finds unsaved jobs. */
+    private readonly instance: string,
+  ) {}
 
   markDirty(): void {
     this.dirty = true;
@@ -94,7 +155,7 @@ export class StateFile {
         startedAt: run.startedAt,
       });
     }
-    const content = JSON.stringify({ pid: process.pid, lastSecond, clean, jobs } satisfies SavedState);
+    const content = JSON.stringify({ pid: process.pid, lastSecond, clean, instance: this.instance, jobs } satisfies SavedState);
     this.writing = this.writing.then(async () => {
       const temporary = `${this.file}.tmp`;
       await writeFile(temporary, content, { mode: 0o600 });

@@ -4,6 +4,7 @@ import { Zone } from '../schedule/zone.js';
 import type { RunRecord } from '../supervisor/run.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
+import type { TickLatenessSummary } from './tick-lateness.js';
 
 export interface ReloadResult {
   readonly ok: boolean;
@@ -37,6 +38,8 @@ export interface StatusReport {
   readonly host: string;
   readonly tasksInFile: number;
   readonly lastReload: ReloadResult | null;
+  /** How late the latest ticks woke after their second began; null before the first tick. */
+  readonly ticks: TickLatenessSummary | null;
   readonly tasks: readonly TaskReport[];
 }
 

@@ -86,7 +86,15 @@ export class TaskFileWatcher {
     const unchanged = this.watcher !== undefined && sameSet(points.directories, this.points.directories);
     this.points = points;
     if (unchanged || this.closed) return;
-    const next = watch([...points.directories], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, ignorePermissionErrors: true });
+    const next = watch([...points.directories], {
+      ignoreInitial: true,
+      depth: 0,
+      followSymlinks: false,
+      atomic: false,
+      ignorePermissionErrors: true,
+      // A task file replaced by a folder: once chokidar tracks the path as a folder, it never reports the file's return.
+      ignored: (changed, stats) => stats?.isDirectory() === true && this.points.relevant.has(path.resolve(changed)),
+    });
     next.on('all', (_event, changed) => this.seen(path.resolve(changed)));
     next.on('error', (error) => this.log.warn({ err: error }, 'watching the task file failed; reload with `gotorch reload`'));
     await once(next, 'ready');

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { resolveUser, type UserIds } from './user.js';
@@ -68,18 +68,14 @@ export function signalProcessGroup(pgid: number | undefined, signal: NodeJS.Sign
  */
 export function drainPipe(source: Readable | null | undefined): Promise<number> | undefined {
   if (!source || source.destroyed) return undefined;
-  const counter = spawn('wc', ['-c'], { stdio: [source, 'pipe', 'ignore'], detached: true });
+  // A stream with a file descriptor is handed to the child as its stdin: nothing is read here.
+  const counter = execa('wc', ['-c'], { stdin: source, stderr: 'ignore', detached: true, reject: false });
   if (counter.pid === undefined) {
-    counter.on('error', () => undefined);
+    void counter.catch(() => undefined);
     return undefined;
   }
   source.destroy();
-  return new Promise((resolve) => {
-    let count = '';
-    counter.stdout?.on('data', (chunk: Buffer) => (count += chunk.toString()));
-    counter.on('error', () => resolve(0));
-    counter.on('close', () => resolve(Number.parseInt(count.trim(), 10) || 0));
-  });
+  return counter.then((result) => Number.parseInt(String(result.stdout).trim(), 10) || 0);
 }
 
 /** One /proc scan serves every run asking within this window (stopping 500 jobs is one scan, not 500). */
@@ -92,6 +88,11 @@ const RUN_ID = 'GOTORCH_RUN_ID=';
  * process group (setsid, a double fork into the background) yet still hold its pipes.
  */
 export function runProcesses(runId: string): readonly number[] {
+  return processesByRun().get(runId) ?? [];
+}
+
+/** Every process carrying a GOTORCH_RUN_ID, by run id (one /proc scan, reused for SCAN_REUSE_MS). */
+export function processesByRun(): ReadonlyMap<string, readonly number[]> {
   const now = performance.now();
   if (now - scan.at > SCAN_REUSE_MS) {
     const byRun = new Map<string, number[]>();
@@ -110,7 +111,7 @@ export function runProcesses(runId: string): readonly number[] {
     }
     scan = { at: now, byRun };
   }
-  return scan.byRun.get(runId) ?? [];
+  return scan.byRun;
 }
 
 /**
@@ -155,42 +156,53 @@ function asUser(ids: Extract<UserIds, { ok: true }>, request: SpawnRequest): [st
   return [SETPRIV, [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, groups, '--', request.shell, '-c', request.command], {}];
 }
 
-/** SPEC §2: own process group, stdin closed, output streamed (never buffered), failures as values. */
-export const execaSpawner: Spawner = {
+/** A spawn failure as a run record says it; a missing working directory is named as such, not as ENOENT. */
+function spawnFailure(error: unknown, file: string, cwd: string | undefined): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (cwd !== undefined && (code === 'ENOENT' || code === 'ENOTDIR')) {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(cwd).isDirectory();
+    } catch {
+      // missing: reported below
+    }
+    if (!isDirectory) return `cwd ${cwd} is not an existing directory (${message})`;
+  }
+  return code === 'ENOENT' && !message.includes(file) ? `${message}: ${file}` : message;
+}
+
+/**
+ * SPEC §2: own process group, stdin closed, output streamed (never buffered), failures as values.
+ * Straight `child_process.spawn`: on the path every job takes, execa's result promise and stream
+ * plumbing (which this spawner does not use) doubled the daemon's CPU per start (README, load test).
+ * The outcome waits for `close`: the exit, and the end of the output pipes.
+ */
+export const jobSpawner: Spawner = {
   spawn(request) {
     const ids = request.user === undefined ? undefined : resolveUser(request.user);
     if (ids !== undefined && !ids.ok) return failedHandle(ids.error);
     const [file, args, switchIds] = ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request);
-    let subprocess;
+    let child: ChildProcess;
     try {
-      subprocess = execa(file, args, {
-        cwd: request.cwd,
-        env: request.env,
-        extendEnv: false,
-        detached: true,
-        stdin: 'ignore',
-        buffer: false,
-        encoding: 'buffer',
-        reject: false,
-        stripFinalNewline: false,
-        ...switchIds,
-      });
+      child = spawn(file, args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...switchIds });
     } catch (error) {
-      return failedHandle(error instanceof Error ? error.message : String(error));
+      return failedHandle(spawnFailure(error, file, request.cwd));
     }
     let listener: OutputListener | undefined;
     // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
-    subprocess.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
-    subprocess.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
-    const pid = subprocess.pid;
-    const outcome = subprocess.then(
-      (result): SpawnOutcome => {
-        if (result.exitCode !== undefined) return { exitCode: result.exitCode, signal: null };
-        if (result.signal !== undefined) return { exitCode: null, signal: result.signal };
-        return { exitCode: null, signal: null, error: result.originalMessage ?? result.shortMessage };
-      },
-      (error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }),
-    );
+    child.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
+    const pid = child.pid;
+    const outcome = new Promise<SpawnOutcome>((resolve) => {
+      let failure: string | undefined;
+      child.on('error', (error) => (failure ??= spawnFailure(error, file, request.cwd)));
+      child.on('close', (code, signal) => {
+        if (failure !== undefined) resolve({ exitCode: null, signal: null, error: failure });
+        else if (signal !== null) resolve({ exitCode: null, signal });
+        else resolve({ exitCode: code, signal: null });
+      });
+    });
     return {
       pid,
       onOutput: (next) => {
@@ -198,20 +210,24 @@ export const execaSpawner: Spawner = {
       },
       signalGroup: (signal) => signalRun(pid, request.env.GOTORCH_RUN_ID, signal),
       outcome,
-      drain: (stream) => drainPipe(stream === 'stdout' ? subprocess.stdout : subprocess.stderr),
+      drain: (stream) => drainPipe(stream === 'stdout' ? child.stdout : child.stderr),
     };
   },
 };
 
-/** Field 22 of /proc/PID/stat: the process's start time in clock ticks since boot; undefined when gone. */
-export function processStartTime(pid: number): string | undefined {
+/** Fields 5 and 22 of /proc/PID/stat: process group, start time in clock ticks since boot; undefined when gone. */
+export function processStat(pid: number): { readonly group: number; readonly startTime: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' ? undefined : fields[19];
+    return fields[0] === 'Z' ? undefined : { group: Number(fields[2]), startTime: fields[19] };
   } catch {
     return undefined;
   }
+}
+
+export function processStartTime(pid: number): string | undefined {
+  return processStat(pid)?.startTime;
 }
 
 const ADOPTED_POLL_MS = 1000;

@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Called when a run starts or ends (the daemon saves its state file then). */
   readonly onRunsChanged?: () => void;
+  /** Hex every run id of this supervisor ends with (default: random): finds its jobs in /proc after a crash. */
+  readonly instance?: string;
 }
 
 /** A run of a previous daemon still alive at start (SPEC §6), as its state file recorded it. */
@@ -70,8 +72,10 @@ export class Supervisor {
   private readonly daemons: DaemonKeeper;
   private runCounter = 0;
   private closing = false;
+  private readonly instance: string;
 
   constructor(private readonly options: SupervisorOptions) {
+    this.instance = options.instance ?? randomBytes(4).toString('hex');
     this.daemons = new DaemonKeeper({
       clock: options.clock,
       log: options.log,
@@ -242,7 +246,7 @@ export class Supervisor {
   }
 
   private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole, adopted?: { id: string; startedAt: number; spawner: Spawner }): void {
-    const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${randomBytes(3).toString('hex')}`;
+    const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${this.instance}`;
     const run = new Run({
       task,
       scheduledAt,

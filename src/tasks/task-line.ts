@@ -97,7 +97,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     errors.push({ at: 0, message: 'a daemon task runs while its schedule matches: use six fields (* * * * * * for always), not a macro' });
   }
 
-  const options = newOptions();
+  const options = newOptions(context.baseDir);
   const seen: string[] = [];
   let suppressed = 0;
   let at = skipBlanks(text, typeToken.end);

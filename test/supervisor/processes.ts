@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/planner/clock.js';
-import { execaSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
+import { jobSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { captureLogger, type LogRecord } from './fakes.js';
 import { waitFor } from '../helpers/processes.js';
@@ -53,7 +53,7 @@ export function realSupervisor(baseEnv: Record<string, string> = { PATH: process
   const pids: number[] = [];
   const spawner: Spawner = {
     spawn(request) {
-      const child = execaSpawner.spawn(request);
+      const child = jobSpawner.spawn(request);
       if (child.pid !== undefined) pids.push(child.pid);
       return child;
     },

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { execaSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
+import { jobSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
 import { resolveUser } from '../../src/supervisor/user.js';
 import { liveGroupMembers, waitFor } from './processes.js';
 
 const started: ChildHandle[] = [];
 function spawn(command: string, env: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
-  const child = execaSpawner.spawn({ shell: '/bin/sh', command, env, cwd: '/' });
+  const child = jobSpawner.spawn({ shell: '/bin/sh', command, env, cwd: '/' });
   started.push(child);
   const chunks: string[] = [];
   child.onOutput((stream: OutputStream, chunk: Buffer) => chunks.push(`${stream}:${chunk.toString()}`));
@@ -15,7 +15,7 @@ afterEach(() => {
   for (const child of started.splice(0)) child.signalGroup('SIGKILL');
 });
 
-describe('execaSpawner (SPEC §2)', () => {
+describe('jobSpawner (SPEC §2)', () => {
   it('streams stdout and stderr and resolves with the exit code', async () => {
     const { child, chunks } = spawn('echo out; echo err >&2; exit 7');
     expect(await child.outcome).toEqual({ exitCode: 7, signal: null });
@@ -51,7 +51,7 @@ describe('execaSpawner (SPEC §2)', () => {
   });
 
   it('an unknown user is a spawn failure outcome', async () => {
-    const child = execaSpawner.spawn({ shell: '/bin/sh', command: 'true', env: {}, user: 'no-such-user-gotorch' });
+    const child = jobSpawner.spawn({ shell: '/bin/sh', command: 'true', env: {}, user: 'no-such-user-gotorch' });
     expect(child.pid).toBeUndefined();
     const outcome = await child.outcome;
     expect(outcome).toMatchObject({ exitCode: null, signal: null, error: expect.stringMatching(/unknown user/) });

@@ -1,0 +1,32 @@
+/**
+ * How late the ticker woke after each second began, over the latest ticks: `status --json` shows the
+ * percentiles (issue 6: tick lateness under load). A fixed ring, so recording allocates nothing.
+ */
+export const TICK_WINDOW = 60;
+
+export interface TickLatenessSummary {
+  /** Ticks summarised: the latest, at most TICK_WINDOW. */
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+export class TickLateness {
+  private readonly ring = new Float64Array(TICK_WINDOW);
+  private recorded = 0;
+
+  record(lateMs: number): void {
+    this.ring[this.recorded % TICK_WINDOW] = lateMs;
+    this.recorded++;
+  }
+
+  /** Nearest-rank percentiles of the window, or null before the first tick. */
+  summary(): TickLatenessSummary | null {
+    const count = Math.min(this.recorded, TICK_WINDOW);
+    if (count === 0) return null;
+    const sorted = this.ring.slice(0, count).sort();
+    const rank = (fraction: number): number => sorted[Math.ceil(fraction * count) - 1];
+    return { count, p50Ms: rank(0.5), p99Ms: rank(0.99), maxMs: sorted[count - 1] };
+  }
+}
