@@ -106,7 +106,7 @@ export function markdown(results: Results): string {
     `| gotorch | ${minute.gotorch?.runs ?? '-'} | ${minute.gotorch?.p50Ms ?? '-'} | ${minute.gotorch?.p99Ms ?? '-'} | ${minute.gotorch?.maxMs ?? '-'} |`,
     'missing' in busybox ? `| busybox crond | missing: ${busybox.missing} | | | |` : `| busybox crond (${busybox.version}) | ${busybox.runs ?? '-'} | ${busybox.p50Ms ?? '-'} | ${busybox.p99Ms ?? '-'} | ${busybox.maxMs ?? '-'} |`,
     '',
-    `**Burst**: ${burst.jobs} jobs due in one second (10,000 idle tasks loaded), until the last spawn is called: p50 ${burst.lastStartedP50Ms} ms, max ${burst.lastStartedMaxMs} ms over ${burst.bursts} bursts; the floor, a Node script spawning ${burst.jobs} \`/bin/true\` with ${burst.floorInFlight} in flight, p50 ${burst.floorP50Ms} ms: ${burst.ratio}×.`,
+    `**Burst**: ${burst.jobs} jobs due in one second (10,000 idle tasks loaded), until the last spawn is called: p50 ${burst.lastStartedP50Ms} ms, max ${burst.lastStartedMaxMs} ms over ${burst.bursts} bursts; the floor, a Node script spawning ${burst.jobs} \`/bin/true\` with ${burst.floorInFlight} in flight, p50 ${burst.floorP50Ms} ms: ${burst.ratio}×. The same script spawning what a job is (\`sh -c /bin/true\` in its own process group, with two output pipes) takes p50 ${burst.contractFloorP50Ms} ms: ${burst.contractRatio}×.`,
     '',
     '**Idle** (nothing due, after a warm-up) and **RSS**:',
     '',
