@@ -58,7 +58,7 @@ function targets(results: Results): string[] {
     ['lateness p50, 10,000 tasks, 1 job/s', '≤ 2 ms', ten ? `${ten.p50Ms} ms` : '-', ten !== undefined && ten.p50Ms <= 2],
     ['lateness p99, 10,000 tasks, every rate', '≤ 10 ms', ours.map((row) => `${row.p99Ms} ms`).join(' / '), ours.every((row) => row.p99Ms <= 10)],
     ['lateness p99 below every peer, every rate', 'yes', beatsPeers ? 'yes' : 'no', beatsPeers],
-    ['burst of 200, last start', `≤ 1.3 × floor (${burst.floorP50Ms} ms)`, `${burst.lastStartedP50Ms} ms (${burst.ratio}×)`, burst.ratio <= 1.3],
+    ['burst of 200, last start', `≤ 1.3 × floor (${burst.floorP50Ms} ms)`, `${burst.lastStartedP50Ms} ms (${burst.ratio}×; ${burst.contractRatio}× the job-contract floor)`, burst.ratio <= 1.3],
     ['tick, 100,000 tasks, p99', '≤ 0.2 ms', `${tick100k?.p99Ms} ms`, (tick100k?.p99Ms ?? Infinity) <= 0.2],
     ['idle CPU, 10,000 tasks', '≤ 0.1 % of a core', `${idle(10_000)?.cpuPercentOfCore} %`, (idle(10_000)?.cpuPercentOfCore ?? Infinity) <= 0.1],
     ['RSS, 10,000 tasks', '≤ 80 MB (76.3 MiB)', `${idle(10_000)?.rssMiB} MiB`, (idle(10_000)?.rssMiB ?? Infinity) <= 80e6 / 2 ** 20],
