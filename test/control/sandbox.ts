@@ -45,7 +45,8 @@ export interface StatusJson {
   readonly tasks: readonly TaskJson[];
 }
 
-function readJsonLines(file: string): LogRecord[] {
+/** The JSON records of a log file; a line being written right now is skipped. */
+export function readJsonLines(file: string): LogRecord[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -57,6 +58,11 @@ function readJsonLines(file: string): LogRecord[] {
         return []; // a line being written right now
       }
     });
+}
+
+/** A log file with the generations rotation moved away (`name.5` … `name.1`), oldest first. */
+export function readRotatedLog(file: string): LogRecord[] {
+  return [5, 4, 3, 2, 1].map((generation) => `${file}.${generation}`).concat(file).flatMap(readJsonLines);
 }
 
 export class Sandbox {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summary } from '../../scripts/bench/stats.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { sandboxes, type LogRecord, type Sandbox } from '../control/sandbox.js';
+import { readRotatedLog, sandboxes, type LogRecord, type Sandbox } from '../control/sandbox.js';
 import { expectedFires, fireRate, tally, taskFileLines, Workload, type LateWake, type Version } from './soak-support.js';
 
 const LONG = process.env.GOTORCH_LONG === '1';
@@ -22,21 +22,6 @@ const SEED = process.env.SOAK_SEED === undefined ? 0x50a4_2026 : Number(process.
 const sandbox = sandboxes();
 
 /** A JSON-lines log with its rotated generations (name.log.5 … name.log.1, then name.log), oldest first. */
-function readLog(file: string): LogRecord[] {
-  const generations = [5, 4, 3, 2, 1].map((generation) => `${file}.${generation}`).concat(file);
-  return generations
-    .filter((generation) => existsSync(generation))
-    .flatMap((generation) => readFileSync(generation, 'utf8').split('\n'))
-    .filter(Boolean)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LogRecord];
-      } catch {
-        return []; // a line being written right now
-      }
-    });
-}
-
 const reloads = (box: Sandbox): LogRecord[] => box.daemonRecords().filter((record) => record.msg === 'task file reloaded');
 
 function fireRecords(file: string): string[] {
@@ -111,13 +96,13 @@ describe('soak with churn', () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(isAlive(pid)).toBe(false);
 
-    const daemonLog = readLog(box.daemonLog);
+    const daemonLog = readRotatedLog(box.daemonLog);
     const skips = new Set(
       daemonLog.filter((record) => record.msg === 'skipped: max instances running').map((record) => `${String(record.task)} ${String(record.scheduledAt)}`),
     );
     const expected = expectedFires(versions, lateWakes(), first, last);
     const counts = tally(expected, fireRecords(records), skips, first, last);
-    const runs = readLog(box.runsLog).filter((record) => record.msg === 'run finished' && (record.scheduledAt as number) <= last);
+    const runs = readRotatedLog(box.runsLog).filter((record) => record.msg === 'run finished' && (record.scheduledAt as number) <= last);
     const failedRuns = runs.filter((record) => record.exitCode !== 0 || record.error !== null);
     const lateness = summary(runs.filter((record) => (record.scheduledAt as number) >= first).map((record) => record.lateMs as number));
     const errors = daemonLog.filter((record) => (record.level as number) >= 50);

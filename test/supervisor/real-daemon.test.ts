@@ -8,7 +8,7 @@ afterEach(async () => {
   current = undefined;
 });
 
-describe('real daemon tasks (execa spawner, real clock)', () => {
+describe('real daemon tasks (job spawner, real clock)', () => {
   it('SPEC §1.4: a daemon exiting 3 is restarted after ~1 s, then ~2 s, each exit logged with its code', async () => {
     current = realSupervisor();
     const { supervisor, finished, log, dir } = current;
