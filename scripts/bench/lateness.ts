@@ -92,18 +92,18 @@ export interface LatenessResult {
   readonly maxMs: number;
 }
 
-export async function lateness(runner: Runner, jobsPerSecond: number, seconds: number): Promise<LatenessResult> {
+export async function lateness(runner: Runner, jobsPerSecond: number, seconds: number, warmUpSeconds = WARM_UP_SECONDS): Promise<LatenessResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `gotorch-bench-late-${runner}-`));
   const out = path.join(dir, 'exec.txt');
   const jobs = Array.from({ length: jobsPerSecond }, () => ['* * * * * *', `echo "$GOTORCH_SCHEDULED_AT $EPOCHREALTIME" >> ${out}`] as const);
   const child = await startRunner(runner, dir, jobs);
   try {
-    await sleep((seconds + WARM_UP_SECONDS + 2) * 1000);
+    await sleep((seconds + warmUpSeconds + 2) * 1000);
   } finally {
     await stopProcess(child);
   }
   await sleep(200); // the last jobs finish writing
-  const samples = execLateness(out, seconds);
+  const samples = execLateness(out, seconds, warmUpSeconds);
   rmSync(dir, { recursive: true, force: true });
   const stats = summary(samples);
   return {

@@ -20,7 +20,7 @@ const PEERS: readonly Runner[] = ['croner', 'node-cron'];
 /** A peer that cannot run is reported as missing, with the reason: never silently dropped. */
 async function latenessOf(runner: Runner, jobsPerSecond: number, seconds: number): Promise<LatenessResult | { runner: Runner; jobsPerSecond: number; missing: string }> {
   try {
-    return await lateness(runner, jobsPerSecond, seconds);
+    return await lateness(runner, jobsPerSecond, seconds, quick ? 1 : undefined);
   } catch (error) {
     if (runner === 'gotorch') throw error;
     return { runner, jobsPerSecond, missing: error instanceof Error ? error.message : String(error) };
@@ -40,7 +40,7 @@ async function idleOf(runner: Runner, tasks: number, seconds: number, warmUpMs: 
 async function quietPhase() {
   const [idle, minute] = await Promise.all([
     Promise.all(
-      (['gotorch', 'croner'] as const).flatMap((runner) => [0, 10_000, 100_000].map((tasks) => idleOf(runner, tasks, quick ? 10 : 60, quick ? 5_000 : 30_000))),
+      (['gotorch', 'croner'] as const).flatMap((runner) => [0, 10_000, 100_000].map((tasks) => idleOf(runner, tasks, quick ? 5 : 60, quick ? 3_000 : 30_000))),
     ),
     minuteBoundary(quick),
   ]);
@@ -55,12 +55,12 @@ async function main(): Promise<void> {
   const tick = [1000, 10_000, 100_000].map((tasks) => tickCost(tasks, quick ? 600 : 3600));
   const late = [];
   for (const jobsPerSecond of [1, 10, 50]) {
-    for (const runner of ['gotorch', ...PEERS] as const) late.push(await latenessOf(runner, jobsPerSecond, quick ? 4 : 30));
+    for (const runner of ['gotorch', ...PEERS] as const) late.push(await latenessOf(runner, jobsPerSecond, quick ? 2 : 30));
   }
-  const floor = await spawnFloor(quick ? 5 : 30);
-  const bursts = await burst(quick ? 2 : 7);
-  const start = [startToReady(10, quick ? 3 : 5), startToReady(10_000, quick ? 3 : 5)];
-  const reload = await reloadLargeFile(10_000, quick ? 3 : 10);
+  const floor = await spawnFloor(quick ? 3 : 30);
+  const bursts = await burst(quick ? 1 : 7);
+  const start = [startToReady(10, quick ? 2 : 5), startToReady(10_000, quick ? 2 : 5)];
+  const reload = await reloadLargeFile(10_000, quick ? 2 : 10);
   const { idle, minute } = await (quiet ?? quietPhase());
   const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, idle };
   // Quick runs (CI's smoke test) never overwrite the full results the README quotes.
