@@ -43,7 +43,7 @@ export async function minuteBoundary(shared: boolean) {
   const found = process.getuid?.() === 0 ? busyboxCrond() : ({ ok: false, reason: 'busybox crond runs jobs as root only: run the bench as root' } as const);
   let crond: ChildProcess | undefined;
   const jobs = Array.from({ length: JOBS }, () => [shared ? '0 * * * * *' : '0 1-59/2 * * * *', command('gotorch.txt')] as const);
-  const ours = await startRunner('gotorch', path.join(dir), jobs);
+  const ours = await startRunner('gotorch', dir, jobs);
   try {
     if (found.ok) {
       mkdirSync(path.join(dir, 'crontabs'));

@@ -78,7 +78,6 @@ export class Daemon {
   private lastReload: ReloadResult | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
-  private tickLateMax = 0;
   private readonly tickLateness = new TickLateness();
 
   private constructor(
@@ -101,7 +100,6 @@ export class Daemon {
       instance,
     });
     this.ticker = new Ticker(this.clock, (second, nowMs) => {
-      this.tickLateMax = Math.max(this.tickLateMax, nowMs - second * 1000);
       this.tickLateness.record(nowMs - second * 1000);
       this.tick(second);
     });
@@ -150,10 +148,7 @@ export class Daemon {
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
-    await this.state.saveIfDirty(resume, this.supervisor.liveRuns()).catch((error: unknown) => {
-      this.state.markDirty();
-      this.log.warn({ err: error }, 'could not write the state file; will retry');
-    });
+    await this.saveState(resume);
     const reboot = this.applicable.filter((task) => task.schedule.kind === 'reboot' && task.type === 'cron');
     if (reboot.length > 0 && firstStartSinceBoot(this.options.paths.bootId)) {
       for (const task of reboot) this.supervisor.fire(task, now);
@@ -211,7 +206,12 @@ export class Daemon {
     for (const event of events) logClockEvent(this.log, event);
     for (const fire of fires) this.supervisor.fire(fire.task, fire.second);
     for (const task of this.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
-    this.state.saveIfDirty(second, this.supervisor.liveRuns()).catch((error: unknown) => {
+    void this.saveState(second);
+  }
+
+  /** SPEC §6: the running jobs on disk when they changed; a failed write is retried on a later tick. */
+  private saveState(second: number): Promise<void> {
+    return this.state.saveIfDirty(second, this.supervisor.liveRuns()).catch((error: unknown) => {
       this.state.markDirty();
       this.log.warn({ err: error }, 'could not write the state file; will retry');
     });
@@ -259,9 +259,7 @@ export class Daemon {
 
   /** The latest a tick woke after its second began since the last call (ms): for the monitor and benchmarks. */
   takeTickLateMax(): number {
-    const late = this.tickLateMax;
-    this.tickLateMax = 0;
-    return late;
+    return this.tickLateness.takeMax();
   }
 
   /** The last reload's result, cheaply (status() computes every task's next run). */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { processesByRun, processStartTime, processStat } from '../supervisor/spawner.js';
+import { environValue, processesByRun, processStartTime, processStat } from '../supervisor/spawner.js';
 import type { Run } from '../supervisor/run.js';
 import type { AdoptedJob } from '../supervisor/supervisor.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
@@ -76,10 +76,9 @@ export function unsavedJobs(state: SavedState, tasks: ReadonlyMap<string, Task>)
 /** GOTORCH_TASK and GOTORCH_SCHEDULED_AT as the job was started with them (SPEC §2). */
 function jobVariables(pid: number): { task: string; scheduledAt: number } | undefined {
   try {
-    const variables = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-    const value = (name: string): string | undefined => variables.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
-    const task = value('GOTORCH_TASK');
-    const scheduledAt = Number(value('GOTORCH_SCHEDULED_AT'));
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    const task = environValue(environ, 'GOTORCH_TASK');
+    const scheduledAt = Number(environValue(environ, 'GOTORCH_SCHEDULED_AT'));
     return task === undefined || !Number.isInteger(scheduledAt) ? undefined : { task, scheduledAt };
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 /**
- * How late the ticker woke after each second began, over the latest ticks: `status --json` shows the
- * percentiles (issue 6: tick lateness under load). A fixed ring, so recording allocates nothing.
+ * How late the ticker woke after each second began: over the latest ticks for `status --json`'s
+ * percentiles (issue 6: tick lateness under load), and the worst since it was last taken, for the
+ * monitor record. A fixed ring, so recording allocates nothing.
  */
 export const TICK_WINDOW = 60;
 
@@ -15,10 +16,19 @@ export interface TickLatenessSummary {
 export class TickLateness {
   private readonly ring = new Float64Array(TICK_WINDOW);
   private recorded = 0;
+  private maxSinceTaken = 0;
 
   record(lateMs: number): void {
     this.ring[this.recorded % TICK_WINDOW] = lateMs;
     this.recorded++;
+    this.maxSinceTaken = Math.max(this.maxSinceTaken, lateMs);
+  }
+
+  /** The worst lateness recorded since the previous call (ms), then starts over. */
+  takeMax(): number {
+    const max = this.maxSinceTaken;
+    this.maxSinceTaken = 0;
+    return max;
   }
 
   /** Nearest-rank percentiles of the window, or null before the first tick. */

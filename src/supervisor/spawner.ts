@@ -81,7 +81,17 @@ export function drainPipe(source: Readable | null | undefined): Promise<number> 
 /** One /proc scan serves every run asking within this window (stopping 500 jobs is one scan, not 500). */
 const SCAN_REUSE_MS = 20;
 let scan: { at: number; byRun: Map<string, number[]> } = { at: -Infinity, byRun: new Map() };
-const RUN_ID = 'GOTORCH_RUN_ID=';
+
+/** One variable of a NUL-separated environment, as /proc/PID/environ holds it. */
+export function environValue(environ: string, name: string): string | undefined {
+  const key = `${name}=`;
+  // The key at the start, or right after a NUL: never inside another variable's name or value.
+  const at = environ.startsWith(key) ? 0 : environ.indexOf(`\0${key}`) + 1;
+  if (at === 0 && !environ.startsWith(key)) return undefined;
+  const start = at + key.length;
+  const end = environ.indexOf('\0', start);
+  return environ.slice(start, end < 0 ? undefined : end);
+}
 
 /**
  * Live pids whose environment carries this run's id: a job's descendants, also those that left its
@@ -99,12 +109,8 @@ export function processesByRun(): ReadonlyMap<string, readonly number[]> {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-        const at = environ.indexOf(RUN_ID);
-        if (at < 0 || (at > 0 && environ.charCodeAt(at - 1) !== 0)) continue;
-        const end = environ.indexOf('\0', at);
-        const id = environ.slice(at + RUN_ID.length, end < 0 ? undefined : end);
-        byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
+        const id = environValue(readFileSync(`/proc/${entry}/environ`, 'latin1'), 'GOTORCH_RUN_ID');
+        if (id !== undefined) byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
       } catch {
         // gone, or not ours to read
       }

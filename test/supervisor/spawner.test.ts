@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { jobSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
+import { environValue, jobSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
 import { resolveUser } from '../../src/supervisor/user.js';
 import { liveGroupMembers, waitFor } from './processes.js';
 
@@ -68,5 +68,18 @@ describe('resolveUser (SPEC §1.5 user=)', () => {
     ['ghost', { ok: false, error: 'unknown user "ghost": no such entry in /etc/passwd' }],
   ])('%s', (user, expected) => {
     expect(resolveUser(user, passwd)).toEqual(expected);
+  });
+});
+
+describe('environValue (a /proc/PID/environ entry)', () => {
+  const environ = 'GOTORCH_RUN_ID=first\0XGOTORCH_TASK=decoy\0NOTE=GOTORCH_TASK=inside\0GOTORCH_TASK=real\0EMPTY=';
+  it.each([
+    ['GOTORCH_RUN_ID', 'first'],
+    ['GOTORCH_TASK', 'real'],
+    ['EMPTY', ''],
+    ['MISSING', undefined],
+    ['GOTORCH', undefined],
+  ])('%s → %s', (name, value) => {
+    expect(environValue(environ, name)).toBe(value);
   });
 });
