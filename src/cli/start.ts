@@ -22,7 +22,9 @@ export async function startCommand(common: CommonOptions, options: { foreground?
   const daemonOptions = { tasksFile: common.tasks, paths, hostId: common.hostId };
   if (options.daemonChild || options.foreground) {
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
-    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(3));
+    // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
+    const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild ? [3] : []);
+    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(kept.get(3) ?? 3));
     return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
   }
   // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.

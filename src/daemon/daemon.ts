@@ -4,6 +4,7 @@
  * (SPEC §5), and stop or quit cleanly (SPEC §4).
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
@@ -18,12 +19,13 @@ import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
 import { ControlServer } from './control-server.js';
+import { runtimeRefusal } from './file-safety.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
 import { claimPidfile, DAEMON_TITLE, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
-import { readState, removedTaskStandIn, StateFile, survivingJobs, unsavedJobs, type SavedState } from './state.js';
+import { readState, removedTaskStandIn, scheduleKey, StateFile, survivingJobs, unsavedJobs, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { describeDiff, diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
@@ -121,6 +123,16 @@ export class Daemon {
     if (loaded.errors.length > 0) {
       return { exitCode: 1, reason: `${options.tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${formatErrors(loaded.errors)}` };
     }
+    // SPEC §12: as root, runtime folders only root can write; nowhere a symlink or FIFO in place of a log.
+    const logFiles = ['gotorch.log', 'runs.log'].map((name) => path.join(options.paths.logDir, name));
+    const refused = runtimeRefusal(
+      [
+        { dir: path.dirname(options.paths.pidfile), what: 'the pidfile folder' },
+        { dir: options.paths.logDir, what: 'the log folder' },
+      ],
+      logFiles,
+    );
+    if (refused !== undefined) return { exitCode: 1, reason: refused };
     // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
     process.title = `${DAEMON_TITLE} -c ${options.tasksFile}`;
     const claim = claimPidfile(options.paths.pidfile, process.pid);
@@ -155,7 +167,8 @@ export class Daemon {
     }
     // A second that began while starting up is planned now, not reported as a late wake by the first tick.
     const current = Math.floor(this.clock.now() / 1000);
-    if (current !== this.planner.lastSecond) this.tick(current);
+    if (resume < now) this.replay(saved as SavedState, current);
+    else if (current !== this.planner.lastSecond) this.tick(current);
     this.ticker.start();
     this.monitor.start();
     // SPEC §1.2 / fleet: addresses come and go (DHCP, failover); re-check them off the tick path.
@@ -201,12 +214,25 @@ export class Daemon {
     return { diff, fromSecond: this.planner.lastSecond + 1 };
   }
 
-  private tick(second: number): void {
-    const { fires, events, openDaemons } = this.planner.advance(second);
+  /**
+   * SPEC §3 after a clean stop: the seconds the daemon was down are planned now, but only for tasks
+   * the stopped daemon would have run (same identity, same schedule): never a second before a task existed.
+   */
+  private replay(saved: SavedState, second: number): void {
+    const schedules = saved.schedules ?? {};
+    const fromSecond = this.planner.lastSecond + 1;
+    const fires = this.tick(second, (task) => schedules[task.id] === scheduleKey(task));
+    this.log.info({ fromSecond, toSecond: second, fires }, 'replayed the seconds missed since the previous daemon stopped cleanly');
+  }
+
+  /** Plans up to `second` and starts what is due; returns how many fired. */
+  private tick(second: number, replayOnly?: (task: Task) => boolean): number {
+    const { fires, events, openDaemons } = this.planner.advance(second, replayOnly);
     for (const event of events) logClockEvent(this.log, event);
     for (const fire of fires) this.supervisor.fire(fire.task, fire.second);
     for (const task of this.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
     void this.saveState(second);
+    return fires.length;
   }
 
   /** SPEC §6: the running jobs on disk when they changed; a failed write is retried on a later tick. */
@@ -306,7 +332,7 @@ export class Daemon {
       await this.watcher.close();
       await jobs();
       await this.control?.close();
-      await this.state.saveIfDirty(this.planner?.lastSecond ?? 0, [], true).catch(() => undefined);
+      await this.state.saveClean(this.planner?.lastSecond ?? 0, this.applicable).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
       this.log.info('stopped');
       this.loggers.close();

@@ -5,9 +5,10 @@
  * A file that cannot be written never throws into the daemon: one line on stderr, then records are
  * dropped (and counted) until a retry finds the file writable again.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, readSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { openOwnFileForAppend } from './file-safety.js';
 
 export const LOG_FILE_DEFAULTS = Object.freeze({
   /** Rotate once the file exceeds this many bytes. */
@@ -90,7 +91,10 @@ export class LogFile {
     let fd: number | undefined;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      fd = openSync(this.file, 'a+', 0o600); // SPEC §6: files the daemon creates are 0600
+      // SPEC §6, §12: 0600, a regular file of ours, never through a symlink, never a FIFO that blocks.
+      const opened = openOwnFileForAppend(this.file);
+      fd = opened.fd;
+      if (opened.tightened !== undefined) process.stderr.write(`gotorch: log file ${this.file} had mode ${opened.tightened}, readable by others; changed to 600\n`);
       this.bytes = fstatSync(fd).size;
       // A record cut short by a full disk has no newline: end its line, or the next record would join it.
       if (this.bytes > 0 && !endsWithNewline(fd, this.bytes)) this.bytes += writeSync(fd, '\n');
@@ -135,7 +139,7 @@ export class LogFile {
     if (!this.outage) {
       this.outage = { dropped: 0 };
       process.stderr.write(
-        `gotorch: cannot ${what} log file ${this.file} (${error.code ?? error.message}); scheduling continues, ` +
+        `gotorch: cannot ${what} log file ${this.file} (${describeFailure(error)}); scheduling continues, ` +
           `log records for it are dropped until it is writable again (retrying every ${Math.round(this.options.retryMs / 1000)} s and on SIGHUP)\n`,
       );
     }
@@ -148,6 +152,11 @@ export class LogFile {
     process.stderr.write(`gotorch: log file ${this.file} is writable again; ${this.outage.dropped} log records were dropped (and any in flight when it failed)\n`);
     this.outage = undefined;
   }
+}
+
+function describeFailure(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ELOOP') return 'it is a symlink, which the daemon never follows: remove it';
+  return error.code === undefined || error.code === 'EUNSAFE' ? error.message : error.code;
 }
 
 function endsWithNewline(fd: number, size: number): boolean {

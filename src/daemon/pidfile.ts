@@ -1,6 +1,7 @@
 /** The pidfile (SPEC §4, §6): written atomically, removed only while it still holds this daemon's pid. */
-import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { createExclusive, prepareRuntimeFolder, temporaryPath, unlinkQuietly } from './file-safety.js';
 
 export function readPid(file: string): number | undefined {
   try {
@@ -52,12 +53,13 @@ function withLock<T>(file: string, fn: () => T): T {
 
 /**
  * Writes `pid` into `file` unless a live gotorch daemon holds it. The new content is written to a
- * temporary file first and linked into place, so readers never see a partial pidfile.
+ * temporary file first (created exclusively under a random name: nothing planted is followed) and
+ * linked or renamed into place, so readers never see a partial pidfile.
  */
 export function claimPidfile(file: string, pid: number): PidfileClaim {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${pid}.tmp`;
-  writeFileSync(temporary, `${pid}\n`, { mode: 0o600 });
+  prepareRuntimeFolder(path.dirname(file), 'the pidfile folder');
+  const temporary = temporaryPath(file);
+  createExclusive(temporary, `${pid}\n`);
   try {
     return withLock(file, () => {
       try {
@@ -72,11 +74,7 @@ export function claimPidfile(file: string, pid: number): PidfileClaim {
       return { ok: true, replacedStale: holder };
     });
   } finally {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // already renamed into place
-    }
+    unlinkQuietly(temporary); // unless renamed into place
   }
 }
 

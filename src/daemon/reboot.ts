@@ -1,5 +1,6 @@
 /** `@reboot` (SPEC §1.1): once when the daemon starts for the first time since the machine booted. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readOwnFile, writeFileAtomic } from './file-safety.js';
 
 export function currentBootId(): string {
   try {
@@ -12,13 +13,8 @@ export function currentBootId(): string {
 /** True the first time it is asked after each boot; remembers the boot in `markerFile`. */
 export function firstStartSinceBoot(markerFile: string): boolean {
   const bootId = currentBootId();
-  let seen = '';
-  try {
-    seen = readFileSync(markerFile, 'utf8').trim();
-  } catch {
-    // no marker: never started on this machine
-  }
-  if (seen === bootId) return false;
-  writeFileSync(markerFile, `${bootId}\n`, { mode: 0o600 });
+  // No marker: never started on this machine since it was installed.
+  if (readOwnFile(markerFile)?.trim() === bootId) return false;
+  writeFileAtomic(markerFile, `${bootId}\n`);
   return true;
 }

@@ -1,10 +1,10 @@
 /**
  * The state file (SPEC §6): which jobs are running, so that a daemon started after a crash re-adopts
  * them (and `max` holds across it), and the last second planned, so a restart neither repeats nor
- * (within 60 s) misses a second. Written atomically (temporary file + rename), mode 0600.
+ * (within 60 s) misses a second. Written atomically (an exclusive temporary file + rename), mode 0600.
  */
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { readOwnFile, writeFileAtomicAsync } from './file-safety.js';
 import { environValue, processesByRun, processStartTime, processStat } from '../supervisor/spawner.js';
 import type { Run } from '../supervisor/run.js';
 import type { AdoptedJob } from '../supervisor/supervisor.js';
@@ -26,20 +26,53 @@ export interface SavedState {
   /** What every run id of that daemon ends with; saved before its first start (older files lack it). */
   readonly instance?: string;
   readonly jobs: readonly SavedJob[];
+  /**
+   * Written on a clean stop: each cron task that daemon scheduled, by identity, with its schedule. A
+   * restart replays a missed second only for a task with the same identity and schedule (SPEC §3).
+   */
+  readonly schedules?: Readonly<Record<string, string>>;
 }
 
+/** What makes two definitions of a task fire at the same seconds: its schedule and its zone. */
+export function scheduleKey(task: Task): string {
+  return `${task.scheduleText} ${task.zone}`;
+}
+
+/** The state file, if it is a regular file of this user (never read through a symlink). */
 export function readState(file: string): SavedState | undefined {
+  const content = readOwnFile(file);
+  if (content === undefined) return undefined;
   try {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as SavedState;
+    const state = JSON.parse(content) as SavedState;
     return Array.isArray(state.jobs) && Number.isInteger(state.lastSecond) ? state : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The saved jobs whose pid is still the same process (its start time matches): never a recycled pid. */
+/**
+ * The saved jobs whose pid is still the same process (its start time matches: never a recycled pid)
+ * and is that run's job: its own environment carries the run id saved for it (SPEC §12), so a state
+ * file naming some other process can never make the daemon adopt, and later kill, it.
+ */
 export function survivingJobs(state: SavedState): SavedJob[] {
-  return state.jobs.filter((job) => Number.isInteger(job.pid) && job.pid > 1 && processStartTime(job.pid) === job.processStart);
+  return state.jobs.filter(
+    (job) =>
+      Number.isInteger(job.pid) &&
+      job.pid > 1 &&
+      typeof job.run === 'string' &&
+      processStartTime(job.pid) === job.processStart &&
+      environValue(processEnviron(job.pid), 'GOTORCH_RUN_ID') === job.run,
+  );
+}
+
+/** A live process's environment as it was started (NUL-separated); empty when unreadable. */
+function processEnviron(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -75,14 +108,10 @@ export function unsavedJobs(state: SavedState, tasks: ReadonlyMap<string, Task>)
 
 /** GOTORCH_TASK and GOTORCH_SCHEDULED_AT as the job was started with them (SPEC §2). */
 function jobVariables(pid: number): { task: string; scheduledAt: number } | undefined {
-  try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    const task = environValue(environ, 'GOTORCH_TASK');
-    const scheduledAt = Number(environValue(environ, 'GOTORCH_SCHEDULED_AT'));
-    return task === undefined || !Number.isInteger(scheduledAt) ? undefined : { task, scheduledAt };
-  } catch {
-    return undefined;
-  }
+  const environ = processEnviron(pid);
+  const task = environValue(environ, 'GOTORCH_TASK');
+  const scheduledAt = Number(environValue(environ, 'GOTORCH_SCHEDULED_AT'));
+  return task === undefined || !Number.isInteger(scheduledAt) ? undefined : { task, scheduledAt };
 }
 
 /** A start time in clock ticks since boot (USER_HZ, 100 on Linux) as ms since the epoch, from /proc/uptime. */
@@ -130,7 +159,18 @@ export class StateFile {
   }
 
   /** Saves when something changed since the last save; writes never overlap. */
-  saveIfDirty(lastSecond: number, runs: readonly Run[], clean = false): Promise<void> {
+  saveIfDirty(lastSecond: number, runs: readonly Run[]): Promise<void> {
+    return this.save(lastSecond, runs, false);
+  }
+
+  /** The last save of a daemon that stopped cleanly: no jobs, the exact last second, the schedules. */
+  saveClean(lastSecond: number, tasks: readonly Task[]): Promise<void> {
+    const schedules: Record<string, string> = {};
+    for (const task of tasks) if (task.type === 'cron') schedules[task.id] = scheduleKey(task);
+    return this.save(lastSecond, [], true, schedules);
+  }
+
+  private save(lastSecond: number, runs: readonly Run[], clean: boolean, schedules?: Record<string, string>): Promise<void> {
     if (!this.dirty && !clean) return this.writing;
     this.dirty = false;
     const jobs: SavedJob[] = [];
@@ -154,12 +194,8 @@ export class StateFile {
         startedAt: run.startedAt,
       });
     }
-    const content = JSON.stringify({ pid: process.pid, lastSecond, clean, instance: this.instance, jobs } satisfies SavedState);
-    this.writing = this.writing.then(async () => {
-      const temporary = `${this.file}.tmp`;
-      await writeFile(temporary, content, { mode: 0o600 });
-      await rename(temporary, this.file);
-    });
+    const content = JSON.stringify({ pid: process.pid, lastSecond, clean, instance: this.instance, jobs, schedules } satisfies SavedState);
+    this.writing = this.writing.then(() => writeFileAtomicAsync(this.file, content));
     return this.writing;
   }
 }

@@ -4,9 +4,12 @@
  * are all seen. A symlink on the way to a file (`ln -sfn` of a file or a release folder) is watched
  * from its parent, and the real file's folder is watched too, so edits after a swap are seen. An
  * include folder that does not exist yet is watched from its nearest existing ancestor. Events are
- * debounced on the trailing edge; the reload itself skips unchanged content.
+ * debounced on the trailing edge; the reload itself skips unchanged content. A file written in place
+ * (an `scp`, a slow copy, an editor writing in chunks) is applied only once it has been quiet for
+ * SETTLE_MS, so a half-written file never stops half the tasks; a file replaced by a rename (atomic
+ * saves, `mv`, `git checkout`, a symlink swap) is complete when it appears and is applied at once.
  */
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -14,6 +17,8 @@ import type { Logger } from 'pino';
 import { hasMagic, matchesGlob } from '../tasks/glob.js';
 
 export const DEBOUNCE_MS = 100;
+/** Quiet time after an in-place write (or a new file, which cannot be told from a copy in progress). */
+export const SETTLE_MS = 1000;
 
 export interface WatchSet {
   readonly files: readonly string[];
@@ -26,6 +31,19 @@ interface WatchPoints {
   readonly relevant: Set<string>;
   /** Folders an include pattern reads from, which may not exist yet. */
   readonly patternFolders: readonly string[];
+  /** Inode, size and mtime of each file read, as loaded: an in-place write keeps the inode. */
+  readonly loaded: ReadonlyMap<string, FileIdentity>;
+}
+
+interface FileIdentity {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+async function identityOf(file: string): Promise<FileIdentity | undefined> {
+  const stats = await stat(file).catch(() => undefined);
+  return stats && { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -35,8 +53,11 @@ async function exists(file: string): Promise<boolean> {
 async function watchPoints(set: WatchSet): Promise<WatchPoints> {
   const directories = new Set<string>();
   const relevant = new Set<string>();
+  const loaded = new Map<string, FileIdentity>();
   for (const file of set.files.map((entry) => path.resolve(entry))) {
     relevant.add(file);
+    const identity = await identityOf(file);
+    if (identity !== undefined) loaded.set(file, identity);
     directories.add(path.dirname(file));
     const real = await realpath(file).catch(() => file);
     relevant.add(real);
@@ -57,16 +78,19 @@ async function watchPoints(set: WatchSet): Promise<WatchPoints> {
     while (!(await exists(folder)) && folder !== path.dirname(folder)) folder = path.dirname(folder);
     directories.add(folder);
   }
-  return { directories, relevant, patternFolders };
+  return { directories, relevant, patternFolders, loaded };
 }
 
 const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean => a.size === b.size && [...a].every((item) => b.has(item));
 
 export class TaskFileWatcher {
   private watcher: FSWatcher | undefined;
-  private points: WatchPoints = { directories: new Set(), relevant: new Set(), patternFolders: [] };
+  private points: WatchPoints = { directories: new Set(), relevant: new Set(), patternFolders: [], loaded: new Map() };
   private patterns: readonly string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When the last relevant event came, and whether one was for a file not read before (performance.now()). */
+  private lastEventAt = 0;
+  private sawNewFile = false;
   private closed = false;
 
   constructor(
@@ -101,7 +125,7 @@ export class TaskFileWatcher {
     const previous = this.watcher;
     this.watcher = next;
     await previous?.close();
-    if (grew && previous !== undefined) this.schedule();
+    if (grew && previous !== undefined) this.schedule(DEBOUNCE_MS);
   }
 
   async close(): Promise<void> {
@@ -111,16 +135,41 @@ export class TaskFileWatcher {
   }
 
   private seen(changed: string): void {
+    const known = this.points.relevant.has(changed);
     const relevant =
-      this.points.relevant.has(changed) ||
+      known ||
       this.patterns.some((pattern) => matchesGlob(pattern, changed)) ||
       // A folder on the way to an include folder appeared (or went): the includes may have changed.
       this.points.patternFolders.some((folder) => folder === changed || folder.startsWith(`${changed}/`));
-    if (relevant) this.schedule();
+    if (!relevant) return;
+    this.lastEventAt = performance.now();
+    if (!known) this.sawNewFile = true;
+    this.schedule(DEBOUNCE_MS);
   }
 
-  private schedule(): void {
+  private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onChange(), DEBOUNCE_MS);
+    this.timer = setTimeout(() => void this.settle(), delayMs);
+  }
+
+  /** Reloads, unless a file is being written in place and has not yet been quiet for SETTLE_MS. */
+  private async settle(): Promise<void> {
+    const eventAt = this.lastEventAt;
+    const quietFor = performance.now() - eventAt;
+    const inProgress = quietFor < SETTLE_MS && (this.sawNewFile || (await this.writtenInPlace()));
+    // Closed meanwhile, or a newer event re-armed the timer: that one decides.
+    if (this.closed || this.lastEventAt !== eventAt) return;
+    if (inProgress) return this.schedule(SETTLE_MS - quietFor);
+    this.sawNewFile = false;
+    this.onChange();
+  }
+
+  /** A file read last time changed but kept its inode: someone is writing into it. */
+  private async writtenInPlace(): Promise<boolean> {
+    for (const [file, before] of this.points.loaded) {
+      const now = await identityOf(file);
+      if (now !== undefined && now.ino === before.ino && (now.size !== before.size || now.mtimeMs !== before.mtimeMs)) return true;
+    }
+    return false;
   }
 }

@@ -126,8 +126,12 @@ export class Planner {
     for (const id of this.lastFired.keys()) if (!ids.has(id)) this.lastFired.delete(id);
   }
 
-  /** Plans every second after the last one planned up to and including `nowSecond`. */
-  advance(nowSecond: number): Advance {
+  /**
+   * Plans every second after the last one planned up to and including `nowSecond`. With `replayOnly`
+   * (a restart after a clean stop, SPEC §3), the missed seconds are a replay, not a late wake: only the
+   * tasks it accepts fire, and no `late` event is reported.
+   */
+  advance(nowSecond: number, replayOnly?: (task: Task) => boolean): Advance {
     const delta = nowSecond - this.last;
     const due = new Map<Task, number>();
     const events: ClockEvent[] = [];
@@ -139,14 +143,14 @@ export class Planner {
     }
     this.holding = false;
     if (delta >= 1 && delta <= LATE_WAKE_LIMIT) {
-      if (delta > 1) events.push({ kind: 'late', fromSecond: this.last, toSecond: nowSecond });
+      if (delta > 1 && replayOnly === undefined) events.push({ kind: 'late', fromSecond: this.last, toSecond: nowSecond });
       // SPEC §3 late wake: every missed second in order; a task due in several runs once, for the first.
-      for (let second = this.last + 1; second <= nowSecond; second++) this.evaluate(second, 1, due, events);
+      for (let second = this.last + 1; second <= nowSecond; second++) this.evaluate(second, 1, due, events, replayOnly);
     } else if (delta !== 0) {
       const kind = Math.abs(delta) > JUMP_LIMIT ? 'resync' : delta > 0 ? 'forward' : 'backward';
       events.push({ kind, fromSecond: this.last, toSecond: nowSecond });
       if (kind === 'resync') for (const state of this.zones.values()) this.resync(state, nowSecond);
-      this.evaluate(nowSecond, kind === 'resync' ? 1 : delta, due, events);
+      this.evaluate(nowSecond, kind === 'resync' ? 1 : delta, due, events, replayOnly);
     }
     this.last = nowSecond;
     const fires: Fire[] = [];
@@ -167,7 +171,7 @@ export class Planner {
    * One real second in every zone. `realStep` is how far the real clock moved since the previous
    * evaluation; a zone whose wall clock moved by a different amount changed its UTC offset (DST).
    */
-  private evaluate(second: number, realStep: number, due: Map<Task, number>, events: ClockEvent[]): void {
+  private evaluate(second: number, realStep: number, due: Map<Task, number>, events: ClockEvent[], replayOnly?: (task: Task) => boolean): void {
     for (const state of this.zones.values()) {
       const { zone, index, wall } = state;
       zone.fillWallTime(second, wall);
@@ -190,6 +194,7 @@ export class Planner {
       for (let at = 0; at < matched.length; at++) {
         const task = this.tasks[matched[at]];
         if (at >= skipped && replay && isFixed(task)) continue;
+        if (replayOnly !== undefined && !replayOnly(task)) continue;
         if (!due.has(task) && this.lastFired.get(task.id) !== second) due.set(task, second);
       }
       state.lastWall = wallNow;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../planner/clock.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
-import { userEnvironment } from './user.js';
+import { switchedUserEnvironment } from './user.js';
 import type { ChildHandle, SpawnOutcome, Spawner } from './spawner.js';
 
 /** SPEC §2: the one record every run ends with. */
@@ -44,16 +44,16 @@ export interface RunStart {
   readonly startedAt?: number;
 }
 
-/** SPEC §2: the job's environment. Values are never logged. */
+/** SPEC §2: the job's environment (a `user=` job's starts clean: user.ts). Values are never logged. */
 export function jobEnv(
   base: Readonly<Record<string, string>>,
   task: Task,
   runId: string,
   scheduledAt: number,
 ): Record<string, string> {
+  const user = task.options.user;
   return {
-    ...base,
-    ...userEnvironment(task.options.user),
+    ...(user === undefined ? base : switchedUserEnvironment(user, task.shell, base)),
     ...task.env,
     GOTORCH_TASK: task.id,
     GOTORCH_RUN_ID: runId,

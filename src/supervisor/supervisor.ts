@@ -4,6 +4,7 @@ import type { Clock } from '../planner/clock.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
+import { SkipReport } from './skip-report.js';
 import { adoptedHandle, type Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
 import { newEntry, type TaskEntry } from './task-entry.js';
@@ -70,12 +71,14 @@ export class Supervisor {
   private readonly live = new Set<Run>();
   private readonly queue = new StartQueue<PendingStart>((start) => this.spawn(start));
   private readonly daemons: DaemonKeeper;
+  private readonly skips: SkipReport;
   private runCounter = 0;
   private closing = false;
   private readonly instance: string;
 
   constructor(private readonly options: SupervisorOptions) {
     this.instance = options.instance ?? randomBytes(4).toString('hex');
+    this.skips = new SkipReport(options.clock, options.log);
     this.daemons = new DaemonKeeper({
       clock: options.clock,
       log: options.log,
@@ -94,10 +97,7 @@ export class Supervisor {
     const entry = this.entryFor(task);
     const running = entry.runs.size;
     if (task.max > 0 && running + entry.queued >= task.max) {
-      this.options.log.warn(
-        { task: task.id, scheduledAt: second, running, queued: entry.queued, max: task.max },
-        'skipped: max instances running',
-      );
+      this.skips.skipped(task.id, second, { running, starting: entry.queued, max: task.max });
       return 'skipped';
     }
     this.enqueue({ entry, task, scheduledAt: second, role: 'job' });
@@ -201,6 +201,7 @@ export class Supervisor {
   /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
   private close(): void {
     this.closing = true;
+    this.skips.flush();
     for (const entry of this.entries.values()) this.daemons.stopInstances(entry, 'shutting down');
     const dropped = this.queue.clear();
     for (const start of dropped) start.entry.queued--;

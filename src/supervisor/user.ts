@@ -19,12 +19,21 @@ export function resolveUser(user: string, passwd: string = readPasswd()): UserId
   return { ok: false, error: `unknown user "${user}": no such entry in /etc/passwd` };
 }
 
-/** SPEC §1.5 `user=`: the job sees the user's HOME, USER and LOGNAME (its own env lines still win). */
-export function userEnvironment(user: string | undefined): Record<string, string> {
-  if (user === undefined) return {};
+/** The PATH a job that switches user starts with (cron's, with /usr/local/bin first as Debian's login PATH). */
+export const USER_JOB_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * SPEC §1.5 `user=`: a job that switches user starts from a clean environment, as cron and sudo do —
+ * none of the daemon's (root's) variables reach it: HOME, USER and LOGNAME from /etc/passwd (a numeric
+ * uid without an entry: HOME=/ only), SHELL (the shell that runs the command), a default PATH, and
+ * LANG when the daemon has one. The task file's env lines are laid over this by the caller.
+ */
+export function switchedUserEnvironment(user: string, shell: string, daemonEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = { HOME: '/', SHELL: shell, PATH: USER_JOB_PATH };
   const ids = resolveUser(user);
-  if (!ids.ok || ids.name === undefined) return {};
-  return { HOME: ids.home ?? '/', USER: ids.name, LOGNAME: ids.name };
+  if (ids.ok && ids.name !== undefined) Object.assign(env, { HOME: ids.home || '/', USER: ids.name, LOGNAME: ids.name });
+  if (daemonEnv.LANG !== undefined) env.LANG = daemonEnv.LANG;
+  return env;
 }
 
 function readPasswd(): string {

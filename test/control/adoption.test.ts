@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAlive, processesMentioning, waitFor } from '../helpers/processes.js';
 import { sandboxes } from './sandbox.js';
+import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
 
 const sandbox = sandboxes();
 
@@ -36,7 +37,7 @@ describe('a crashed daemon\'s jobs (SPEC §6)', () => {
       expect(processesMentioning(marker).sort()).toEqual(jobs);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(box.daemonRecords().slice(seen).some((record) => record.msg === 'skipped: max instances running' && record.task === 'long')).toBe(true);
+    expect(box.daemonRecords().slice(seen).some((record) => record.msg === SKIP_MESSAGE && record.task === 'long')).toBe(true);
 
     expect(await box.cli('stop')).toMatchObject({ code: 0, stdout: `gotorch stopped (pid ${second})\n` });
     expect(jobs.filter(isAlive)).toEqual([]);

@@ -81,7 +81,8 @@ describe('a log file that cannot be written', () => {
       restore: (file: string) => chmodSync(path.dirname(file), 0o700),
     },
     { name: 'path is a directory (EISDIR)', skip: false, breakIt: (file: string) => mkdirSync(file), restore: (file: string) => rmSync(file, { recursive: true }) },
-    { name: 'disk full (ENOSPC from /dev/full)', skip: false, breakIt: (file: string) => symlinkSync('/dev/full', file), restore: (file: string) => rmSync(file) },
+    // A real full disk (ENOSPC) is test/reliability/faults-logdir.test.ts, on a tiny tmpfs.
+    { name: 'path is a symlink (to /dev/full: refused, never followed)', skip: false, breakIt: (file: string) => symlinkSync('/dev/full', file), restore: (file: string) => rmSync(file) },
   ];
 
   for (const variant of variants) {
@@ -116,18 +117,19 @@ describe('a log file that cannot be written', () => {
     });
   }
 
-  it('recovers on its own: the periodic retry reopens the file once writes can succeed', async () => {
+  it('recovers on its own: the periodic retry reopens the file once it can be opened (a symlink is never followed)', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const file = path.join(dir, 'x.log');
     symlinkSync('/dev/full', file);
     const sink = new LogFile(file, { retryMs: 50 });
     sink.write(`${JSON.stringify({ seq: 0 })}\n`);
-    await waitFor(() => stderr.mock.calls.some(([chunk]) => String(chunk).includes('ENOSPC')), 5000, 'the ENOSPC line');
+    const refusal = 'it is a symlink, which the daemon never follows: remove it';
+    await waitFor(() => stderr.mock.calls.some(([chunk]) => String(chunk).includes(refusal)), 5000, 'the symlink refusal line');
     for (let seq = 1; seq <= 12; seq++) {
       sink.write(`${JSON.stringify({ seq })}\n`); // retries every 50 ms keep failing: still the one line
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(stderr.mock.calls.filter(([chunk]) => String(chunk).includes('cannot write'))).toHaveLength(1);
+    expect(stderr.mock.calls.filter(([chunk]) => String(chunk).includes('cannot open'))).toHaveLength(1);
     rmSync(file);
     let seq = 13;
     await waitFor(
@@ -140,6 +142,6 @@ describe('a log file that cannot be written', () => {
     );
     sink.close();
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(stderr.mock.calls.filter(([chunk]) => String(chunk).includes('cannot write'))).toHaveLength(1);
+    expect(stderr.mock.calls.filter(([chunk]) => String(chunk).includes('cannot open'))).toHaveLength(1);
   });
 });

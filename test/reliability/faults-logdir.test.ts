@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Sandbox, type LogRecord } from '../control/sandbox.js';
 import { runCli, waitFor, type Started } from '../helpers/processes.js';
 import { LONG, markerLine } from './faults-support.js';
+import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
 
 /** How long each outage lasts, in seconds of the every-second task. */
 const OUTAGE_SECONDS = LONG ? 90 : 5;
@@ -106,7 +107,7 @@ async function survives(outage: Outage, size: string): Promise<void> {
   daemons.push(daemon);
   await waitFor(() => daemon.stdout().includes('"msg":"gotorch ready"'), 10_000, 'the foreground daemon to be ready');
   const pid = box.pidfilePid() as number;
-  await waitFor(() => box.finishedRuns('tick').length >= 2 && box.daemonRecords().some((record) => record.msg === 'skipped: max instances running'), 6000, 'both logs to be written');
+  await waitFor(() => box.finishedRuns('tick').length >= 2 && box.daemonRecords().some((record) => record.msg === SKIP_MESSAGE), 6000, 'both logs to be written');
 
   outage.start(box, pid);
   const brokenAt = Math.floor(Date.now() / 1000);

@@ -15,6 +15,7 @@ import { TICK_WINDOW } from '../../src/daemon/tick-lateness.js';
 import { runCli } from '../helpers/processes.js';
 import type { RunRecord } from '../../src/supervisor/run.js';
 import { readRotatedLog, Sandbox, type LogRecord } from '../control/sandbox.js';
+import { skippedFires, type SkippedFire } from '../helpers/skips.js';
 
 const LONG = process.env.GOTORCH_LONG === '1';
 const LOAD_SECONDS = LONG ? 60 : 20;
@@ -40,15 +41,10 @@ const DRAIN_TIMEOUT_MS = 30_000;
 /** A run record as runs.log holds it. */
 type Run = Pick<RunRecord, 'task' | 'scheduledAt' | 'startedAt' | 'lateMs' | 'durationMs' | 'exitCode' | 'signal' | 'error'>;
 
-interface Skip {
-  readonly task: string;
-  readonly scheduledAt: number;
-  /** When the daemon logged it (ms), right after deciding. */
-  readonly time: number;
-  readonly running: number;
-  readonly queued: number;
-  readonly max: number;
-}
+type Skip = SkippedFire;
+
+/** A fire counted into a later skip record was decided in its second's tick: this soon after the boundary. */
+const TICK_SLACK_MS = 50;
 
 /** What the load run measured; every test below checks one part of it. */
 interface Measured {
@@ -106,10 +102,12 @@ function mostAtOnce(runs: readonly Run[]): number {
 /**
  * Runs of the skipped task alive or waiting to spawn when the daemon skipped, counted from the run
  * records alone (1 ms either way for the log's own clock read): at least `max` if the skip was due.
+ * A skip counted into a later record has no time of its own: its second's tick, within TICK_SLACK_MS.
  */
 function heldAtSkip(skip: Skip, runs: readonly Run[]): number {
-  const alive = runs.filter((run) => run.startedAt <= skip.time + 1 && run.startedAt + run.durationMs >= skip.time - 1).length;
-  const waiting = runs.filter((run) => run.scheduledAt < skip.scheduledAt && run.startedAt > skip.time + 1).length;
+  const [from, to] = skip.time === undefined ? [skip.scheduledAt * 1000, skip.scheduledAt * 1000 + TICK_SLACK_MS] : [skip.time, skip.time];
+  const alive = runs.filter((run) => run.startedAt <= to + 1 && run.startedAt + run.durationMs >= from - 1).length;
+  const waiting = runs.filter((run) => run.scheduledAt < skip.scheduledAt && run.startedAt > from + 1).length;
   return alive + waiting;
 }
 
@@ -206,24 +204,22 @@ async function runLoad(box: Sandbox): Promise<Measured> {
       .filter((record) => record.msg === 'run finished')
       .map((record) => record as unknown as Run);
     const daemonLog = readRotatedLog(box.daemonLog);
-    const skips = daemonLog.filter((record) => record.msg === 'skipped: max instances running').map((record) => record as unknown as Skip);
+    const skips = skippedFires(daemonLog);
     return { runs, daemonLog, skips };
   };
-  // Drained once no job is left and every (task, second) of the window has its record (written at the run's end).
+  // Drained once no job is left; the stop then writes every record still buffered, and the skips still
+  // being counted (src/supervisor/skip-report.ts), so every (task, second) of the window has its record.
   const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-  let logs: ReturnType<typeof read>;
-  let drained: boolean;
-  for (;;) {
-    const idle = ((await request(box.socket, { cmd: 'status' })).status as StatusReport).tasks.length === 0;
-    logs = read();
-    const accounted = new Set([...logs.runs, ...logs.skips].map((entry) => key(entry.task, entry.scheduledAt)));
-    drained = idle && [...maxOf.keys()].every((task) => seconds.every((second) => accounted.has(key(task, second))));
-    if (drained || Date.now() > drainDeadline) break;
-    await pause(500); // the logs hold megabytes: read them twice a second, not every 25 ms
+  let idle = false;
+  while (!idle && Date.now() <= drainDeadline) {
+    idle = ((await request(box.socket, { cmd: 'status' })).status as StatusReport).tasks.length === 0;
+    if (!idle) await pause(500);
   }
   const stopped = await box.cli('stop');
   if (stopped.code !== 0) throw new Error(`stop failed: ${stopped.stdout}${stopped.stderr}`);
-  logs = read();
+  const logs = read();
+  const accounted = new Set([...logs.runs, ...logs.skips].map((entry) => key(entry.task, entry.scheduledAt)));
+  const drained = idle && [...maxOf.keys()].every((task) => seconds.every((second) => accounted.has(key(task, second))));
   return { maxOf, seconds, ...logs, answerMs, answerMsBesideCli, cliMs, ticks, daemonCpuPercent, jobsCpuPercent, machineIdlePercent, drained };
 }
 

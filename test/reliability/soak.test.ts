@@ -12,6 +12,7 @@ import { summary } from '../../scripts/bench/stats.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
 import { readRotatedLog, sandboxes, type LogRecord, type Sandbox } from '../control/sandbox.js';
 import { expectedFires, fireRate, tally, taskFileLines, Workload, type LateWake, type Version } from './soak-support.js';
+import { skippedFires } from '../helpers/skips.js';
 
 const LONG = process.env.GOTORCH_LONG === '1';
 const DURATION_MS = (LONG ? 600 : 120) * 1000;
@@ -97,9 +98,7 @@ describe('soak with churn', () => {
     expect(isAlive(pid)).toBe(false);
 
     const daemonLog = readRotatedLog(box.daemonLog);
-    const skips = new Set(
-      daemonLog.filter((record) => record.msg === 'skipped: max instances running').map((record) => `${String(record.task)} ${String(record.scheduledAt)}`),
-    );
+    const skips = new Set(skippedFires(daemonLog).map((skip) => `${skip.task} ${skip.scheduledAt}`));
     const expected = expectedFires(versions, lateWakes(), first, last);
     const counts = tally(expected, fireRecords(records), skips, first, last);
     const runs = readRotatedLog(box.runsLog).filter((record) => record.msg === 'run finished' && (record.scheduledAt as number) <= last);

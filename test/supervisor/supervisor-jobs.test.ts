@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { captureLogger, FakeClock, makeTask, ScriptedSpawner, settle } from './fakes.js';
+import { SKIP_MESSAGE, SKIP_REPORT_MS } from '../../src/supervisor/skip-report.js';
+import { skippedFires } from '../helpers/skips.js';
 
 function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
   const clock = new FakeClock();
@@ -13,21 +15,51 @@ function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
 }
 
 describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
-  it('SPEC §1.3: skips and logs a fire that would exceed max, counting queued starts', async () => {
+  it('SPEC §1.3: skips and logs a fire that would exceed max, counting queued starts, saying what holds it', async () => {
     const { supervisor, spawner, log, clock } = setup();
     const task = makeTask({ id: 'capped', max: 2 });
     const at = clock.now() / 1000;
     const results = Array.from({ length: 5 }, () => supervisor.fire(task, at));
     expect(results).toEqual(['queued', 'queued', 'skipped', 'skipped', 'skipped']);
+    // Nothing runs yet: the two accepted starts hold max, and the record says so.
+    expect(log.filter((record) => record.msg === SKIP_MESSAGE)).toEqual([expect.objectContaining({ task: 'capped', scheduledAt: at, running: 0, starting: 2, max: 2 })]);
     await settle();
     expect(spawner.children).toHaveLength(2);
-    const skips = log.filter((record) => record.msg === 'skipped: max instances running');
-    expect(skips).toHaveLength(3);
-    expect(skips[2]).toMatchObject({ task: 'capped', scheduledAt: at, running: 0, queued: 2, max: 2 });
     expect(supervisor.fire(task, at + 1)).toBe('skipped');
+    clock.advance(SKIP_REPORT_MS);
+    const counted = log.filter((record) => record.msg === SKIP_MESSAGE)[1];
+    expect(counted).toMatchObject({ task: 'capped', skipped: 3, seconds: [at, at, at + 1], running: 2, starting: 0, max: 2 });
     spawner.children[0].exit(0);
     await settle();
     expect(supervisor.fire(task, at + 1)).toBe('queued');
+  });
+
+  it('a task held at max logs one record a minute, with every skipped second, not one a second (supercronic#86)', async () => {
+    const { supervisor, spawner, log, clock } = setup();
+    const held = makeTask({ id: 'held', max: 1 });
+    const other = makeTask({ id: 'other', max: 1 });
+    const first = clock.now() / 1000;
+    supervisor.fire(held, first);
+    supervisor.fire(other, first);
+    await settle();
+    expect(spawner.children).toHaveLength(2);
+    for (let second = first + 1; second <= first + 300; second++) {
+      clock.advanceTo(second * 1000);
+      expect(supervisor.fire(held, second)).toBe('skipped');
+      if (second <= first + 3) expect(supervisor.fire(other, second)).toBe('skipped');
+    }
+    const records = log.filter((record) => record.msg === SKIP_MESSAGE);
+    // held: the first skip at once, then one record per full minute (the last minute is still counting).
+    expect(records.filter((record) => record.task === 'held')).toHaveLength(5);
+    // other: one at once, the next two counted into one record a minute later.
+    expect(records.filter((record) => record.task === 'other').map((record) => record.skipped ?? 1)).toEqual([1, 2]);
+    // The minute still counting is logged at shutdown: every skip is on record.
+    const stopped = supervisor.stopAll();
+    for (const child of spawner.children) child.exit(null, 'SIGTERM');
+    await stopped;
+    const skips = skippedFires(log);
+    expect(skips.filter((skip) => skip.task === 'held').map((skip) => skip.scheduledAt)).toEqual(Array.from({ length: 300 }, (_, index) => first + 1 + index));
+    expect(skips.filter((skip) => skip.task === 'other')).toHaveLength(3);
   });
 
   it('max 0 is unlimited', () => {

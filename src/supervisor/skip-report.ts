@@ -1,0 +1,69 @@
+/**
+ * SPEC §1.3 "a fire that would exceed max is skipped and logged", without the flood (supercronic#86:
+ * a task held at `max` warned every second and filled disks). The first skip of a task is logged at
+ * once; later ones are counted for SKIP_REPORT_MS and logged as one record with their count and
+ * seconds, so a task held at `max` writes one record a minute and every skipped second stays on record.
+ */
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../planner/clock.js';
+
+export const SKIP_REPORT_MS = 60_000;
+export const SKIP_MESSAGE = 'skipped: max instances reached';
+
+/** What held the fire back: instances running and starts accepted but not yet spawned. */
+export interface SkipFacts {
+  readonly running: number;
+  readonly starting: number;
+  readonly max: number;
+}
+
+interface Window {
+  readonly seconds: number[];
+  facts: SkipFacts;
+  timer: Timer;
+}
+
+export class SkipReport {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  skipped(task: string, scheduledAt: number, facts: SkipFacts): void {
+    const window = this.windows.get(task);
+    if (window !== undefined) {
+      window.seconds.push(scheduledAt);
+      window.facts = facts;
+      return;
+    }
+    this.log.warn({ task, scheduledAt, ...facts }, SKIP_MESSAGE);
+    this.open(task);
+  }
+
+  /** Logs every count still open (shutdown): no skip goes unrecorded. */
+  flush(): void {
+    for (const [task, window] of this.windows) {
+      window.timer.cancel();
+      this.report(task, window);
+    }
+    this.windows.clear();
+  }
+
+  private open(task: string): void {
+    const timer = this.clock.setTimer(this.clock.now() + SKIP_REPORT_MS, () => {
+      const window = this.windows.get(task);
+      this.windows.delete(task);
+      // Still skipping: the next minute is counted too, so a task held at max logs once a minute.
+      if (window !== undefined && this.report(task, window)) this.open(task);
+    });
+    this.windows.set(task, { seconds: [], facts: { running: 0, starting: 0, max: 0 }, timer });
+  }
+
+  private report(task: string, { seconds, facts }: Window): boolean {
+    if (seconds.length === 0) return false;
+    this.log.warn({ task, scheduledAt: seconds[0], skipped: seconds.length, seconds, ...facts }, SKIP_MESSAGE);
+    return true;
+  }
+}
