@@ -1,6 +1,6 @@
 /** Control-plane figures: start → ready and the reload of a large file. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -35,7 +35,7 @@ export function startToReady(tasks: number, runs: number) {
 }
 
 /**
- * Rewrites a 10,000-task file under a running daemon (in this process, so the event-loop monitor sees
+ * Saves a new 10,000-task file (by rename) under a running daemon (in this process, so the event-loop monitor sees
  * exactly what the daemon's ticks would) and times write → applied, with the worst loop delay meanwhile.
  */
 export async function reloadLargeFile(tasks: number, runs: number) {
@@ -55,7 +55,9 @@ export async function reloadLargeFile(tasks: number, runs: number) {
       const before = daemon.lastReloadResult?.at ?? 0;
       daemon.takeTickLateMax();
       const written = Date.now();
-      writeFileSync(file, taskFile(tasks, index + 2) + '\n');
+      // Saved as deploy tools and editors do (write, then rename): an in-place write waits SETTLE_MS of quiet.
+      writeFileSync(`${file}.new`, taskFile(tasks, index + 2) + '\n');
+      renameSync(`${file}.new`, file);
       while ((daemon.lastReloadResult?.at ?? 0) === before) await sleep(2);
       applied.push((daemon.lastReloadResult?.at ?? 0) - written);
       await sleep(1100); // at least one tick after the reload
