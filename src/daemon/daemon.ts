@@ -10,6 +10,8 @@ import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { systemClock, type Clock } from '../planner/clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
+import { adoptableJobs } from '../supervisor/adoption.js';
+import { procTable } from '../supervisor/process-table.js';
 import { jobSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -25,7 +27,7 @@ import { Monitor } from './monitor.js';
 import { claimPidfile, DAEMON_TITLE, releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
-import { readState, removedTaskStandIn, scheduleKey, StateFile, survivingJobs, unsavedJobs, type SavedState } from './state.js';
+import { readState, removedTaskStandIn, scheduleKey, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { describeDiff, diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
@@ -182,14 +184,13 @@ export class Daemon {
   /** SPEC §6: jobs of a previous daemon that are still the same processes are tracked again. */
   private adopt(saved: SavedState): void {
     const byId = new Map(this.applicable.map((task) => [task.id, task]));
-    const surviving = survivingJobs(saved);
-    const unsaved = unsavedJobs(saved, byId);
+    const { surviving, unsaved, gone } = adoptableJobs(saved, procTable, byId);
     if (unsaved.length > 0) this.log.info({ jobs: unsaved.length }, 'found jobs the previous daemon started after its last state save');
     for (const job of [...surviving, ...unsaved]) {
       const task = byId.get(job.task);
       this.supervisor.adopt(task ?? removedTaskStandIn(job), job, task !== undefined);
     }
-    if (saved.jobs.length > surviving.length) this.log.info({ gone: saved.jobs.length - surviving.length }, 'jobs of the previous daemon that ended meanwhile');
+    if (gone > 0) this.log.info({ gone }, 'jobs of the previous daemon that ended meanwhile');
   }
 
   /**

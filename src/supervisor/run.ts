@@ -3,7 +3,7 @@ import type { Clock, Timer } from '../planner/clock.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
 import { switchedUserEnvironment } from './user.js';
-import type { ChildHandle, SpawnOutcome, Spawner } from './spawner.js';
+import type { ChildHandle, SpawnOutcome, SpawnRequest } from './spawner.js';
 
 /** SPEC §2: the one record every run ends with. */
 export interface RunRecord {
@@ -35,7 +35,8 @@ export interface RunStart {
   readonly role: RunRole;
   readonly env: Readonly<Record<string, string>>;
   readonly clock: Clock;
-  readonly spawner: Spawner;
+  /** Starts the process (or, for an adopted run, takes over the one running). */
+  readonly spawn: (request: SpawnRequest) => ChildHandle;
   /** The per-task child of the run log (`task` bound). */
   readonly logger: Logger;
   /** Called exactly once, after the record is logged. */
@@ -93,7 +94,7 @@ export class Run {
     const logger = start.logger.child({ run: start.runId });
     const output = new OutputSplitter(start.task.options.logLimit, (stream, line) => logger.info({ stream, line }));
     this.startedAt = start.startedAt ?? start.clock.now();
-    this.handle = start.spawner.spawn({
+    this.handle = start.spawn({
       shell: start.task.shell,
       command: start.task.command,
       env: start.env,

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
+import type { AdoptedJob } from './adoption.js';
+import { procTable } from './process-table.js';
 import { resolveUser, type UserIds } from './user.js';
 
 /** What to start: `shell -c command` (SPEC §2). `env` is complete: nothing is added to it. */
@@ -42,9 +44,11 @@ export interface ChildHandle {
   drain(stream: OutputStream): Promise<number> | undefined;
 }
 
-/** The one edge to the process table: injected so the supervisor runs on a scripted spawner in tests. */
+/** The one edge to starting and taking over processes: injected so the supervisor runs on a scripted spawner in tests. */
 export interface Spawner {
   spawn(request: SpawnRequest): ChildHandle;
+  /** A job a previous daemon started (SPEC §6), already checked to be that run's process. */
+  adopt(job: AdoptedJob): ChildHandle;
 }
 
 /**
@@ -78,55 +82,13 @@ export function drainPipe(source: Readable | null | undefined): Promise<number> 
   return counter.then((result) => Number.parseInt(String(result.stdout).trim(), 10) || 0);
 }
 
-/** One /proc scan serves every run asking within this window (stopping 500 jobs is one scan, not 500). */
-const SCAN_REUSE_MS = 20;
-let scan: { at: number; byRun: Map<string, number[]> } = { at: -Infinity, byRun: new Map() };
-
-/** One variable of a NUL-separated environment, as /proc/PID/environ holds it. */
-export function environValue(environ: string, name: string): string | undefined {
-  const key = `${name}=`;
-  // The key at the start, or right after a NUL: never inside another variable's name or value.
-  const at = environ.startsWith(key) ? 0 : environ.indexOf(`\0${key}`) + 1;
-  if (at === 0 && !environ.startsWith(key)) return undefined;
-  const start = at + key.length;
-  const end = environ.indexOf('\0', start);
-  return environ.slice(start, end < 0 ? undefined : end);
-}
-
-/**
- * Live pids whose environment carries this run's id: a job's descendants, also those that left its
- * process group (setsid, a double fork into the background) yet still hold its pipes.
- */
-export function runProcesses(runId: string): readonly number[] {
-  return processesByRun().get(runId) ?? [];
-}
-
-/** Every process carrying a GOTORCH_RUN_ID, by run id (one /proc scan, reused for SCAN_REUSE_MS). */
-export function processesByRun(): ReadonlyMap<string, readonly number[]> {
-  const now = performance.now();
-  if (now - scan.at > SCAN_REUSE_MS) {
-    const byRun = new Map<string, number[]>();
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const id = environValue(readFileSync(`/proc/${entry}/environ`, 'latin1'), 'GOTORCH_RUN_ID');
-        if (id !== undefined) byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
-      } catch {
-        // gone, or not ours to read
-      }
-    }
-    scan = { at: now, byRun };
-  }
-  return scan.byRun;
-}
-
 /**
  * SPEC §2: timeout, stop and kill act on the whole process group, and on whatever of the run escaped
  * it (issue: a double-forked job must be gone after its timeout). Signal 0 asks whether any is left.
  */
 export function signalRun(pgid: number | undefined, runId: string | undefined, signal: NodeJS.Signals | 0): boolean {
   let alive = signalProcessGroup(pgid, signal);
-  for (const pid of runId === undefined ? [] : runProcesses(runId)) {
+  for (const pid of runId === undefined ? [] : (procTable.byRun().get(runId) ?? [])) {
     try {
       process.kill(pid, signal);
       alive = true;
@@ -219,22 +181,8 @@ export const jobSpawner: Spawner = {
       drain: (stream) => drainPipe(stream === 'stdout' ? child.stdout : child.stderr),
     };
   },
+  adopt: adoptedHandle,
 };
-
-/** Fields 5 and 22 of /proc/PID/stat: process group, start time in clock ticks since boot; undefined when gone. */
-export function processStat(pid: number): { readonly group: number; readonly startTime: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' ? undefined : { group: Number(fields[2]), startTime: fields[19] };
-  } catch {
-    return undefined;
-  }
-}
-
-export function processStartTime(pid: number): string | undefined {
-  return processStat(pid)?.startTime;
-}
 
 const ADOPTED_POLL_MS = 1000;
 
@@ -242,13 +190,13 @@ const ADOPTED_POLL_MS = 1000;
  * SPEC §6: a process group left running by a previous daemon. Not our child, so its exit status is
  * unknown; it is polled until the pid is gone or is no longer the same process (start time).
  */
-export function adoptedHandle(pid: number, startTime: string, runId?: string): ChildHandle {
+function adoptedHandle({ pid, processStart, run }: AdoptedJob): ChildHandle {
   const outcome = new Promise<SpawnOutcome>((resolve) => {
     const poll = setInterval(() => {
-      if (processStartTime(pid) === startTime) return;
+      if (procTable.stat(pid)?.startTime === processStart) return;
       clearInterval(poll);
       resolve({ exitCode: null, signal: null, error: 'exit status unknown: adopted from a previous daemon' });
     }, ADOPTED_POLL_MS);
   });
-  return { pid, onOutput: () => undefined, signalGroup: (signal) => signalRun(pid, runId, signal), outcome, drain: () => undefined };
+  return { pid, onOutput: () => undefined, signalGroup: (signal) => signalRun(pid, run, signal), outcome, drain: () => undefined };
 }

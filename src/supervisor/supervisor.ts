@@ -5,7 +5,8 @@ import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
 import { SkipReport } from './skip-report.js';
-import { adoptedHandle, type Spawner } from './spawner.js';
+import type { AdoptedJob } from './adoption.js';
+import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
 import { newEntry, type TaskEntry } from './task-entry.js';
 
@@ -22,16 +23,6 @@ export interface SupervisorOptions {
   readonly onRunsChanged?: () => void;
   /** Hex every run id of this supervisor ends with (default: random): finds its jobs in /proc after a crash. */
   readonly instance?: string;
-}
-
-/** A run of a previous daemon still alive at start (SPEC §6), as its state file recorded it. */
-export interface AdoptedJob {
-  readonly run: string;
-  readonly pid: number;
-  readonly processStart: string;
-  readonly role: RunRole;
-  readonly scheduledAt: number;
-  readonly startedAt: number;
 }
 
 export type FireResult = 'queued' | 'skipped';
@@ -144,7 +135,7 @@ export class Supervisor {
   adopt(task: Task, job: AdoptedJob, current: boolean): void {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawner: { spawn: () => adoptedHandle(job.pid, job.processStart, job.run) } });
+    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
     this.options.log.info({ task: task.id, run: job.run, pid: job.pid }, 'adopted a job still running from a previous daemon');
   }
 
@@ -246,7 +237,7 @@ export class Supervisor {
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole, adopted?: { id: string; startedAt: number; spawner: Spawner }): void {
+  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
     const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${this.instance}`;
     const run = new Run({
       task,
@@ -255,7 +246,7 @@ export class Supervisor {
       role,
       env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
       clock: this.options.clock,
-      spawner: adopted?.spawner ?? this.options.spawner,
+      spawn: adopted?.spawn ?? ((request) => this.options.spawner.spawn(request)),
       logger: entry.logger,
       onExit: (exited, record) => this.exited(entry, exited, record),
       startedAt: adopted?.startedAt,

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { processStartTime } from '../../src/supervisor/spawner.js';
+import { procTable } from '../../src/supervisor/process-table.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
 import { sandboxes } from '../control/sandbox.js';
 import { doubleStarts, jobLeaders, jobProcesses, LONG, markerLine, peakOverlap, percentile, readEvidence, writeJobScript } from './faults-support.js';
@@ -48,7 +48,7 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
       await waitFor(() => !isAlive(pid), 3000, 'the daemon to die');
       // The jobs alive at the crash (one that ended between the scan and the stat is left out).
       const orphans = jobLeaders(box.dir)
-        .map((leader) => ({ pid: leader, start: processStartTime(leader) }))
+        .map((leader) => ({ pid: leader, start: procTable.stat(leader)?.startTime }))
         .filter((orphan) => orphan.start !== undefined);
 
       const begin = Date.now();
@@ -59,11 +59,11 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
 
       // Every job alive at the crash is tracked again, unless it ended meanwhile.
       const listed = new Set((await box.status()).tasks.flatMap((task) => task.running.map((run) => run.pid)));
-      const lost = orphans.filter((orphan) => !listed.has(orphan.pid) && processStartTime(orphan.pid) === orphan.start);
+      const lost = orphans.filter((orphan) => !listed.has(orphan.pid) && procTable.stat(orphan.pid)?.startTime === orphan.start);
       expect(lost, `jobs alive at the crash that the restarted daemon does not track (${orphans.length} were alive)`).toEqual([]);
       const records = box.daemonRecords().slice(seen);
       const adopted = records.filter((record) => record.msg === 'adopted a job still running from a previous daemon');
-      expect(adopted.length).toBeGreaterThanOrEqual(orphans.filter((orphan) => processStartTime(orphan.pid) === orphan.start).length);
+      expect(adopted.length).toBeGreaterThanOrEqual(orphans.filter((orphan) => procTable.stat(orphan.pid)?.startTime === orphan.start).length);
       figures.orphans.push(orphans.length);
       figures.adopted.push(adopted.length);
       figures.unsaved.push(Number(records.find((record) => record.msg === 'found jobs the previous daemon started after its last state save')?.jobs ?? 0));

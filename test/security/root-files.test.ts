@@ -7,7 +7,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { processStartTime } from '../../src/supervisor/spawner.js';
+import { procTable } from '../../src/supervisor/process-table.js';
 import { USER_JOB_PATH } from '../../src/supervisor/user.js';
 import { isAlive, killAll, processesMentioning, runCli, waitFor } from '../helpers/processes.js';
 
@@ -55,7 +55,7 @@ function rootVictim(): number {
 }
 
 function plantedState(victim: number): string {
-  const job = { task: 'once', type: 'cron', graceMs: 1000, run: `${Math.floor(Date.now() / 1000)}-1-abcd1234`, pid: victim, processStart: processStartTime(victim), role: 'job', scheduledAt: 1, startedAt: Date.now() };
+  const job = { task: 'once', type: 'cron', graceMs: 1000, run: `${Math.floor(Date.now() / 1000)}-1-abcd1234`, pid: victim, processStart: procTable.stat(victim)?.startTime, role: 'job', scheduledAt: 1, startedAt: Date.now() };
   return JSON.stringify({ pid: 999_999, lastSecond: Math.floor(Date.now() / 1000), clean: false, instance: 'abcd1234', jobs: [job] });
 }
 

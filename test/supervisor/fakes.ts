@@ -7,6 +7,8 @@ import type {
   SpawnRequest,
   Spawner,
 } from '../../src/supervisor/spawner.js';
+import type { AdoptedJob } from '../../src/supervisor/adoption.js';
+import type { ProcessStat, ProcessTable } from '../../src/supervisor/process-table.js';
 import type { Task, TaskOptions } from '../../src/tasks/types.js';
 
 export type LogRecord = Record<string, unknown> & { msg?: string };
@@ -73,13 +75,21 @@ export class ScriptedSpawner implements Spawner {
   private nextPid = 1000;
 
   spawn(request: SpawnRequest): ChildHandle {
-    const child = new FakeChild(request, ++this.nextPid);
+    return this.track(new FakeChild(request, ++this.nextPid), `spawn:${request.command}`);
+  }
+
+  /** A job of a previous daemon: a child the test ends by hand, like any other. */
+  adopt(job: AdoptedJob): ChildHandle {
+    return this.track(new FakeChild({ shell: '', command: '', env: { GOTORCH_RUN_ID: job.run } }, job.pid), `adopt:${job.run}`);
+  }
+
+  private track(child: FakeChild, event: string): FakeChild {
     const signal = child.signalGroup.bind(child);
     child.signalGroup = (sig) => {
       if (sig !== 0 && child.alive) this.events.push(`${sig}:${child.pid}`);
       return signal(sig);
     };
-    this.events.push(`spawn:${request.command}:${child.pid}`);
+    this.events.push(`${event}:${child.pid}`);
     this.children.push(child);
     return child;
   }
@@ -112,4 +122,39 @@ export function makeTask(
     ...fields,
     options: { graceMs: 10_000, logLimit: 1024 * 1024, ...options },
   };
+}
+
+/** A process table the test fills: pid → stat and environment (SPEC §6 adoption on a fake /proc). */
+export class FakeProcessTable implements ProcessTable {
+  private readonly processes = new Map<number, { stat: ProcessStat; env: Record<string, string> }>();
+
+  /** A live process, leader of its own group unless `group` says otherwise. */
+  add(pid: number, startTime: string, env: Record<string, string>, group = pid): void {
+    this.processes.set(pid, { stat: { group, startTime }, env });
+  }
+
+  remove(pid: number): void {
+    this.processes.delete(pid);
+  }
+
+  stat(pid: number): ProcessStat | undefined {
+    return this.processes.get(pid)?.stat;
+  }
+
+  environ(pid: number, name: string): string | undefined {
+    return this.processes.get(pid)?.env[name];
+  }
+
+  byRun(): ReadonlyMap<string, readonly number[]> {
+    const byRun = new Map<string, number[]>();
+    for (const [pid, { env }] of this.processes) {
+      const run = env.GOTORCH_RUN_ID;
+      if (run !== undefined) byRun.set(run, [...(byRun.get(run) ?? []), pid]);
+    }
+    return byRun;
+  }
+
+  startedAtMs(startTime: string): number {
+    return Number(startTime) * 10;
+  }
 }

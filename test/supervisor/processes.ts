@@ -57,6 +57,7 @@ export function realSupervisor(baseEnv: Record<string, string> = { PATH: process
       if (child.pid !== undefined) pids.push(child.pid);
       return child;
     },
+    adopt: (job) => jobSpawner.adopt(job),
   };
   const log = captureLogger();
   const runLog = captureLogger();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { environValue, jobSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
+import { environValue } from '../../src/supervisor/process-table.js';
+import { jobSpawner, type ChildHandle, type OutputStream } from '../../src/supervisor/spawner.js';
 import { resolveUser } from '../../src/supervisor/user.js';
 import { liveGroupMembers, waitFor } from './processes.js';
 
