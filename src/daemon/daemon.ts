@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
-import { systemClock, type Clock } from '../planner/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
 import { adoptableJobs } from '../supervisor/adoption.js';
 import { procTable } from '../supervisor/process-table.js';
@@ -41,7 +41,6 @@ export interface DaemonOptions {
   readonly hostId?: string;
   /** Also log to stdout (`start --foreground`). */
   readonly stdoutLogs: boolean;
-  readonly clock?: Clock;
 }
 
 /** How often this host's addresses and name are read again (fleet: identity refreshed every 30 s). */
@@ -88,7 +87,7 @@ export class Daemon {
     private readonly options: DaemonOptions,
     private readonly loggers: Loggers,
   ) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = systemClock;
     this.startedAt = this.clock.now();
     this.log = loggers.log;
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.

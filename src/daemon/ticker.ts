@@ -6,7 +6,7 @@
 /** Node's timers fire up to ~1 ms late: aim this much early and poll the rest (costs < 0.1 % CPU). */
 const LEAD_MS = 1;
 
-import type { Clock, Timer } from '../planner/clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 export type SecondHandler = (second: number, nowMs: number) => void;
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../planner/clock.js';
+import type { Clock } from '../clock.js';
 import type { Task } from '../tasks/types.js';
 import { backoffAfterExit, initialBackoff } from './backoff.js';
 import type { Run, RunRecord } from './run.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../planner/clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
 import { switchedUserEnvironment } from './user.js';

@@ -5,7 +5,7 @@
  * seconds, so a task held at `max` writes one record a minute and every skipped second stays on record.
  */
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../planner/clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 export const SKIP_REPORT_MS = 60_000;
 export const SKIP_MESSAGE = 'skipped: max instances reached';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../planner/clock.js';
+import type { Clock } from '../clock.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
@@ -178,7 +178,7 @@ export class Supervisor {
   /** SPEC §4 `stop`: no more starts, TERM every process group, KILL after each task's grace. */
   async stopAll(): Promise<void> {
     this.close();
-    const runs = this.allRuns();
+    const runs = [...this.live];
     for (const run of runs) run.stopping = true;
     await Promise.all(runs.map((run) => run.terminate()));
   }
@@ -186,7 +186,7 @@ export class Supervisor {
   /** SPEC §4 `quit`: no more starts, stop daemon instances, let running cron jobs finish. */
   async drain(): Promise<void> {
     this.close();
-    await Promise.all(this.allRuns().map((run) => run.finished));
+    await Promise.all([...this.live].map((run) => run.finished));
   }
 
   /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
@@ -200,10 +200,6 @@ export class Supervisor {
       const tasks = [...new Set(dropped.map((start) => start.task.id))];
       this.options.log.warn({ tasks, count: dropped.length }, 'shutting down: queued starts dropped');
     }
-  }
-
-  private allRuns(): Run[] {
-    return [...this.live];
   }
 
   private nowSeconds(): number {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Timer } from '../planner/clock.js';
+import type { Timer } from '../clock.js';
 import type { Task } from '../tasks/types.js';
 import { type Backoff, initialBackoff } from './backoff.js';
 import type { Run, RunRecord } from './run.js';

@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/planner/clock.js';
+import type { Clock, Timer } from '../../src/clock.js';
 
 /**
  * A clock under the test's control. Timers fire in due order (ties in the order they were set) as

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock } from '../../src/planner/clock.js';
+import { systemClock } from '../../src/clock.js';
 import { jobSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { captureLogger, type LogRecord } from './fakes.js';
