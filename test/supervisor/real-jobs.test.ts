@@ -23,9 +23,10 @@ afterEach(async () => {
 });
 
 describe('real jobs (execa spawner, real clock)', () => {
-  it('SPEC §1.3: max=2 holds under a burst of 50 fires within a second', async () => {
+  it('SPEC §1.3: max=2 holds under a burst of 50 fires', async () => {
     const { supervisor, log, finished, dir } = setup();
-    const task = makeTask({ id: `burst-${process.pid}`, max: 2, command: 'sleep 1' }, { cwd: dir });
+    // Jobs that outlast the burst however loaded the machine is: only a stop ends them.
+    const task = makeTask({ id: `burst-${process.pid}`, max: 2, command: 'sleep 60' }, { cwd: dir });
     const marker = `GOTORCH_TASK=${task.id}`;
     let maxAlive = 0;
     const sampler = setInterval(() => {
@@ -35,19 +36,19 @@ describe('real jobs (execa spawner, real clock)', () => {
     const results: string[] = [];
     const firstSecond = Math.floor(Date.now() / 1000);
     for (let i = 0; i < 50; i++) {
-      results.push(supervisor.fire(task, firstSecond));
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      results.push(supervisor.fire(task, firstSecond + Math.floor(i / 10)));
+      await new Promise((resolve) => setTimeout(resolve, 15)); // spawns and exits get their turns in between
     }
-    await waitFor(() => finished().length === 2, 5000, 'both runs to finish');
-    clearInterval(sampler);
-    expect(maxAlive).toBe(2);
+    await waitFor(() => maxAlive === 2, 5000, 'both jobs to run');
     expect(results.filter((result) => result === 'queued')).toHaveLength(2);
     expect(log.filter((record) => record.msg === SKIP_MESSAGE)).toHaveLength(1); // the rest are counted for a minute
     await supervisor.stopAll();
+    clearInterval(sampler);
+    expect(maxAlive).toBe(2);
     const skips = skippedFires(log);
     expect(skips).toHaveLength(48);
     expect(skips[0]).toMatchObject({ task: task.id, scheduledAt: firstSecond, max: 2 });
-    expect(finished().map((record) => record.exitCode)).toEqual([0, 0]);
+    expect(finished().map((record) => record.signal)).toEqual(['SIGTERM', 'SIGTERM']);
   });
 
   it.each([

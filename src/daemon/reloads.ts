@@ -1,0 +1,123 @@
+/**
+ * SPEC §5, one path for SIGUSR2, `gotorch reload`, file changes and a changed host identity: reloads
+ * run one at a time, all or nothing, and never exit the daemon. The schedule they apply is one
+ * immutable snapshot, swapped in one assignment by the daemon.
+ */
+import type { Logger } from 'pino';
+import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
+import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
+import { formatError } from '../tasks/errors.js';
+import type { LoadResult } from '../tasks/load.js';
+import type { Task } from '../tasks/types.js';
+import type { ReloadResult } from './status.js';
+import { describeDiff, type TaskDiff } from './task-diff.js';
+
+/** How often this host's addresses and name are read again (fleet: identity refreshed every 30 s). */
+export const IDENTITY_REFRESH_MS = 30_000;
+
+/** What the daemon runs: the file as loaded and what of it applies to this host. */
+export interface AppliedSchedule {
+  readonly loaded: LoadResult;
+  readonly applicable: readonly Task[];
+  readonly daemonTasks: readonly Task[];
+  /** This host as the log and `status` name it. */
+  readonly host: string;
+  /** Names and addresses the hosts columns were matched against: a change re-evaluates them. */
+  readonly identityKey: string;
+}
+
+export const NOTHING_APPLIED: AppliedSchedule = Object.freeze({
+  loaded: Object.freeze({ tasks: [], errors: [], files: [], patterns: [], digest: '' }),
+  applicable: [],
+  daemonTasks: [],
+  host: '',
+  identityKey: '',
+});
+
+function identityKey(identity: HostIdentity): string {
+  return `${identity.names.join(',')}|${identity.addresses.map((address) => address.value.toString(16)).sort().join(',')}`;
+}
+
+/** A loaded file matched against this host's identity (`--host-id` replaces it), before indexing. */
+export function matchHost(loaded: LoadResult, hostId: string | undefined): Pick<AppliedSchedule, 'loaded' | 'applicable' | 'host' | 'identityKey'> {
+  const identity = resolveIdentity(hostId);
+  return { loaded, applicable: applicableTasks(loaded.tasks, identity), host: describeIdentity(identity, hostId), identityKey: identityKey(identity) };
+}
+
+const currentIdentityKey = (hostId: string | undefined): string => identityKey(resolveIdentity(hostId));
+
+export interface ReloadsHost {
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly hostId: string | undefined;
+  readonly load: () => Promise<LoadResult>;
+  /** The schedule in force. */
+  readonly current: () => AppliedSchedule;
+  /** Makes `loaded` the schedule; resolves with the diff and the first second planned under it. */
+  readonly apply: (loaded: LoadResult) => Promise<{ diff: TaskDiff; fromSecond: number }>;
+  /** After each applied reload (the watcher follows the files read). */
+  readonly applied?: (loaded: LoadResult) => Promise<void>;
+}
+
+export class Reloads {
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastResult: ReloadResult | null = null;
+  private identityTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly host: ReloadsHost) {}
+
+  get last(): ReloadResult | null {
+    return this.lastResult;
+  }
+
+  reload(trigger: string): Promise<ReloadResult> {
+    const next = this.chain.then(() => this.reloadNow(trigger));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** SPEC §1.2 / fleet: addresses come and go (DHCP, failover); re-checked off the tick path. */
+  watchIdentity(): void {
+    this.identityTimer = setInterval(() => void this.refreshIdentity(), IDENTITY_REFRESH_MS).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.identityTimer);
+  }
+
+  private async reloadNow(trigger: string): Promise<ReloadResult> {
+    const { log, now } = this.host;
+    const loaded = await this.host.load();
+    const at = now();
+    if (loaded.errors.length > 0) {
+      const errors = loaded.errors.map(formatError);
+      log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running');
+      return (this.lastResult = { ok: false, trigger, at, errors });
+    }
+    const sameContent = loaded.digest === this.host.current().loaded.digest;
+    if (trigger === 'file change' && sameContent) return this.lastResult ?? { ok: true, trigger, at, summary: 'unchanged' };
+    const previous = this.lastResult;
+    const { diff, fromSecond } = await this.host.apply(loaded);
+    let summary = describeDiff(diff);
+    // The watcher usually applies an edit before `gotorch reload` asks: say what that reload did.
+    if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
+    await this.host.applied?.(loaded);
+    const { applicable } = this.host.current();
+    log.info({ trigger, summary, tasks: loaded.tasks.length, applicable: applicable.length, fromSecond }, 'task file reloaded');
+    return (this.lastResult = { ok: true, trigger, at, summary });
+  }
+
+  /** A changed identity re-evaluates the hosts columns exactly like a reload of the same file. */
+  private refreshIdentity(): Promise<unknown> {
+    const next = this.chain.then(async () => {
+      const current = this.host.current();
+      if (current === NOTHING_APPLIED || currentIdentityKey(this.host.hostId) === current.identityKey) return;
+      const { diff, fromSecond } = await this.host.apply(current.loaded);
+      const summary = describeDiff(diff);
+      this.host.log.info({ host: this.host.current().host, summary, fromSecond }, 'host identity changed: tasks re-evaluated');
+      this.lastResult = { ok: true, trigger: 'host identity change', at: this.host.now(), summary };
+    });
+    this.chain = next.catch((error: unknown) => this.host.log.error({ err: error }, 'host identity refresh failed'));
+    return this.chain;
+  }
+}
