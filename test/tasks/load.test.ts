@@ -45,6 +45,16 @@ describe('includes (SPEC §1.6)', () => {
     expect(errors.map(formatError)).toEqual([`${path.join(dir, 'tasks.conf')}:2:9: no such file: check the path (-c/--tasks) (${path.join(dir, 'missing.conf')})`]);
   });
 
+  it('a glob through folders skips a plain file and a folder without the file (no ENOTDIR)', async () => {
+    write('tasks.conf', 'include conf.d/*/tasks.conf');
+    write('conf.d/README', 'about these folders');
+    write('conf.d/web/tasks.conf', '* * * * * * * 1 cron name=web true');
+    mkdirSync(path.join(dir, 'conf.d/empty'));
+    const result = await load();
+    expect(result.errors).toEqual([]);
+    expect(result.tasks.map((task) => task.id)).toEqual(['web']);
+  });
+
   it('reports an include cycle at the include line', async () => {
     write('tasks.conf', 'include a.conf');
     write('a.conf', '\ninclude tasks.conf');
