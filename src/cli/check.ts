@@ -3,7 +3,7 @@ import { applicableTasks } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { nextFires } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
-import { formatErrors, loadTaskFile } from '../tasks/load.js';
+import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, table } from './format.js';
@@ -22,6 +22,13 @@ export interface CheckOptions {
   readonly hostsFile?: string;
 }
 
+/** Warnings go to stderr with the errors (stdout stays the listing); they never change the exit code. */
+function printWarnings(loaded: LoadResult): void {
+  if (loaded.warnings.length > 0) process.stderr.write(`${formatWarnings(loaded.warnings)}\n`);
+}
+
+const warningCount = (loaded: LoadResult): string => (loaded.warnings.length > 0 ? `; ${loaded.warnings.length} warning(s)` : '');
+
 export async function checkCommand(common: CommonOptions, options: CheckOptions): Promise<number> {
   const count = Number(options.next);
   if (!Number.isInteger(count) || count < 0 || count > 1000) {
@@ -30,14 +37,24 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   }
   const loaded = await loadTaskFile(common.tasks);
   if (loaded.errors.length > 0) {
-    if (options.json) process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors }, null, 2) + '\n');
-    else process.stderr.write(`${formatErrors(loaded.errors)}\n${common.tasks}: ${loaded.errors.length} error(s); nothing was applied\n`);
+    if (options.json) {
+      process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors, warnings: loaded.warnings }, null, 2) + '\n');
+    } else {
+      process.stderr.write(`${formatErrors(loaded.errors)}\n`);
+      printWarnings(loaded);
+      process.stderr.write(`${common.tasks}: ${loaded.errors.length} error(s)${warningCount(loaded)}; nothing was applied\n`);
+    }
     return 1;
   }
   if (options.hosts !== undefined || options.hostsFile !== undefined) {
     const hosts = [...(options.hosts ? parseHostsOption(options.hosts) : []), ...(options.hostsFile ? await readHostsFile(options.hostsFile) : [])];
     const matrix = fleetMatrix(loaded.tasks, hosts);
-    process.stdout.write(options.json ? JSON.stringify({ file: common.tasks, ok: true, ...matrix }, null, 2) + '\n' : `${common.tasks}: ok, ${loaded.tasks.length} task(s) for ${hosts.length} host(s)\n\n${formatMatrix(matrix)}`);
+    if (options.json) {
+      process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, ...matrix, warnings: loaded.warnings }, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${common.tasks}: ok, ${loaded.tasks.length} task(s) for ${hosts.length} host(s)${warningCount(loaded)}\n\n${formatMatrix(matrix)}`);
+      printWarnings(loaded);
+    }
     return 0;
   }
   const identity = resolveIdentity(common.hostId);
@@ -57,7 +74,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
       next: upcoming(task, now, count).map((second) => new Date(second * 1000).toISOString()),
     }));
     const otherHosts = loaded.tasks.filter((task) => !applicable.includes(task)).map((task) => task.id);
-    process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, host, tasks, otherHosts }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, host, tasks, otherHosts, warnings: loaded.warnings }, null, 2) + '\n');
     return 0;
   }
   const rows: string[][] = [['NAME', 'TYPE', 'MAX', 'SCHEDULE', 'ZONE', 'NEXT']];
@@ -71,9 +88,11 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   process.stdout.write(
     `${common.tasks}: ok, ${loaded.tasks.length} task(s) in ${loaded.files.length} file(s); ${applicable.length} apply to ${host}` +
       (skipped > 0 ? ` (${skipped} for other hosts)` : '') +
+      warningCount(loaded) +
       '\n\n' +
       table(rows) +
       '\n',
   );
+  printWarnings(loaded);
   return 0;
 }

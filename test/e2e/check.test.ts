@@ -71,6 +71,21 @@ describe('gotorch check (SPEC §4)', () => {
     expect((JSON.parse(json.output) as { errors: unknown[] }).errors).toHaveLength(3);
   });
 
+  it('warns about likely mistakes without failing: stderr lines prefixed warning:, a warnings array in --json', async () => {
+    writeFileSync(conf, '* * * * * * * 1 cron name=a echo one \\\n* * * * * * * 1 cron name=b date\n* * * * * * * 1 cron name=c echo hi timeout=5s\n');
+    const { code, output } = await check([]);
+    expect(code).toBe(0);
+    expect(output).toContain('ok, 2 task(s) in 1 file(s)');
+    expect(output).toContain('; 3 warning(s)');
+    expect(output).toContain(`warning: ${conf}:1:38: this "\\" joins line 2 to this line`);
+    expect(output).toContain(`warning: ${conf}:3:37: "timeout=5s" after the command is part of the command`);
+    const json = await check(['--json']);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.output) as { ok: boolean; warnings: { line: number; column: number; message: string }[] };
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((warning) => `${warning.line}:${warning.column}`)).toEqual(['1:38', '2:22', '3:37']);
+  });
+
   it('a usage error exits 2', async () => {
     writeFileSync(conf, FILE);
     expect((await check(['--next', 'many'])).code).toBe(2);

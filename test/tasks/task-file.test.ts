@@ -155,6 +155,62 @@ describe('task lines (SPEC §1)', () => {
   });
 });
 
+// SPEC §1: `\` at the end continues a line. As in the shell, only an odd number of trailing
+// backslashes does; an even number is literal and kept as written (README: choices).
+const continuationRows: { name: string; text: string; commands: string[] }[] = [
+  { name: 'an escaped backslash ends the command', text: '* * * * * * * 1 cron printf %s\\\\\n* * * * * * * 1 cron name=next date', commands: ['printf %s\\\\', 'date'] },
+  { name: 'four backslashes are two escaped ones', text: '* * * * * * * 1 cron echo \\\\\\\\\n* * * * * * * 1 cron name=next date', commands: ['echo \\\\\\\\', 'date'] },
+  { name: 'three backslashes: an escaped one, then a continuation', text: '* * * * * * * 1 cron echo \\\\\\\n  more', commands: ['echo \\\\   more'] },
+  { name: 'one backslash continues', text: '* * * * * * * 1 cron echo \\\n  more', commands: ['echo    more'] },
+  { name: 'an env line ending in an escaped backslash stays an env line', text: 'DIR=C:\\\\\n* * * * * * * 1 cron name=next date', commands: ['date'] },
+];
+
+// Likely mistakes that still parse are warnings (same file:line:column shape); they never reject a file.
+const warningRows: { name: string; text: string; line?: number; column?: number; message?: string }[] = [
+  { name: 'a continuation joins a task line', text: '* * * * * * * 1 cron echo one \\\n* * * * * * * 1 cron name=two date', line: 1, column: 31, message: 'joins line 2 to this line, but line 2 reads as a task line' },
+  { name: 'an env line continued into a task line', text: 'PATH=/usr/bin\\\n* * * * * * * 1 cron name=lost date', line: 1, column: 14, message: 'remove the "\\" if line 2 is a separate task' },
+  { name: 'a continuation joins a macro task line', text: '* * * * * * * 1 cron echo \\\n  @every 90s * 1 cron name=two date', line: 1, column: 27, message: 'line 2 reads as a task line' },
+  { name: 'an option after the command', text: '* * * * * * * 1 cron name=x echo hi name=late timeout=5s', column: 37, message: '"name=late", "timeout=5s" after the command are part of the command, not options: put them before the command, or use -- to keep them as part of the command' },
+  { name: 'an option after the command on a continued line', text: '* * * * * * * 1 cron echo hi \\\n  tz=UTC', line: 2, column: 3, message: '"tz=UTC" after the command is part of the command, not an option' },
+  { name: 'many options after the command are counted', text: '* * * * * * * 1 cron run name=a name=b name=c name=d name=e', column: 26, message: '"name=a", "name=b", "name=c" and 2 more after the command' },
+  // Rows that must not warn.
+  { name: 'a continued command', text: '* * * * * * * 1 cron echo one \\\n  two three four five six seven 1 cron' },
+  { name: 'a continued line of options', text: '* * * * * * * 1 cron name=x \\\n  timeout=5s date' },
+  { name: '-- keeps option-like words in the command', text: '* * * * * * * 1 cron -- echo hi name=late timeout=5s' },
+  { name: 'unknown keys after the command are shell words', text: '* * * * * * * 1 cron dd if=/dev/zero of=/tmp/x bs=1M count=1' },
+  { name: 'option words inside quotes', text: `* * * * * * * 1 cron echo "a name=x" 'b timeout=5s'` },
+  { name: 'option words in a shell comment', text: '* * * * * * * 1 cron date # timeout=5s' },
+  { name: 'an option word glued to a flag', text: '* * * * * * * 1 cron mysql --user=backup' },
+];
+
+describe('line continuations (SPEC §1)', () => {
+  it.each(continuationRows)('$name', ({ text, commands }) => {
+    const parsed = parse(text);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.entries.map((entry) => (entry.kind === 'task' ? entry.task.command : entry.kind))).toEqual(commands);
+  });
+});
+
+describe('task file warnings', () => {
+  it.each(warningRows)('$name', ({ text, line = 1, column, message }) => {
+    const parsed = parse(text);
+    expect(parsed.errors).toEqual([]);
+    if (message === undefined) {
+      expect(parsed.warnings).toEqual([]);
+      return;
+    }
+    const hit = parsed.warnings.find((warning) => warning.line === line && warning.column === column);
+    expect(hit, `warnings were: ${JSON.stringify(parsed.warnings)}`).toBeDefined();
+    expect(hit?.message).toContain(message);
+    expect(hit?.file).toBe('tasks.conf');
+  });
+
+  it('a warning does not stop the tasks from loading', () => {
+    const parsed = parse('* * * * * * * 1 cron name=x echo hi timeout=5s');
+    expect(parsed.entries).toHaveLength(1);
+  });
+});
+
 describe('environment lines (SPEC §1.6)', () => {
   it('apply to the tasks below them only', () => {
     const parsed = parse('* * * * * * * 1 cron name=before env\nA=1\nB = "two words"\nSHELL=/bin/bash\nTZ=Europe/Berlin\n* * * * * * * 1 cron name=after env');
