@@ -1,5 +1,5 @@
 /** `gotorch check` (SPEC §4): validate like `nginx -t`; list the tasks for a host and their next fire times. */
-import { applicableTasks } from '../fleet/host-list.js';
+import { applicableTasks, HostList } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { nextFires } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
@@ -35,7 +35,11 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
     process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
     return 2;
   }
-  const loaded = await loadTaskFile(common.tasks);
+  const fleetView = options.hosts !== undefined || options.hostsFile !== undefined;
+  const identity = resolveIdentity(common.hostId);
+  // cwd, shell and user are facts of this machine: check them for the tasks it would run, and for
+  // none in the fleet view, which is about other hosts.
+  const loaded = await loadTaskFile(common.tasks, (task) => !fleetView && new HostList(task.hosts).appliesTo(identity));
   if (loaded.errors.length > 0) {
     if (options.json) {
       process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors, warnings: loaded.warnings }, null, 2) + '\n');
@@ -46,7 +50,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
     }
     return 1;
   }
-  if (options.hosts !== undefined || options.hostsFile !== undefined) {
+  if (fleetView) {
     const hosts = [...(options.hosts ? parseHostsOption(options.hosts) : []), ...(options.hostsFile ? await readHostsFile(options.hostsFile) : [])];
     const matrix = fleetMatrix(loaded.tasks, hosts);
     if (options.json) {
@@ -57,7 +61,6 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
     }
     return 0;
   }
-  const identity = resolveIdentity(common.hostId);
   const applicable = applicableTasks(loaded.tasks, identity);
   const host = describeIdentity(identity, common.hostId);
   const now = Math.floor(Date.now() / 1000);

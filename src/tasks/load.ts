@@ -9,6 +9,7 @@ import path from 'node:path';
 import { formatError, type TaskFileError } from './errors.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
 import { expandGlob } from './glob.js';
+import { hostWarnings } from './host-checks.js';
 import { parseTaskFileInSlices } from './task-file.js';
 import type { LineContext } from './task-line.js';
 import type { SourceLocation, Task } from './types.js';
@@ -21,6 +22,11 @@ export interface LoadOptions {
   readonly asRoot: boolean;
   /** The default time zone of tasks without `TZ=` or `tz=`. */
   readonly zone: string;
+  /**
+   * The tasks whose cwd, shell and user are checked on this host (warnings); default: every task.
+   * Tasks meant for other hosts of a fleet need not find their user or folder here.
+   */
+  readonly appliesHere?: (task: Task) => boolean;
 }
 
 export interface LoadResult {
@@ -126,12 +132,13 @@ export async function loadTasks(file: string, options: LoadOptions): Promise<Loa
   const state: LoadState = { options, tasks: [], errors: [], warnings: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256') };
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
+  state.warnings.push(...(await hostWarnings(options.appliesHere ? state.tasks.filter(options.appliesHere) : state.tasks)));
   return { tasks: state.tasks, errors: state.errors, warnings: state.warnings, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };
 }
 
 /** The task file as this process reads it: root rules when running as root, the machine's zone. */
-export function loadTaskFile(file: string): Promise<LoadResult> {
-  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
+export function loadTaskFile(file: string, appliesHere?: (task: Task) => boolean): Promise<LoadResult> {
+  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE, appliesHere });
 }
 
 export function formatErrors(errors: readonly TaskFileError[]): string {

@@ -3,6 +3,7 @@
  * does the reading and follows the includes.
  */
 import { zoneError } from '../schedule/zone.js';
+import { argumentTooLong } from './arg-limit.js';
 import { finishBetweenTicks, finishNow, type Sliced } from '../sliced.js';
 import { logicalLines, positionOf, type LogicalLine } from './logical-lines.js';
 import type { TaskFileError } from './errors.js';
@@ -94,6 +95,12 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
       }
       if (name === 'SHELL' && !value.startsWith('/')) {
         errors.push({ ...at(logical, valueAt), message: `SHELL must be an absolute path such as /bin/bash, not "${value}"` });
+        continue;
+      }
+      // The job's environment holds it as one `NAME=value` string.
+      const tooLong = argumentTooLong(`${name}=${value}`, `the environment line ${name}=`);
+      if (tooLong) {
+        errors.push({ ...at(logical, 0), message: tooLong });
         continue;
       }
       context = {

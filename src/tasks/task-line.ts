@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { compileSchedule } from '../schedule/compile.js';
+import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
 import { lateOptionsWarning } from './late-options.js';
 import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
@@ -148,6 +149,8 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
   const command = text.slice(at).trimEnd();
   if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });
+  const tooLong = argumentTooLong(command, 'the command');
+  if (tooLong) errors.push({ at, message: tooLong });
   // `--` says the words after it are the command's, whatever they look like.
   const late = endedByDashes ? undefined : lateOptionsWarning(text, at);
   if (late) warnings.push(late);

@@ -86,6 +86,34 @@ describe('gotorch check (SPEC §4)', () => {
     expect(result.warnings.map((warning) => `${warning.line}:${warning.column}`)).toEqual(['1:38', '2:22', '3:37']);
   });
 
+  it('what cannot run on this host: a 200 KB command is an error; a file as cwd=, a missing SHELL=, an unknown user= are warnings', async () => {
+    writeFileSync(conf, `* * * * * * * 1 cron name=huge echo ${'x'.repeat(200_000)}\n`);
+    const huge = await check([]);
+    expect(huge.code).toBe(1);
+    expect(huge.output).toContain(`${conf}:1:32: the command is 200005 bytes; Linux passes at most 131071 bytes in one argument`);
+    writeFileSync(path.join(dir, 'a-file'), '');
+    // The daemon checking the file runs as root here (user= needs it); as another user only the first two rows apply.
+    const asRoot = process.getuid?.() === 0;
+    writeFileSync(
+      conf,
+      [
+        '* * * * * * * 1 cron name=in-file cwd=a-file true',
+        'SHELL=/no/such/shell',
+        '* * * * * * * 1 cron name=no-shell true',
+        'SHELL=/bin/sh',
+        asRoot ? '* * * * * * * 1 cron name=nobody-here user=no_such_user_gotorch true' : '',
+        '* * * * * * 192.0.2.1 1 cron name=elsewhere cwd=not-here-either true',
+      ].join('\n'),
+    );
+    const { code, output } = await check(['--host-id', 'web-1']);
+    expect(code).toBe(0);
+    expect(output).toContain(`warning: ${conf}:1:1: cwd ${path.join(dir, 'a-file')} is not a directory on this host`);
+    expect(output).toContain(`warning: ${conf}:3:1: shell /no/such/shell does not exist on this host`);
+    if (asRoot) expect(output).toContain(`warning: ${conf}:5:1: user "no_such_user_gotorch" is not in /etc/passwd on this host`);
+    // A task for other hosts is not checked against this one.
+    expect(output).not.toContain('not-here-either');
+  });
+
   it('a usage error exits 2', async () => {
     writeFileSync(conf, FILE);
     expect((await check(['--next', 'many'])).code).toBe(2);

@@ -98,6 +98,26 @@ describe('identities (SPEC §1.7)', () => {
   });
 });
 
+describe('warnings', () => {
+  it('carries the parser\'s and the host\'s warnings; they do not reject the file', async () => {
+    write('tasks.conf', '* * * * * * * 1 cron name=late echo hi timeout=5s\ninclude inc.conf');
+    write('inc.conf', '* * * * * * * 1 cron name=inside cwd=nowhere true');
+    const { tasks, errors, warnings } = await load();
+    expect(errors).toEqual([]);
+    expect(tasks.map((task) => task.id)).toEqual(['late', 'inside']);
+    expect(warnings.map(formatError)).toEqual([
+      expect.stringMatching(/tasks\.conf:1:40: "timeout=5s" after the command is part of the command, not an option/),
+      `${path.join(dir, 'inc.conf')}:1:1: cwd ${path.join(dir, 'nowhere')} does not exist on this host: every run would fail to start; create it or fix cwd=`,
+    ]);
+  });
+
+  it('checks cwd, shell and user only for the tasks appliesHere accepts', async () => {
+    write('tasks.conf', '* * * * * * * 1 cron name=here cwd=gone-here true\n* * * * * * * 1 cron name=elsewhere cwd=gone-elsewhere true');
+    const result = await loadTasks(path.join(dir, 'tasks.conf'), { asRoot: false, zone: 'UTC', appliesHere: (task) => task.id === 'here' });
+    expect(result.warnings.map((warning) => warning.message)).toEqual([expect.stringContaining('gone-here does not exist')]);
+  });
+});
+
 describe('whole-file problems', () => {
   it('a missing file, a directory, an oversized file', async () => {
     expect((await load('nope.conf')).errors.map(formatError)).toEqual([`${path.join(dir, 'nope.conf')}: no such file: check the path (-c/--tasks)`]);

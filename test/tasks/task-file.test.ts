@@ -70,6 +70,10 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'unterminated quote', text: '* * * * * * * 1 cron cwd="/tmp date', column: 26, message: 'unterminated quote' },
   { name: 'text glued to a closing quote', text: '* * * * * * * 1 cron cwd="/tmp"x date', column: 32, message: 'expected a blank after the closing quote' },
   { name: 'empty cwd', text: '* * * * * * * 1 cron cwd= date', column: 26, message: 'cwd is empty' },
+  // limits of the host's exec: one argument or environment string below 128 KiB with its NUL
+  { name: 'a command of 128 KiB', text: `* * * * * * * 1 cron echo ${'x'.repeat(131_072 - 5)}`, column: 22, message: 'the command is 131072 bytes; Linux passes at most 131071 bytes in one argument or environment string (MAX_ARG_STRLEN, 128 KiB with the NUL), so every run would fail with E2BIG' },
+  { name: 'a command of 128 KiB in UTF-8 bytes', text: `* * * * * * * 1 cron echo ${'é'.repeat(65_534)}`, column: 22, message: 'the command is 131073 bytes' },
+  { name: 'an environment line of 128 KiB', text: `BIG=${'x'.repeat(131_068)}`, column: 1, message: 'the environment line BIG= is 131072 bytes' },
   // §1.6 environment lines and includes
   { name: 'unknown TZ line zone', text: 'TZ=Nowhere/City', column: 4, message: 'Nowhere/City' },
   { name: 'relative SHELL', text: 'SHELL=bash', column: 7, message: 'SHELL must be an absolute path' },
@@ -100,7 +104,13 @@ describe('task file errors (SPEC §1.7)', () => {
   it('user= is accepted when the daemon runs as root', () => {
     expect(parse('* * * * * * * 1 cron user=backup date', true).errors).toEqual([]);
   });
+
+  it('a command of 131071 bytes still runs: with its NUL it fits MAX_ARG_STRLEN', () => {
+    expect(parse(`* * * * * * * 1 cron echo ${'x'.repeat(131_071 - 5)}`).errors).toEqual([]);
+    expect(parse(`BIG=${'x'.repeat(131_067)}`).errors).toEqual([]);
+  });
 });
+
 
 describe('task lines (SPEC §1)', () => {
   it('reads schedule, hosts, max, type and command', () => {
