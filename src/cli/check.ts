@@ -6,7 +6,7 @@ import { Zone } from '../schedule/zone.js';
 import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
-import { formatInstant, table } from './format.js';
+import { formatInstant, table, zoneAsWritten } from './format.js';
 import type { CommonOptions } from './main.js';
 
 function upcoming(task: Task, now: number, count: number): number[] {
@@ -70,7 +70,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
       type: task.type,
       max: task.max,
       schedule: task.scheduleText,
-      zone: Zone.for(task.zone).name,
+      zone: zoneAsWritten(task.zone),
       hosts: task.hosts,
       command: task.command,
       location: `${task.location.file}:${task.location.line}`,
@@ -84,7 +84,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   for (const task of applicable) {
     const next = upcoming(task, now, count).map((second) => formatInstant(second, task.zone));
     const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
-    rows.push([task.id, task.type, String(task.max), task.scheduleText, Zone.for(task.zone).name, count === 0 ? '' : first]);
+    rows.push([task.id, task.type, String(task.max), task.scheduleText, zoneAsWritten(task.zone), count === 0 ? '' : first]);
     for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', later]);
   }
   const skipped = loaded.tasks.length - applicable.length;

@@ -114,6 +114,17 @@ describe('gotorch check (SPEC §4)', () => {
     expect(output).not.toContain('not-here-either');
   });
 
+  it('shows each zone as written (Asia/Kolkata, not ICU\'s Asia/Calcutta)', async () => {
+    writeFileSync(conf, '* * * * * * * 1 cron name=india tz=Asia/Kolkata true\nTZ=Asia/Kolkata\n* * * * * * * 1 cron name=india-env true\n');
+    const { code, output } = await check(['--next', '1']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/india\s+cron\s+1\s+\* \* \* \* \* \*\s+Asia\/Kolkata\s+\S+ \S+ \+05:30/);
+    expect(output).toMatch(/india-env\s+cron\s+1\s+\* \* \* \* \* \*\s+Asia\/Kolkata\s/);
+    expect(output).not.toContain('Calcutta');
+    const json = JSON.parse((await check(['--json'])).output) as { tasks: { zone: string }[] };
+    expect(json.tasks.map((task) => task.zone)).toEqual(['Asia/Kolkata', 'Asia/Kolkata']);
+  });
+
   it('a usage error exits 2', async () => {
     writeFileSync(conf, FILE);
     expect((await check(['--next', 'many'])).code).toBe(2);

@@ -61,13 +61,17 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'unknown option without a near key', text: '* * * * * * * 1 cron x=1 date', column: 22, message: 'unknown option "x="' },
   { name: 'duration without unit', text: '* * * * * * * 1 cron timeout=5 date', column: 31, message: 'write 5s' },
   { name: 'duration with a bad unit', text: '* * * * * * * 1 cron timeout=5x date', column: 30, message: 'bad duration' },
+  { name: 'a decimal duration', text: '* * * * * * * 1 cron timeout=1.5s date', column: 30, message: 'duration "1.5s" is not a whole number: write 1500ms' },
+  { name: 'a decimal duration in minutes', text: '* * * * * * * 1 cron grace=2.5m date', column: 28, message: 'write 150s' },
   { name: 'zero grace', text: '* * * * * * * 1 cron grace=0s date', column: 28, message: 'grace must be longer than 0' },
   { name: 'unknown time zone', text: '* * * * * * * 1 cron tz=Mars/Base date', column: 25, message: 'Mars/Base' },
   { name: 'bad name', text: '* * * * * * * 1 cron name=a/b date', column: 27, message: 'may use only letters' },
   { name: 'user= when not root', text: '* * * * * * * 1 cron user=backup date', column: 27, message: 'needs the daemon to run as root' },
   { name: 'bad log_limit', text: '* * * * * * * 1 cron log_limit=lots date', column: 32, message: 'is not a size' },
   { name: 'option given twice', text: '* * * * * * * 1 cron name=a name=b date', column: 29, message: 'given twice' },
-  { name: 'unterminated quote', text: '* * * * * * * 1 cron cwd="/tmp date', column: 26, message: 'unterminated quote' },
+  { name: 'unterminated quote', text: '* * * * * * * 1 cron cwd="/tmp date', column: 26, message: 'unterminated quote: close the value with "' },
+  { name: 'unterminated single quote', text: "* * * * * * * 1 cron cwd='/tmp date", column: 26, message: "unterminated quote: close the value with '" },
+  { name: 'a single-quoted name is read whole', text: "* * * * * * * 1 cron name='c d' date", column: 27, message: 'name "c d" may use only letters' },
   { name: 'text glued to a closing quote', text: '* * * * * * * 1 cron cwd="/tmp"x date', column: 32, message: 'expected a blank after the closing quote' },
   { name: 'empty cwd', text: '* * * * * * * 1 cron cwd= date', column: 26, message: 'cwd is empty' },
   // limits of the host's exec: one argument or environment string below 128 KiB with its NUL
@@ -146,6 +150,14 @@ describe('task lines (SPEC §1)', () => {
 
   it('accepts double-quoted option values', () => {
     expect(onlyTask('* * * * * * * 1 cron cwd="/srv/my app" name="x" ls').options).toMatchObject({ cwd: '/srv/my app', name: 'x' });
+  });
+
+  it('accepts single-quoted option values with the same rules (README: choices)', () => {
+    const task = onlyTask(`* * * * * * * 1 cron cwd='/srv/my app' name='x' ls`);
+    expect(task.options).toMatchObject({ cwd: '/srv/my app', name: 'x' });
+    expect(task.command).toBe('ls');
+    expect(onlyTask(`* * * * * * * 1 cron cwd='/srv/it\\'s "here"' ls`).options.cwd).toBe(`/srv/it's "here"`);
+    expect(onlyTask(`* * * * * * * 1 cron cwd="/srv/it's" ls`).options.cwd).toBe(`/srv/it's`);
   });
 
   it('ends options at the first non-option token, or at --', () => {
