@@ -30,9 +30,10 @@ function printWarnings(loaded: LoadResult): void {
 const warningCount = (loaded: LoadResult): string => (loaded.warnings.length > 0 ? `; ${loaded.warnings.length} warning(s)` : '');
 
 export async function checkCommand(common: CommonOptions, options: CheckOptions): Promise<number> {
-  const count = Number(options.next);
-  if (!Number.isInteger(count) || count < 0 || count > 1000) {
-    process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000\n`);
+  // Decimal digits only: Number() would also take 0x10, 1e2, " 5" and "".
+  const count = /^\d{1,4}$/.test(options.next) ? Number(options.next) : NaN;
+  if (Number.isNaN(count) || count > 1000) {
+    process.stderr.write(`gotorch: --next "${options.next}" must be a whole number from 0 to 1000, in decimal digits (e.g. --next 5)\n`);
     return 2;
   }
   const fleetView = options.hosts !== undefined || options.hostsFile !== undefined;

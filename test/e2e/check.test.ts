@@ -128,6 +128,13 @@ describe('gotorch check (SPEC §4)', () => {
   it('a usage error exits 2', async () => {
     writeFileSync(conf, FILE);
     expect((await check(['--next', 'many'])).code).toBe(2);
+    for (const next of ['0x10', '1e2', '-1', '1001', '1.5', '']) {
+      const usage = await check(['--next', next]);
+      expect(usage.code, `--next ${next}`).toBe(2);
+      expect(usage.output).toContain(`gotorch: --next "${next}" must be a whole number from 0 to 1000, in decimal digits`);
+    }
+    expect((await check(['--next', '1000'])).code).toBe(0);
+    expect((await check(['--next', '0'])).code).toBe(0);
     expect((await runCli(['frobnicate']).exited)).toBe(2);
   });
 
