@@ -1,5 +1,5 @@
 /** Human-readable times and tables for the CLI. */
-import { Zone } from '../schedule/zone.js';
+import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
 import type { WallTime } from '../schedule/types.js';
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
@@ -15,6 +15,14 @@ export function formatInstant(unixSecond: number, zoneName: string): string {
     `${wall.year}-${pad(wall.month)}-${pad(wall.day)} ${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)} ` +
     `${sign}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`
   );
+}
+
+/**
+ * A task's zone as written (`Asia/Kolkata`, where ICU's canonical name is `Asia/Calcutta`); a task
+ * with no `tz=` or `TZ=` shows the machine's zone by name.
+ */
+export function zoneAsWritten(zone: string): string {
+  return zone === LOCAL_ZONE ? Zone.for(zone).name : zone;
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */

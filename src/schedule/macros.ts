@@ -1,5 +1,6 @@
 import { formatDuration, parseDuration } from '../tasks/duration.js';
 import { closest } from '../tasks/suggest.js';
+import { SEARCH_LIMIT_SECONDS } from './next-fire.js';
 import type { CompileResult, ScheduleError } from './types.js';
 
 /** SPEC §1.1: macros that stand for six fields, each firing at second 0. */
@@ -29,24 +30,46 @@ export function compileMacro(tokens: readonly string[]): MacroResult {
   return fields ? { ok: 'fields', fields } : { ok: true, schedule: { kind: 'reboot' } };
 }
 
-/** SPEC §1.1: `@every <duration>` in whole seconds; the duration need not divide a day. */
+/** Durations `@every` accepts, for the message about a malformed one (no `500ms`: it needs whole seconds). */
+const EVERY_EXAMPLES = '90s, 10m, 2h, 1d';
+
+/**
+ * SPEC §1.1: `@every <duration>` in whole seconds; the duration need not divide a day. At most the
+ * 8 years `check` looks ahead (README: choices): a longer one would first fire centuries from now.
+ */
 function compileEvery(tokens: readonly string[]): CompileResult {
   if (tokens.length < 2) return failure(0, 0, '@every needs a duration: write e.g. @every 90s');
   if (tokens.length > 2) {
     return failure(2, 0, `@every takes one duration without spaces (e.g. @every 1h30m): remove "${tokens[2]}"`);
   }
   const text = tokens[1];
-  const duration = parseDuration(text);
-  if (!duration.ok) return failure(1, duration.offset, duration.message);
-  const wholeSeconds = Math.floor(duration.ms / 1000);
-  if (wholeSeconds === 0) {
-    return failure(1, 0, `@every ${text} is shorter than a second: schedules run on whole seconds; write @every 1s`);
+  const duration = parseDuration(text, EVERY_EXAMPLES);
+  if (!duration.ok) {
+    if (duration.decimalMs === undefined) return failure(1, duration.offset, duration.message);
+    // A decimal (`1.5s`) gets the suggestion in whole seconds that a fraction of a second gets.
+    return notWholeSeconds(text, duration.decimalMs) ?? failure(1, 0, `@every ${text} is not a whole number: write @every ${formatDuration(duration.decimalMs)}`);
   }
-  if (duration.ms % 1000 !== 0) {
-    const [below, above] = [formatDuration(wholeSeconds * 1000), formatDuration((wholeSeconds + 1) * 1000)];
-    return failure(1, 0, `@every ${text} is not a whole number of seconds: write @every ${below} or @every ${above}`);
+  const fraction = notWholeSeconds(text, duration.ms);
+  if (fraction) return fraction;
+  const wholeSeconds = duration.ms / 1000;
+  if (wholeSeconds > SEARCH_LIMIT_SECONDS) {
+    return failure(
+      1,
+      0,
+      `@every ${text} is longer than ${formatDuration(SEARCH_LIMIT_SECONDS * 1000)} (8 years, as far as check looks ahead): ` +
+        'for a task this rare use six fields, e.g. 0 0 0 1 1 * for once a year',
+    );
   }
   return { ok: true, schedule: { kind: 'every', seconds: wholeSeconds } };
+}
+
+/** The error for a duration of `ms` that is not a whole number of seconds, with the nearest ones @every takes. */
+function notWholeSeconds(text: string, ms: number): CompileResult | undefined {
+  const wholeSeconds = Math.floor(ms / 1000);
+  if (wholeSeconds === 0) return failure(1, 0, `@every ${text} is shorter than a second: schedules run on whole seconds; write @every 1s`);
+  if (ms % 1000 === 0) return undefined;
+  const [below, above] = [formatDuration(wholeSeconds * 1000), formatDuration((wholeSeconds + 1) * 1000)];
+  return failure(1, 0, `@every ${text} is not a whole number of seconds: write @every ${below} or @every ${above}`);
 }
 
 function unknownMacroMessage(written: string): string {

@@ -4,7 +4,7 @@ import type { CronSchedule, Schedule, WallTime } from './types.js';
 import type { Zone } from './zone.js';
 
 /** A schedule that has not fired for this long is taken as impossible (`0 0 0 31 2 *`); 2096→2104 fits. */
-const SEARCH_LIMIT_SECONDS = 8 * 366 * SECONDS_PER_DAY;
+export const SEARCH_LIMIT_SECONDS = 8 * 366 * SECONDS_PER_DAY;
 /** SPEC §3: clock jumps (and DST changes) up to 3 h get cronie's catch-up; the planner uses this too. */
 export const CATCH_UP_LIMIT_SECONDS = 3 * 3600;
 

@@ -1,5 +1,5 @@
 /** Expands an include pattern (`*`, `?`, `[...]` within path segments) into sorted existing paths. */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const MAGIC = /[*?[]/;
@@ -13,7 +13,21 @@ function segmentRegex(segment: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-/** `pattern` is absolute or relative to the working directory. Hidden entries match only a segment that starts with a dot, as in the shell. */
+/** Whether a path the glob built from literal segments can exist: under a plain file or a missing folder it cannot. */
+async function mayExist(candidate: string): Promise<boolean> {
+  const code = await stat(candidate).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error.code,
+  );
+  // Other failures (EACCES, ELOOP) stay candidates, so the loader names them instead of hiding them.
+  return code !== 'ENOENT' && code !== 'ENOTDIR';
+}
+
+/**
+ * `pattern` is absolute or relative to the working directory. Hidden entries match only a segment
+ * that starts with a dot, as in the shell. Like the shell, a glob yields only paths that exist:
+ * `conf.d/*\/tasks.conf` skips a plain file `conf.d/README` and a folder without `tasks.conf`.
+ */
 export async function expandGlob(pattern: string): Promise<string[]> {
   if (!hasMagic(pattern)) return [pattern];
   const segments = pattern.split('/').filter(Boolean);
@@ -33,6 +47,11 @@ export async function expandGlob(pattern: string): Promise<string[]> {
       }
     }
     current = next;
+  }
+  // Paths from readdir exist; only those ending in literal segments need a look.
+  if (!hasMagic(segments[segments.length - 1])) {
+    const exists = await Promise.all(current.map(mayExist));
+    current = current.filter((_, index) => exists[index]);
   }
   return current.sort();
 }

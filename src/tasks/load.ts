@@ -1,6 +1,7 @@
 /**
  * Reads a task file and its includes into tasks, or every error found (SPEC §1.6, §1.7, §6).
- * The result is all-or-nothing: callers apply `tasks` only when `errors` is empty.
+ * The result is all-or-nothing: callers apply `tasks` only when `errors` is empty. Warnings never
+ * reject a file: callers report them (check prints them, the daemon logs them).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { realpath, stat, readFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { formatError, type TaskFileError } from './errors.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
 import { expandGlob } from './glob.js';
+import { hostWarnings } from './host-checks.js';
 import { parseTaskFileInSlices } from './task-file.js';
 import type { LineContext } from './task-line.js';
 import type { SourceLocation, Task } from './types.js';
@@ -20,11 +22,18 @@ export interface LoadOptions {
   readonly asRoot: boolean;
   /** The default time zone of tasks without `TZ=` or `tz=`. */
   readonly zone: string;
+  /**
+   * The tasks whose cwd, shell and user are checked on this host (warnings); default: every task.
+   * Tasks meant for other hosts of a fleet need not find their user or folder here.
+   */
+  readonly appliesHere?: (task: Task) => boolean;
 }
 
 export interface LoadResult {
   readonly tasks: readonly Task[];
   readonly errors: readonly TaskFileError[];
+  /** Likely mistakes that still load (`file:line:column: message`, as errors): report, never reject. */
+  readonly warnings: readonly TaskFileError[];
   /** Every file read (the task file and each include), for watching. */
   readonly files: readonly string[];
   /** The include patterns seen, absolute, for watching directories where files may appear. */
@@ -37,6 +46,7 @@ interface LoadState {
   readonly options: LoadOptions;
   readonly tasks: Task[];
   readonly errors: TaskFileError[];
+  readonly warnings: TaskFileError[];
   readonly files: string[];
   readonly patterns: string[];
   readonly firstSeen: Map<string, SourceLocation>;
@@ -95,6 +105,7 @@ async function loadOne(file: string, context: LineContext, state: LoadState, cha
   state.digest.update(file).update('\0').update(source).update('\0');
   const parsed = await parseTaskFileInSlices(source, file, { ...context, baseDir: path.dirname(file) });
   state.errors.push(...parsed.errors);
+  state.warnings.push(...parsed.warnings);
   for (const entry of parsed.entries) {
     if (entry.kind === 'task') {
       addTask(entry.task, state);
@@ -118,17 +129,23 @@ function addTask(task: Task, state: LoadState): void {
 }
 
 export async function loadTasks(file: string, options: LoadOptions): Promise<LoadResult> {
-  const state: LoadState = { options, tasks: [], errors: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256') };
+  const state: LoadState = { options, tasks: [], errors: [], warnings: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256') };
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
-  return { tasks: state.tasks, errors: state.errors, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };
+  state.warnings.push(...(await hostWarnings(options.appliesHere ? state.tasks.filter(options.appliesHere) : state.tasks)));
+  return { tasks: state.tasks, errors: state.errors, warnings: state.warnings, files: state.files, patterns: state.patterns, digest: state.digest.digest('hex') };
 }
 
 /** The task file as this process reads it: root rules when running as root, the machine's zone. */
-export function loadTaskFile(file: string): Promise<LoadResult> {
-  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE });
+export function loadTaskFile(file: string, appliesHere?: (task: Task) => boolean): Promise<LoadResult> {
+  return loadTasks(file, { asRoot: process.getuid?.() === 0, zone: LOCAL_ZONE, appliesHere });
 }
 
 export function formatErrors(errors: readonly TaskFileError[]): string {
   return errors.map(formatError).join('\n');
+}
+
+/** Warnings as `check` prints them: `warning: file:line:column: message`, one a line. */
+export function formatWarnings(warnings: readonly TaskFileError[]): string {
+  return warnings.map((warning) => `warning: ${formatError(warning)}`).join('\n');
 }

@@ -1,6 +1,8 @@
 /**
  * Physical lines → logical lines (SPEC §1): comments and blank lines dropped, `\` at the end of a line
  * continues it. Each logical line keeps a map back to physical line and column for error messages.
+ * As in the shell, only an odd number of trailing backslashes continues a line: `printf %s\\` ends
+ * in an escaped backslash and keeps both (README: choices).
  */
 
 export interface LogicalLine {
@@ -24,6 +26,14 @@ export function positionOf(logical: LogicalLine, offset: number): Position {
 }
 
 const COMMENT_OR_BLANK = /^[ \t]*(#|$)/;
+const BACKSLASH = 0x5c;
+
+/** True when `line` ends in an odd number of backslashes: the last one is not escaped by the one before. */
+export function endsInContinuation(line: string): boolean {
+  let count = 0;
+  for (let at = line.length - 1; at >= 0 && line.charCodeAt(at) === BACKSLASH; at--) count++;
+  return count % 2 === 1;
+}
 
 /** A generator: a large file is split as it is parsed, slice by slice, never all at once. */
 export function* logicalLines(source: string): Generator<LogicalLine> {
@@ -38,7 +48,7 @@ export function* logicalLines(source: string): Generator<LogicalLine> {
     lineNumber++;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (pending === undefined && COMMENT_OR_BLANK.test(line)) continue;
-    const continues = line.endsWith('\\');
+    const continues = endsInContinuation(line);
     const body = continues ? line.slice(0, -1) : line;
     const piece = { at: pending ? pending.text.length + 1 : 0, line: lineNumber, column: 1 };
     if (pending) {

@@ -3,10 +3,11 @@
  * does the reading and follows the includes.
  */
 import { zoneError } from '../schedule/zone.js';
+import { argumentTooLong } from './arg-limit.js';
 import { finishBetweenTicks, finishNow, type Sliced } from '../sliced.js';
 import { logicalLines, positionOf, type LogicalLine } from './logical-lines.js';
 import type { TaskFileError } from './errors.js';
-import { parseTaskLine, type LineContext } from './task-line.js';
+import { parseTaskLine, readsAsTaskLine, type LineContext } from './task-line.js';
 import type { SourceLocation, Task } from './types.js';
 
 export type Entry =
@@ -16,6 +17,8 @@ export type Entry =
 export interface ParsedFile {
   readonly entries: readonly Entry[];
   readonly errors: readonly TaskFileError[];
+  /** Likely mistakes that still parse, in the errors' `file:line:column` shape; they never reject a file. */
+  readonly warnings: readonly TaskFileError[];
 }
 
 const ENV_LINE = /^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$/s;
@@ -39,9 +42,31 @@ export function parseTaskFileInSlices(source: string, file: string, inherited: L
   return finishBetweenTicks(parseSlices(source, file, inherited));
 }
 
+/**
+ * A continued line that joins a line reading as a task of its own: most likely a `\` meant literally
+ * or left over, which would make that task part of the line above and silently disappear.
+ */
+function continuationWarnings(logical: LogicalLine, at: (offset: number) => SourceLocation): TaskFileError[] {
+  const warnings: TaskFileError[] = [];
+  for (let index = 1; index < logical.pieces.length; index++) {
+    const piece = logical.pieces[index];
+    const end = index + 1 < logical.pieces.length ? logical.pieces[index + 1].at - 1 : logical.text.length;
+    if (!readsAsTaskLine(logical.text.slice(piece.at, end))) continue;
+    // The joining blank stands where the previous line's `\` was.
+    warnings.push({
+      ...at(piece.at - 1),
+      message:
+        `this "\\" joins line ${piece.line} to this line, but line ${piece.line} reads as a task line of its own and would not run as one: ` +
+        `remove the "\\" if line ${piece.line} is a separate task (end a line with "\\\\" for a literal backslash)`,
+    });
+  }
+  return warnings;
+}
+
 function* parseSlices(source: string, file: string, inherited: LineContext): Sliced<ParsedFile> {
   const entries: Entry[] = [];
   const errors: TaskFileError[] = [];
+  const warnings: TaskFileError[] = [];
   let context = inherited;
   const nul = source.indexOf('\0');
   if (nul >= 0) {
@@ -49,7 +74,7 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
     const line = before.split('\n').length;
     const column = nul - before.lastIndexOf('\n');
     errors.push({ file, line, column, message: 'NUL byte: a task file must be text (is this the right file?)' });
-    return { entries, errors };
+    return { entries, errors, warnings };
   }
   const at = (logical: LogicalLine, offset: number): SourceLocation => ({ file, ...positionOf(logical, offset) });
 
@@ -58,6 +83,7 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
     if (++count % SLICE_LINES === 0) yield;
     // A continuation can join blank lines into a logical line with nothing on it: skip it like a blank line.
     if (logical.text.trim() === '') continue;
+    if (logical.pieces.length > 1) warnings.push(...continuationWarnings(logical, (offset) => at(logical, offset)));
     const env = ENV_LINE.exec(logical.text);
     if (env) {
       const [, name, raw] = env;
@@ -69,6 +95,12 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
       }
       if (name === 'SHELL' && !value.startsWith('/')) {
         errors.push({ ...at(logical, valueAt), message: `SHELL must be an absolute path such as /bin/bash, not "${value}"` });
+        continue;
+      }
+      // The job's environment holds it as one `NAME=value` string.
+      const tooLong = argumentTooLong(`${name}=${value}`, `the environment line ${name}=`);
+      if (tooLong) {
+        errors.push({ ...at(logical, 0), message: tooLong });
         continue;
       }
       context = {
@@ -88,7 +120,8 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
     }
     const line = parseTaskLine(logical.text, context, at(logical, 0));
     for (const error of line.errors) errors.push({ ...at(logical, error.at), message: error.message });
+    for (const warning of line.warnings) warnings.push({ ...at(logical, warning.at), message: warning.message });
     if (line.task) entries.push({ kind: 'task', task: line.task });
   }
-  return { entries, errors };
+  return { entries, errors, warnings };
 }

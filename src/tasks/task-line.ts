@@ -5,15 +5,25 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { compileSchedule } from '../schedule/compile.js';
+import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
+import { lateOptionsWarning } from './late-options.js';
 import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
 import { didYouMean } from './suggest.js';
 import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
 import type { SourceLocation, Task, TaskType } from './types.js';
 
+/** An error (or a warning) at an offset in the logical line. */
 export interface LineError {
   readonly at: number;
   readonly message: string;
+}
+
+/** Errors reject the file; warnings (likely mistakes that still parse) are only reported. */
+export interface ParsedLine {
+  readonly task?: Task;
+  readonly errors: readonly LineError[];
+  readonly warnings: readonly LineError[];
 }
 
 /** What a task line inherits from the lines above it (SPEC §1.6). */
@@ -56,14 +66,26 @@ function readHeadTokens(text: string, limit: number): { tokens: Token[]; schedul
   return { tokens, scheduleLength: macroLength >= 0 ? macroLength : 6 };
 }
 
+/**
+ * Whether `text` starts the way a task line does: six fields that compile (or a macro), then hosts,
+ * an integer max and a type. A continuation that joins such a line was likely not meant.
+ */
+export function readsAsTaskLine(text: string): boolean {
+  const { tokens, scheduleLength } = readHeadTokens(text, TYPE_SEARCH);
+  const [, maxToken, typeToken] = tokens.slice(scheduleLength, scheduleLength + 3);
+  if (typeToken === undefined || !isInteger(maxToken.text) || !Object.hasOwn(TYPES, typeToken.text)) return false;
+  return compileSchedule(tokens.slice(0, scheduleLength).map((token) => token.text)).ok;
+}
+
 export function deriveIdentity(command: string): string {
   const firstWord = command.trim().split(/[ \t;|&<>()]/, 1)[0] ?? '';
   const base = path.basename(firstWord).replace(/[^A-Za-z0-9_.-]+/g, '').slice(0, 40) || 'task';
   return `${base}-${createHash('sha1').update(command).digest('hex').slice(0, 6)}`;
 }
 
-export function parseTaskLine(text: string, context: LineContext, location: SourceLocation): { task?: Task; errors: LineError[] } {
+export function parseTaskLine(text: string, context: LineContext, location: SourceLocation): ParsedLine {
   const errors: LineError[] = [];
+  const warnings: LineError[] = [];
   const { tokens, scheduleLength: count } = readHeadTokens(text, TYPE_SEARCH);
   const scheduleTokens = tokens.slice(0, count);
   const [hostsToken, maxToken, typeToken] = tokens.slice(count, count + 3);
@@ -80,7 +102,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
 
   if (!typeToken) {
     errors.push({ at: text.trimEnd().length, message: 'incomplete task line: after the schedule write hosts, max, type (cron or daemon) and the command' });
-    return { errors };
+    return { errors, warnings };
   }
   for (const error of hostListErrors(hostsToken.text)) errors.push({ at: hostsToken.at + error.offset, message: error.message });
 
@@ -100,10 +122,12 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   const options = newOptions(context.baseDir);
   const seen: string[] = [];
   let suppressed = 0;
+  let endedByDashes = false;
   let at = skipBlanks(text, typeToken.end);
   while (at < text.length) {
     if (text.startsWith('--', at) && (at + 2 === text.length || text[at + 2] === ' ' || text[at + 2] === '\t')) {
       at = skipBlanks(text, at + 2);
+      endedByDashes = true;
       break;
     }
     const token = readOptionToken(text, at);
@@ -125,10 +149,16 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
   const command = text.slice(at).trimEnd();
   if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });
-  if (errors.length > 0 || !compiled.ok || type === undefined) return { errors };
+  const tooLong = argumentTooLong(command, 'the command');
+  if (tooLong) errors.push({ at, message: tooLong });
+  // `--` says the words after it are the command's, whatever they look like.
+  const late = endedByDashes ? undefined : lateOptionsWarning(text, at);
+  if (late) warnings.push(late);
+  if (errors.length > 0 || !compiled.ok || type === undefined) return { errors, warnings };
 
   return {
     errors,
+    warnings,
     task: {
       id: options.name ?? deriveIdentity(command),
       location,

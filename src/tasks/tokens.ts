@@ -26,20 +26,26 @@ export function readToken(text: string, from: number): Token {
   return { text: text.slice(from, end), at: from, end };
 }
 
+const DOUBLE_QUOTE = 0x22;
+const SINGLE_QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+
 /**
- * Reads a `key=value` token whose value may be double-quoted (SPEC §1.5): `cwd="/srv/my app"`.
- * Inside quotes, `\"` and `\\` are escapes. The returned text has the quotes removed.
+ * Reads a `key=value` token whose value may be quoted (SPEC §1.5): `cwd="/srv/my app"`, and alike
+ * with single quotes (README: choices): `name='c d'`. Inside quotes, a backslash escapes the quote
+ * and itself (`\"` or `\'`, and `\\`). The returned text has the quotes removed.
  */
 export function readOptionToken(text: string, from: number): Token {
   const plain = readToken(text, from);
   const equals = from + plain.text.indexOf('=');
-  if (equals < from || text.charCodeAt(equals + 1) !== 0x22) return plain;
+  const quote = text.charCodeAt(equals + 1);
+  if (equals < from || (quote !== DOUBLE_QUOTE && quote !== SINGLE_QUOTE)) return plain;
   // Copies runs between escapes as slices: a long quoted value costs one pass, not one string per character.
   let value = '';
   let run = equals + 2;
   for (let at = run; at < text.length; at++) {
     const code = text.charCodeAt(at);
-    if (code === 0x22) {
+    if (code === quote) {
       value += text.slice(run, at);
       const end = at + 1;
       if (end < text.length && !isBlank(text.charCodeAt(end))) {
@@ -48,11 +54,11 @@ export function readOptionToken(text: string, from: number): Token {
       return { text: text.slice(from, equals + 1) + value, at: from, end };
     }
     const next = text.charCodeAt(at + 1);
-    if (code === 0x5c && (next === 0x22 || next === 0x5c)) {
+    if (code === BACKSLASH && (next === quote || next === BACKSLASH)) {
       value += text.slice(run, at);
       run = at + 1;
       at++;
     }
   }
-  return { text: text.slice(from), at: from, end: text.length, error: { at: equals + 1, message: 'unterminated quote: close the value with "' } };
+  return { text: text.slice(from), at: from, end: text.length, error: { at: equals + 1, message: `unterminated quote: close the value with ${String.fromCharCode(quote)}` } };
 }

@@ -71,9 +71,70 @@ describe('gotorch check (SPEC §4)', () => {
     expect((JSON.parse(json.output) as { errors: unknown[] }).errors).toHaveLength(3);
   });
 
+  it('warns about likely mistakes without failing: stderr lines prefixed warning:, a warnings array in --json', async () => {
+    writeFileSync(conf, '* * * * * * * 1 cron name=a echo one \\\n* * * * * * * 1 cron name=b date\n* * * * * * * 1 cron name=c echo hi timeout=5s\n');
+    const { code, output } = await check([]);
+    expect(code).toBe(0);
+    expect(output).toContain('ok, 2 task(s) in 1 file(s)');
+    expect(output).toContain('; 3 warning(s)');
+    expect(output).toContain(`warning: ${conf}:1:38: this "\\" joins line 2 to this line`);
+    expect(output).toContain(`warning: ${conf}:3:37: "timeout=5s" after the command is part of the command`);
+    const json = await check(['--json']);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.output) as { ok: boolean; warnings: { line: number; column: number; message: string }[] };
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((warning) => `${warning.line}:${warning.column}`)).toEqual(['1:38', '2:22', '3:37']);
+  });
+
+  it('what cannot run on this host: a 200 KB command is an error; a file as cwd=, a missing SHELL=, an unknown user= are warnings', async () => {
+    writeFileSync(conf, `* * * * * * * 1 cron name=huge echo ${'x'.repeat(200_000)}\n`);
+    const huge = await check([]);
+    expect(huge.code).toBe(1);
+    expect(huge.output).toContain(`${conf}:1:32: the command is 200005 bytes; Linux passes at most 131071 bytes in one argument`);
+    writeFileSync(path.join(dir, 'a-file'), '');
+    // The daemon checking the file runs as root here (user= needs it); as another user only the first two rows apply.
+    const asRoot = process.getuid?.() === 0;
+    writeFileSync(
+      conf,
+      [
+        '* * * * * * * 1 cron name=in-file cwd=a-file true',
+        'SHELL=/no/such/shell',
+        '* * * * * * * 1 cron name=no-shell true',
+        'SHELL=/bin/sh',
+        asRoot ? '* * * * * * * 1 cron name=nobody-here user=no_such_user_gotorch true' : '',
+        '* * * * * * 192.0.2.1 1 cron name=elsewhere cwd=not-here-either true',
+      ].join('\n'),
+    );
+    const { code, output } = await check(['--host-id', 'web-1']);
+    expect(code).toBe(0);
+    expect(output).toContain(`warning: ${conf}:1:1: cwd ${path.join(dir, 'a-file')} is not a directory on this host`);
+    expect(output).toContain(`warning: ${conf}:3:1: shell /no/such/shell does not exist on this host`);
+    if (asRoot) expect(output).toContain(`warning: ${conf}:5:1: user "no_such_user_gotorch" is not in /etc/passwd on this host`);
+    // A task for other hosts is not checked against this one.
+    expect(output).not.toContain('not-here-either');
+  });
+
+  it('shows each zone as written (Asia/Kolkata, not ICU\'s Asia/Calcutta)', async () => {
+    writeFileSync(conf, '* * * * * * * 1 cron name=india tz=Asia/Kolkata true\nTZ=Asia/Kolkata\n* * * * * * * 1 cron name=india-env true\n');
+    const { code, output } = await check(['--next', '1']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/india\s+cron\s+1\s+\* \* \* \* \* \*\s+Asia\/Kolkata\s+\S+ \S+ \+05:30/);
+    expect(output).toMatch(/india-env\s+cron\s+1\s+\* \* \* \* \* \*\s+Asia\/Kolkata\s/);
+    expect(output).not.toContain('Calcutta');
+    const json = JSON.parse((await check(['--json'])).output) as { tasks: { zone: string }[] };
+    expect(json.tasks.map((task) => task.zone)).toEqual(['Asia/Kolkata', 'Asia/Kolkata']);
+  });
+
   it('a usage error exits 2', async () => {
     writeFileSync(conf, FILE);
     expect((await check(['--next', 'many'])).code).toBe(2);
+    for (const next of ['0x10', '1e2', '-1', '1001', '1.5', '']) {
+      const usage = await check(['--next', next]);
+      expect(usage.code, `--next ${next}`).toBe(2);
+      expect(usage.output).toContain(`gotorch: --next "${next}" must be a whole number from 0 to 1000, in decimal digits`);
+    }
+    expect((await check(['--next', '1000'])).code).toBe(0);
+    expect((await check(['--next', '0'])).code).toBe(0);
     expect((await runCli(['frobnicate']).exited)).toBe(2);
   });
 

@@ -91,6 +91,7 @@ const validRows: { section: string; tokens: string; expect: Record<string, unkno
   { section: 'macros', tokens: '@every 7m', expect: { kind: 'every', seconds: 420 } },
   { section: 'macros', tokens: '@every 2000ms', expect: { kind: 'every', seconds: 2 } },
   { section: 'macros', tokens: '@every 1s', expect: { kind: 'every', seconds: 1 } },
+  { section: 'macros', tokens: '@every 2928d', expect: { kind: 'every', seconds: 2928 * 86_400 } },
   { section: 'macros', tokens: '@reboot', expect: { kind: 'reboot' } },
   { section: 'macros', tokens: '@Reboot', expect: { kind: 'reboot' } },
 ];
@@ -174,7 +175,13 @@ const errorRows: { section: string; tokens: string; field: number; offset: numbe
   { section: 'macros', tokens: '@every 500ms', field: 1, offset: 0, message: '@every 500ms is shorter than a second: schedules run on whole seconds; write @every 1s' },
   { section: 'macros', tokens: '@every 0s', field: 1, offset: 0, message: 'shorter than a second' },
   { section: 'macros', tokens: '@every 90', field: 1, offset: 2, message: 'duration "90" has no unit: write 90s' },
-  { section: 'macros', tokens: '@every 5x', field: 1, offset: 0, message: 'bad duration "5x"' },
+  { section: 'macros', tokens: '@every 5x', field: 1, offset: 0, message: 'bad duration "5x": write a number and a unit, e.g. 90s, 10m, 2h, 1d' },
+  { section: 'macros', tokens: '@every 1.5s', field: 1, offset: 0, message: '@every 1.5s is not a whole number of seconds: write @every 1s or @every 2s' },
+  { section: 'macros', tokens: '@every 0.5s', field: 1, offset: 0, message: '@every 0.5s is shorter than a second: schedules run on whole seconds; write @every 1s' },
+  { section: 'macros', tokens: '@every 1.5m', field: 1, offset: 0, message: '@every 1.5m is not a whole number: write @every 90s' },
+  { section: 'macros', tokens: '@every 2.25s', field: 1, offset: 0, message: 'write @every 2s or @every 3s' },
+  { section: 'macros', tokens: '@every 999999999999s', field: 1, offset: 0, message: '@every 999999999999s is longer than 2928d (8 years, as far as check looks ahead): for a task this rare use six fields, e.g. 0 0 0 1 1 *' },
+  { section: 'macros', tokens: '@every 2929d', field: 1, offset: 0, message: 'is longer than 2928d' },
 ];
 
 describe('compileSchedule: valid schedules', () => {
@@ -194,6 +201,20 @@ describe('compileSchedule: errors say what is wrong and what to write', () => {
     expect(result.errors).toHaveLength(1);
     expect(result.errors[0]).toMatchObject({ field, offset });
     expect(result.errors[0].message).toContain(message);
+  });
+
+  it('every duration an @every error suggests is one @every accepts', () => {
+    const suggested = errorRows
+      .filter((row) => row.tokens.toLowerCase().startsWith('@every'))
+      .flatMap((row) => {
+        const result = compile(row.tokens);
+        const message = result.ok ? '' : result.errors[0].message;
+        const written = [...message.matchAll(/(?:write|or) @every (\d\w*)/g)].map((match) => match[1]);
+        const examples = /e\.g\. ([\w, ]+)$/.exec(message)?.[1].split(', ') ?? [];
+        return [...written, ...examples];
+      });
+    expect(suggested.length).toBeGreaterThan(8);
+    for (const duration of suggested) expect(compile(`@every ${duration}`).ok, `@every ${duration}`).toBe(true);
   });
 
   it('reports every error in every field, not just the first', () => {

@@ -45,6 +45,16 @@ describe('includes (SPEC §1.6)', () => {
     expect(errors.map(formatError)).toEqual([`${path.join(dir, 'tasks.conf')}:2:9: no such file: check the path (-c/--tasks) (${path.join(dir, 'missing.conf')})`]);
   });
 
+  it('a glob through folders skips a plain file and a folder without the file (no ENOTDIR)', async () => {
+    write('tasks.conf', 'include conf.d/*/tasks.conf');
+    write('conf.d/README', 'about these folders');
+    write('conf.d/web/tasks.conf', '* * * * * * * 1 cron name=web true');
+    mkdirSync(path.join(dir, 'conf.d/empty'));
+    const result = await load();
+    expect(result.errors).toEqual([]);
+    expect(result.tasks.map((task) => task.id)).toEqual(['web']);
+  });
+
   it('reports an include cycle at the include line', async () => {
     write('tasks.conf', 'include a.conf');
     write('a.conf', '\ninclude tasks.conf');
@@ -85,6 +95,26 @@ describe('identities (SPEC §1.7)', () => {
     const { errors } = await load();
     expect(errors).toHaveLength(1);
     expect(errors[0].message).toMatch(/duplicate task identity "backup-[0-9a-f]{6}"/);
+  });
+});
+
+describe('warnings', () => {
+  it('carries the parser\'s and the host\'s warnings; they do not reject the file', async () => {
+    write('tasks.conf', '* * * * * * * 1 cron name=late echo hi timeout=5s\ninclude inc.conf');
+    write('inc.conf', '* * * * * * * 1 cron name=inside cwd=nowhere true');
+    const { tasks, errors, warnings } = await load();
+    expect(errors).toEqual([]);
+    expect(tasks.map((task) => task.id)).toEqual(['late', 'inside']);
+    expect(warnings.map(formatError)).toEqual([
+      expect.stringMatching(/tasks\.conf:1:40: "timeout=5s" after the command is part of the command, not an option/),
+      `${path.join(dir, 'inc.conf')}:1:1: cwd ${path.join(dir, 'nowhere')} does not exist on this host: every run would fail to start; create it or fix cwd=`,
+    ]);
+  });
+
+  it('checks cwd, shell and user only for the tasks appliesHere accepts', async () => {
+    write('tasks.conf', '* * * * * * * 1 cron name=here cwd=gone-here true\n* * * * * * * 1 cron name=elsewhere cwd=gone-elsewhere true');
+    const result = await loadTasks(path.join(dir, 'tasks.conf'), { asRoot: false, zone: 'UTC', appliesHere: (task) => task.id === 'here' });
+    expect(result.warnings.map((warning) => warning.message)).toEqual([expect.stringContaining('gone-here does not exist')]);
   });
 });
 

@@ -61,15 +61,23 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'unknown option without a near key', text: '* * * * * * * 1 cron x=1 date', column: 22, message: 'unknown option "x="' },
   { name: 'duration without unit', text: '* * * * * * * 1 cron timeout=5 date', column: 31, message: 'write 5s' },
   { name: 'duration with a bad unit', text: '* * * * * * * 1 cron timeout=5x date', column: 30, message: 'bad duration' },
+  { name: 'a decimal duration', text: '* * * * * * * 1 cron timeout=1.5s date', column: 30, message: 'duration "1.5s" is not a whole number: write 1500ms' },
+  { name: 'a decimal duration in minutes', text: '* * * * * * * 1 cron grace=2.5m date', column: 28, message: 'write 150s' },
   { name: 'zero grace', text: '* * * * * * * 1 cron grace=0s date', column: 28, message: 'grace must be longer than 0' },
   { name: 'unknown time zone', text: '* * * * * * * 1 cron tz=Mars/Base date', column: 25, message: 'Mars/Base' },
   { name: 'bad name', text: '* * * * * * * 1 cron name=a/b date', column: 27, message: 'may use only letters' },
   { name: 'user= when not root', text: '* * * * * * * 1 cron user=backup date', column: 27, message: 'needs the daemon to run as root' },
   { name: 'bad log_limit', text: '* * * * * * * 1 cron log_limit=lots date', column: 32, message: 'is not a size' },
   { name: 'option given twice', text: '* * * * * * * 1 cron name=a name=b date', column: 29, message: 'given twice' },
-  { name: 'unterminated quote', text: '* * * * * * * 1 cron cwd="/tmp date', column: 26, message: 'unterminated quote' },
+  { name: 'unterminated quote', text: '* * * * * * * 1 cron cwd="/tmp date', column: 26, message: 'unterminated quote: close the value with "' },
+  { name: 'unterminated single quote', text: "* * * * * * * 1 cron cwd='/tmp date", column: 26, message: "unterminated quote: close the value with '" },
+  { name: 'a single-quoted name is read whole', text: "* * * * * * * 1 cron name='c d' date", column: 27, message: 'name "c d" may use only letters' },
   { name: 'text glued to a closing quote', text: '* * * * * * * 1 cron cwd="/tmp"x date', column: 32, message: 'expected a blank after the closing quote' },
   { name: 'empty cwd', text: '* * * * * * * 1 cron cwd= date', column: 26, message: 'cwd is empty' },
+  // limits of the host's exec: one argument or environment string below 128 KiB with its NUL
+  { name: 'a command of 128 KiB', text: `* * * * * * * 1 cron echo ${'x'.repeat(131_072 - 5)}`, column: 22, message: 'the command is 131072 bytes; Linux passes at most 131071 bytes in one argument or environment string (MAX_ARG_STRLEN, 128 KiB with the NUL), so every run would fail with E2BIG' },
+  { name: 'a command of 128 KiB in UTF-8 bytes', text: `* * * * * * * 1 cron echo ${'é'.repeat(65_534)}`, column: 22, message: 'the command is 131073 bytes' },
+  { name: 'an environment line of 128 KiB', text: `BIG=${'x'.repeat(131_068)}`, column: 1, message: 'the environment line BIG= is 131072 bytes' },
   // §1.6 environment lines and includes
   { name: 'unknown TZ line zone', text: 'TZ=Nowhere/City', column: 4, message: 'Nowhere/City' },
   { name: 'relative SHELL', text: 'SHELL=bash', column: 7, message: 'SHELL must be an absolute path' },
@@ -100,7 +108,13 @@ describe('task file errors (SPEC §1.7)', () => {
   it('user= is accepted when the daemon runs as root', () => {
     expect(parse('* * * * * * * 1 cron user=backup date', true).errors).toEqual([]);
   });
+
+  it('a command of 131071 bytes still runs: with its NUL it fits MAX_ARG_STRLEN', () => {
+    expect(parse(`* * * * * * * 1 cron echo ${'x'.repeat(131_071 - 5)}`).errors).toEqual([]);
+    expect(parse(`BIG=${'x'.repeat(131_067)}`).errors).toEqual([]);
+  });
 });
+
 
 describe('task lines (SPEC §1)', () => {
   it('reads schedule, hosts, max, type and command', () => {
@@ -138,6 +152,14 @@ describe('task lines (SPEC §1)', () => {
     expect(onlyTask('* * * * * * * 1 cron cwd="/srv/my app" name="x" ls').options).toMatchObject({ cwd: '/srv/my app', name: 'x' });
   });
 
+  it('accepts single-quoted option values with the same rules (README: choices)', () => {
+    const task = onlyTask(`* * * * * * * 1 cron cwd='/srv/my app' name='x' ls`);
+    expect(task.options).toMatchObject({ cwd: '/srv/my app', name: 'x' });
+    expect(task.command).toBe('ls');
+    expect(onlyTask(`* * * * * * * 1 cron cwd='/srv/it\\'s "here"' ls`).options.cwd).toBe(`/srv/it's "here"`);
+    expect(onlyTask(`* * * * * * * 1 cron cwd="/srv/it's" ls`).options.cwd).toBe(`/srv/it's`);
+  });
+
   it('ends options at the first non-option token, or at --', () => {
     expect(onlyTask('* * * * * * * 1 cron echo a=b').command).toBe('echo a=b');
     expect(onlyTask('* * * * * * * 1 cron FOO=1 env').command).toBe('FOO=1 env');
@@ -152,6 +174,62 @@ describe('task lines (SPEC §1)', () => {
 
   it('joins continued lines', () => {
     expect(onlyTask('* * * * * * * 1 cron \\\n  echo one \\\n  two').command).toBe('echo one    two');
+  });
+});
+
+// SPEC §1: `\` at the end continues a line. As in the shell, only an odd number of trailing
+// backslashes does; an even number is literal and kept as written (README: choices).
+const continuationRows: { name: string; text: string; commands: string[] }[] = [
+  { name: 'an escaped backslash ends the command', text: '* * * * * * * 1 cron printf %s\\\\\n* * * * * * * 1 cron name=next date', commands: ['printf %s\\\\', 'date'] },
+  { name: 'four backslashes are two escaped ones', text: '* * * * * * * 1 cron echo \\\\\\\\\n* * * * * * * 1 cron name=next date', commands: ['echo \\\\\\\\', 'date'] },
+  { name: 'three backslashes: an escaped one, then a continuation', text: '* * * * * * * 1 cron echo \\\\\\\n  more', commands: ['echo \\\\   more'] },
+  { name: 'one backslash continues', text: '* * * * * * * 1 cron echo \\\n  more', commands: ['echo    more'] },
+  { name: 'an env line ending in an escaped backslash stays an env line', text: 'DIR=C:\\\\\n* * * * * * * 1 cron name=next date', commands: ['date'] },
+];
+
+// Likely mistakes that still parse are warnings (same file:line:column shape); they never reject a file.
+const warningRows: { name: string; text: string; line?: number; column?: number; message?: string }[] = [
+  { name: 'a continuation joins a task line', text: '* * * * * * * 1 cron echo one \\\n* * * * * * * 1 cron name=two date', line: 1, column: 31, message: 'joins line 2 to this line, but line 2 reads as a task line' },
+  { name: 'an env line continued into a task line', text: 'PATH=/usr/bin\\\n* * * * * * * 1 cron name=lost date', line: 1, column: 14, message: 'remove the "\\" if line 2 is a separate task' },
+  { name: 'a continuation joins a macro task line', text: '* * * * * * * 1 cron echo \\\n  @every 90s * 1 cron name=two date', line: 1, column: 27, message: 'line 2 reads as a task line' },
+  { name: 'an option after the command', text: '* * * * * * * 1 cron name=x echo hi name=late timeout=5s', column: 37, message: '"name=late", "timeout=5s" after the command are part of the command, not options: put them before the command, or use -- to keep them as part of the command' },
+  { name: 'an option after the command on a continued line', text: '* * * * * * * 1 cron echo hi \\\n  tz=UTC', line: 2, column: 3, message: '"tz=UTC" after the command is part of the command, not an option' },
+  { name: 'many options after the command are counted', text: '* * * * * * * 1 cron run name=a name=b name=c name=d name=e', column: 26, message: '"name=a", "name=b", "name=c" and 2 more after the command' },
+  // Rows that must not warn.
+  { name: 'a continued command', text: '* * * * * * * 1 cron echo one \\\n  two three four five six seven 1 cron' },
+  { name: 'a continued line of options', text: '* * * * * * * 1 cron name=x \\\n  timeout=5s date' },
+  { name: '-- keeps option-like words in the command', text: '* * * * * * * 1 cron -- echo hi name=late timeout=5s' },
+  { name: 'unknown keys after the command are shell words', text: '* * * * * * * 1 cron dd if=/dev/zero of=/tmp/x bs=1M count=1' },
+  { name: 'option words inside quotes', text: `* * * * * * * 1 cron echo "a name=x" 'b timeout=5s'` },
+  { name: 'option words in a shell comment', text: '* * * * * * * 1 cron date # timeout=5s' },
+  { name: 'an option word glued to a flag', text: '* * * * * * * 1 cron mysql --user=backup' },
+];
+
+describe('line continuations (SPEC §1)', () => {
+  it.each(continuationRows)('$name', ({ text, commands }) => {
+    const parsed = parse(text);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.entries.map((entry) => (entry.kind === 'task' ? entry.task.command : entry.kind))).toEqual(commands);
+  });
+});
+
+describe('task file warnings', () => {
+  it.each(warningRows)('$name', ({ text, line = 1, column, message }) => {
+    const parsed = parse(text);
+    expect(parsed.errors).toEqual([]);
+    if (message === undefined) {
+      expect(parsed.warnings).toEqual([]);
+      return;
+    }
+    const hit = parsed.warnings.find((warning) => warning.line === line && warning.column === column);
+    expect(hit, `warnings were: ${JSON.stringify(parsed.warnings)}`).toBeDefined();
+    expect(hit?.message).toContain(message);
+    expect(hit?.file).toBe('tasks.conf');
+  });
+
+  it('a warning does not stop the tasks from loading', () => {
+    const parsed = parse('* * * * * * * 1 cron name=x echo hi timeout=5s');
+    expect(parsed.entries).toHaveLength(1);
   });
 });
 
