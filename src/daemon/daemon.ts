@@ -12,7 +12,7 @@ import { procTable } from '../supervisor/process-table.js';
 import { jobSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { loadTaskFile, type LoadResult } from '../tasks/load.js';
+import type { LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
@@ -22,7 +22,7 @@ import { Monitor } from './monitor.js';
 import { releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
-import { matchHost, NOTHING_APPLIED, Reloads, type AppliedSchedule } from './reloads.js';
+import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type AppliedSchedule } from './reloads.js';
 import { prepareStart } from './start-checks.js';
 import { readState, removedTaskStandIn, scheduleKey, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
@@ -94,7 +94,7 @@ export class Daemon {
       log: this.log,
       now: () => this.clock.now(),
       hostId: options.hostId,
-      load: () => loadTaskFile(options.tasksFile),
+      load: () => loadForHost(options.tasksFile, options.hostId),
       current: () => this.schedule,
       apply: (loaded) => this.apply(loaded),
       applied: (loaded) => this.watcher.update(loaded),
@@ -112,9 +112,10 @@ export class Daemon {
 
   /** Validates, claims the pidfile and starts scheduling; or says why it cannot start. */
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
-    const prepared = await prepareStart(options.tasksFile, options.paths);
+    const prepared = await prepareStart(options.tasksFile, options.paths, options.hostId);
     if ('reason' in prepared) return prepared;
     const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }));
+    logWarnings(daemon.log, 'start', prepared.loaded);
     if (prepared.replacedStale !== undefined) daemon.log.warn({ stalePid: prepared.replacedStale, pidfile: options.paths.pidfile }, 'replaced a stale pidfile');
     try {
       await daemon.begin(prepared.loaded);

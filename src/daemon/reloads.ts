@@ -4,10 +4,10 @@
  * immutable snapshot, swapped in one assignment by the daemon.
  */
 import type { Logger } from 'pino';
-import { applicableTasks, type HostIdentity } from '../fleet/host-list.js';
+import { applicableTasks, HostList, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { formatError } from '../tasks/errors.js';
-import type { LoadResult } from '../tasks/load.js';
+import { loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import type { ReloadResult } from './status.js';
 import { describeDiff, type TaskDiff } from './task-diff.js';
@@ -27,7 +27,7 @@ export interface AppliedSchedule {
 }
 
 export const NOTHING_APPLIED: AppliedSchedule = Object.freeze({
-  loaded: Object.freeze({ tasks: [], errors: [], files: [], patterns: [], digest: '' }),
+  loaded: Object.freeze({ tasks: [], errors: [], warnings: [], files: [], patterns: [], digest: '' }),
   applicable: [],
   daemonTasks: [],
   host: '',
@@ -45,6 +45,17 @@ export function matchHost(loaded: LoadResult, hostId: string | undefined): Pick<
 }
 
 const currentIdentityKey = (hostId: string | undefined): string => identityKey(resolveIdentity(hostId));
+
+/** Loads the task file; what this host lacks (a cwd, a shell, a user) is warned about for its own tasks only. */
+export function loadForHost(file: string, hostId: string | undefined): Promise<LoadResult> {
+  const identity = resolveIdentity(hostId);
+  return loadTaskFile(file, (task) => new HostList(task.hosts).appliesTo(identity));
+}
+
+/** Check's warnings in the daemon's log (they never reject a file): one record per load that has any. */
+export function logWarnings(log: Logger, trigger: string, loaded: LoadResult): void {
+  if (loaded.warnings.length > 0) log.warn({ trigger, warnings: loaded.warnings.map(formatError) }, 'task file warnings');
+}
 
 export interface ReloadsHost {
   readonly log: Logger;
@@ -89,12 +100,13 @@ export class Reloads {
     const { log, now } = this.host;
     const loaded = await this.host.load();
     const at = now();
+    const sameContent = loaded.digest === this.host.current().loaded.digest;
+    if (!(trigger === 'file change' && sameContent)) logWarnings(log, trigger, loaded);
     if (loaded.errors.length > 0) {
       const errors = loaded.errors.map(formatError);
       log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running');
       return (this.lastResult = { ok: false, trigger, at, errors });
     }
-    const sameContent = loaded.digest === this.host.current().loaded.digest;
     if (trigger === 'file change' && sameContent) return this.lastResult ?? { ok: true, trigger, at, summary: 'unchanged' };
     const previous = this.lastResult;
     const { diff, fromSecond } = await this.host.apply(loaded);

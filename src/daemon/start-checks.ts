@@ -4,15 +4,16 @@
  * A refused start leaves nothing behind.
  */
 import path from 'node:path';
-import { formatErrors, loadTaskFile, type LoadResult } from '../tasks/load.js';
+import { formatErrors, type LoadResult } from '../tasks/load.js';
 import { runtimeRefusal } from './file-safety.js';
 import { claimPidfile, DAEMON_TITLE } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
+import { loadForHost } from './reloads.js';
 
 export type StartCheck = { readonly loaded: LoadResult; readonly replacedStale?: number } | { readonly exitCode: number; readonly reason: string };
 
-export async function prepareStart(tasksFile: string, paths: RuntimePaths): Promise<StartCheck> {
-  const loaded = await loadTaskFile(tasksFile);
+export async function prepareStart(tasksFile: string, paths: RuntimePaths, hostId: string | undefined): Promise<StartCheck> {
+  const loaded = await loadForHost(tasksFile, hostId);
   if (loaded.errors.length > 0) {
     return { exitCode: 1, reason: `${tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${formatErrors(loaded.errors)}` };
   }
