@@ -1,12 +1,12 @@
 /** Human-readable times and tables for the CLI. */
 import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
-import type { WallTime } from '../schedule/types.js';
+import { newWallTime } from '../schedule/calendar.js';
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
 /** `2026-11-20 23:15:05 +01:00`: the wall time in `zoneName` with its UTC offset. */
 export function formatInstant(unixSecond: number, zoneName: string): string {
-  const wall = {} as WallTime;
+  const wall = newWallTime();
   Zone.for(zoneName).fillWallTime(unixSecond, wall);
   const offset = wall.wallSeconds - unixSecond;
   const sign = offset < 0 ? '-' : '+';

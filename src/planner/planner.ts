@@ -5,6 +5,7 @@
 import { matchesWall } from '../schedule/match.js';
 import { CATCH_UP_LIMIT_SECONDS } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
+import { newWallTime } from '../schedule/calendar.js';
 import type { WallTime } from '../schedule/types.js';
 import type { Task } from '../tasks/types.js';
 import { finishNow, type Sliced } from '../sliced.js';
@@ -53,7 +54,6 @@ interface ZoneState {
   highWall: number;
 }
 
-const newWall = (): WallTime => ({ year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, dayOfWeek: 0, daysInMonth: 0, wallSeconds: 0 });
 const utc = Zone.for('UTC');
 
 export class Planner {
@@ -68,7 +68,7 @@ export class Planner {
   /** Indices of matching tasks, reused each tick. */
   private readonly matched: number[] = [];
   /** Wall fields for catch-up and daemon windows, reused to keep the tick free of allocation. */
-  private readonly scratch = newWall();
+  private readonly scratch = newWallTime();
 
   /** `startSecond` counts as planned: the first advance evaluates the second after it. */
   constructor(tasks: readonly Task[], startSecond: number) {
@@ -116,7 +116,7 @@ export class Planner {
         zones.set(name, previous);
       } else {
         const zone = Zone.for(name);
-        const wall = newWall();
+        const wall = newWallTime();
         zone.fillWallTime(this.last, wall);
         zones.set(name, { zone, index, wall, lastWall: wall.wallSeconds, highWall: wall.wallSeconds });
       }

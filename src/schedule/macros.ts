@@ -1,5 +1,5 @@
-import { formatDuration, parseDuration } from '../tasks/duration.js';
-import { closest } from '../tasks/suggest.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { closest } from './suggest.js';
 import { SEARCH_LIMIT_SECONDS } from './next-fire.js';
 import type { CompileResult, ScheduleError } from './types.js';
 

@@ -1,5 +1,5 @@
 import { daysFromCivil, fillCivil, SECONDS_PER_DAY } from './calendar.js';
-import { closest } from '../tasks/suggest.js';
+import { closest } from './suggest.js';
 import type { WallTime } from './types.js';
 
 /** The zone name that stands for the machine's own time zone (a task with neither `tz=` nor `TZ=`). */

@@ -1,8 +1,8 @@
 /** Task options (SPEC §1.5): `key=value` tokens after the type. Defaults live here and nowhere else. */
 import path from 'node:path';
 import { zoneError } from '../schedule/zone.js';
-import { parseDuration } from './duration.js';
-import { didYouMean } from './suggest.js';
+import { parseDuration } from '../schedule/duration.js';
+import { didYouMean } from '../schedule/suggest.js';
 import type { TaskOptions } from './types.js';
 
 export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024 } as const;

@@ -9,7 +9,7 @@ import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
 import { lateOptionsWarning } from './late-options.js';
 import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../schedule/suggest.js';
 import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
 import type { SourceLocation, Task, TaskType } from './types.js';
 
