@@ -273,7 +273,7 @@ describe('status, kill and run (SPEC §4)', () => {
 
     expect(await box.cli('kill', 'nap')).toEqual({ code: 0, stdout: 'stopped 1 running instance(s) of nap\n', stderr: '' });
     expect(isAlive(nap)).toBe(false);
-    expect(await box.waitForFinished('nap')).toMatchObject([{ pid: nap, signal: 'SIGTERM', exitCode: null }]);
+    expect(await box.waitForFinished('nap')).toMatchObject([{ jobPid: nap, signal: 'SIGTERM', exitCode: null }]);
     expect(await box.cli('kill', 'nap')).toEqual({ code: 0, stdout: 'stopped 0 running instance(s) of nap\n', stderr: '' });
     const killUnknown = await box.cli('kill', 'nope');
     expect(killUnknown.code).toBe(1);
