@@ -6,6 +6,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CheckOptions } from './check.js';
 
+// `gotorch status | head -1`: a reader that went away ends nothing but the output; the command still
+// finishes and exits with its own code (SPEC §4), without a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 export interface CommonOptions {
   readonly tasks: string;
   readonly pidfile?: string;
