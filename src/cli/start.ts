@@ -43,7 +43,11 @@ async function waitUntilGone(pid: number): Promise<void> {
 export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | 'SIGQUIT'): Promise<number> {
   const paths = runtimePaths(common);
   const pid = runningPid(paths);
-  if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile})`);
+  if (pid === undefined) {
+    // LSB: stopping a service that is not running succeeds.
+    process.stdout.write(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${signal === 'SIGTERM' ? 'stop' : 'quit'}\n`);
+    return 0;
+  }
   process.kill(pid, signal);
   await waitUntilGone(pid);
   process.stdout.write(`gotorch ${signal === 'SIGTERM' ? 'stopped' : 'quit'} (pid ${pid})\n`);
