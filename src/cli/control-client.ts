@@ -17,8 +17,9 @@ export function request(socketPath: string, body: ControlRequest, timeoutMs = 30
     socket.on('data', (chunk: string) => (answer += chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-      reject(gone ? new NotRunningError(`gotorch is not running (no daemon answers on ${socketPath})`) : error);
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new NotRunningError(`gotorch is not running (no daemon answers on ${socketPath})`));
+      else if (error.code === 'EACCES' || error.code === 'EPERM') reject(new Error(`permission denied on the control socket ${socketPath}: the daemon runs as another user; run gotorch as that user`));
+      else reject(error);
     });
     socket.on('end', () => {
       clearTimeout(timer);

@@ -48,7 +48,12 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
     process.stdout.write(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${signal === 'SIGTERM' ? 'stop' : 'quit'}\n`);
     return 0;
   }
-  process.kill(pid, signal);
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return fail(`permission denied: cannot signal the daemon (pid ${pid}, pidfile ${paths.pidfile}), which runs as another user; run gotorch as that user`);
+  }
   await waitUntilGone(pid);
   process.stdout.write(`gotorch ${signal === 'SIGTERM' ? 'stopped' : 'quit'} (pid ${pid})\n`);
   return 0;
