@@ -1,6 +1,7 @@
 /** Talks to a running daemon over its control socket (SPEC §4). */
 import net from 'node:net';
 import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
+import type { StatusReport } from '../daemon/status.js';
 
 export class NotRunningError extends Error {}
 
@@ -30,4 +31,16 @@ export function request(socketPath: string, body: ControlRequest, timeoutMs = 30
       }
     });
   });
+}
+
+/** The task file the running daemon runs: its status carries it (SPEC §4). */
+export async function daemonTasksFile(socketPath: string): Promise<string | NotRunningError> {
+  try {
+    const answer = await request(socketPath, { cmd: 'status' });
+    if (answer.ok) return (answer.status as StatusReport).file;
+    throw new Error(answer.error);
+  } catch (error) {
+    if (error instanceof NotRunningError) return error;
+    throw new Error(`cannot ask the daemon which task file it runs (${(error as Error).message}); name it with -c`);
+  }
 }

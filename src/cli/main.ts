@@ -16,6 +16,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 export interface CommonOptions {
   readonly tasks: string;
+  /** `-c` was given: `tasks` is the user's choice, not the default `tasks.conf` (which `reload` and `restart` replace by the daemon's file). */
+  readonly tasksGiven?: boolean;
   readonly pidfile?: string;
   readonly logDir?: string;
   readonly hostId?: string;
@@ -49,7 +51,7 @@ const program = new GotorchProgram('gotorch')
   .showHelpAfterError()
   .exitOverride();
 
-const common = (): CommonOptions => program.opts<CommonOptions>();
+const common = (): CommonOptions => ({ ...program.opts<CommonOptions>(), tasksGiven: program.getOptionValueSource('tasks') !== 'default' });
 
 program
   .command('check')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
+import { daemonTasksFile, NotRunningError } from './control-client.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -19,7 +20,8 @@ function fail(reason: string): number {
 
 export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
   const paths = runtimePaths(common);
-  const daemonOptions = { tasksFile: common.tasks, paths, hostId: common.hostId };
+  // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
+  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId };
   if (options.daemonChild || options.foreground) {
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
     if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(3));
@@ -28,7 +30,7 @@ export async function startCommand(common: CommonOptions, options: { foreground?
   // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
-  const args = ['--tasks', path.resolve(common.tasks), '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
+  const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
   const started = await daemonize(args, paths);
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
@@ -59,16 +61,26 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
   return 0;
 }
 
-/** Validates before stopping: a bad file must not turn a restart into an outage. */
+/**
+ * Validates before stopping: a bad file must not turn a restart into an outage. Without `-c`, the file
+ * is the one the running daemon runs, not `./tasks.conf`.
+ */
 export async function restartCommand(common: CommonOptions): Promise<number> {
-  const loaded = await loadTaskFile(common.tasks);
-  const running = runningPid(runtimePaths(common)) !== undefined;
-  if (loaded.errors.length > 0) {
-    return fail(`${common.tasks} rejected, ${running ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
+  const paths = runtimePaths(common);
+  const pid = runningPid(paths);
+  let tasks = common.tasks;
+  if (pid !== undefined && !common.tasksGiven) {
+    const file = await daemonTasksFile(paths.socket);
+    if (file instanceof NotRunningError) return fail(`gotorch runs (pid ${pid}) but does not answer on ${paths.socket}, so its task file is unknown; name it with -c`);
+    tasks = file;
   }
-  if (running) {
+  const loaded = await loadTaskFile(tasks);
+  if (loaded.errors.length > 0) {
+    return fail(`${tasks} rejected, ${pid !== undefined ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
+  }
+  if (pid !== undefined) {
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand(common, {});
+  return startCommand({ ...common, tasks }, {});
 }

@@ -2,11 +2,10 @@
  * A user who is not the daemon's (SPEC §4 messages): "permission denied", naming the file, never "not
  * running" — `stop` must not report success for a daemon it cannot see.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLI, isAlive } from '../helpers/processes.js';
-import { sandboxes, type CliResult, type Sandbox } from './sandbox.js';
+import { runToEnd, sandboxes, type CliResult, type Sandbox } from './sandbox.js';
 
 const asRoot = process.getuid?.() === 0;
 if (!asRoot) console.warn('\n!!! OTHER-USER TESTS SKIPPED: not running as root (they run the CLI as nobody against root\'s daemon) !!!\n');
@@ -14,14 +13,8 @@ if (!asRoot) console.warn('\n!!! OTHER-USER TESTS SKIPPED: not running as root (
 const sandbox = sandboxes();
 
 /** The built CLI as `nobody` (setpriv, util-linux), with the sandbox's options. */
-function asNobody(box: Sandbox, ...args: string[]): Promise<CliResult> {
-  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...box.globalArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const asNobody = (box: Sandbox, ...args: string[]): Promise<CliResult> =>
+  runToEnd('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...box.globalArgs, ...args]);
 
 describe.skipIf(!asRoot)("root's daemon, commands run by another user", () => {
   it('an unreadable pidfile: stop, quit and start say permission denied naming it, exit 1; the daemon runs on', async () => {

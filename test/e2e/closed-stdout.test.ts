@@ -1,17 +1,12 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/processes.js';
-import { sandboxes } from '../control/sandbox.js';
+import { runToEnd, sandboxes } from '../control/sandbox.js';
 
 const sandbox = sandboxes();
 
-/** Runs the built CLI with a stdout pipe whose reader is gone before the first write (`gotorch status | head -0`). */
+/** The built CLI with a stdout pipe whose reader is gone before the first write (`gotorch status | head -0`). */
 async function withClosedStdout(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.destroy();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { code, stderr } = await runToEnd(process.execPath, [CLI, ...args], { closeStdout: true });
   return { code, stderr };
 }
 
