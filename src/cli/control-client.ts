@@ -1,11 +1,13 @@
 /** Talks to a running daemon over its control socket (SPEC §4). */
 import net from 'node:net';
-import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
+import { socketPathProblem, type ControlRequest, type ControlResponse } from '../daemon/control-server.js';
 import type { StatusReport } from '../daemon/status.js';
 
 export class NotRunningError extends Error {}
 
 export function request(socketPath: string, body: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
+  const problem = socketPathProblem(socketPath);
+  if (problem !== undefined) return Promise.reject(new Error(problem));
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let answer = '';
@@ -41,6 +43,6 @@ export async function daemonTasksFile(socketPath: string): Promise<string | NotR
     throw new Error(answer.error);
   } catch (error) {
     if (error instanceof NotRunningError) return error;
-    throw new Error(`cannot ask the daemon which task file it runs (${(error as Error).message}); name it with -c`);
+    throw error;
   }
 }

@@ -1,9 +1,10 @@
 /** `gotorch start`, `stop`, `quit`, `restart` (SPEC §4): through the pidfile and signals. */
 import path from 'node:path';
+import { socketPathProblem } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
-import { daemonTasksFile, NotRunningError } from './control-client.js';
+import { daemonTasksFile } from './control-client.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -20,6 +21,9 @@ function fail(reason: string): number {
 
 export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
   const paths = runtimePaths(common);
+  // Refused before anything is claimed or created (the daemon checks again before it listens).
+  const socketProblem = socketPathProblem(paths.socket);
+  if (socketProblem !== undefined) return fail(socketProblem);
   // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
   const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId };
   if (options.daemonChild || options.foreground) {
@@ -67,11 +71,14 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
  */
 export async function restartCommand(common: CommonOptions): Promise<number> {
   const paths = runtimePaths(common);
+  // What start would refuse is refused before the running daemon is stopped.
+  const socketProblem = socketPathProblem(paths.socket);
+  if (socketProblem !== undefined) return fail(socketProblem);
   const pid = runningPid(paths);
   let tasks = common.tasks;
   if (pid !== undefined && !common.tasksGiven) {
-    const file = await daemonTasksFile(paths.socket);
-    if (file instanceof NotRunningError) return fail(`gotorch runs (pid ${pid}) but does not answer on ${paths.socket}, so its task file is unknown; name it with -c`);
+    const file = await daemonTasksFile(paths.socket).catch((error: Error) => error);
+    if (file instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) which task file it runs (${file.message}); name it with -c`);
     tasks = file;
   }
   const loaded = await loadTaskFile(tasks);
