@@ -1,7 +1,6 @@
 /** Talks to a running daemon over its control socket (SPEC §4). */
 import net from 'node:net';
 import { socketPathProblem, type ControlRequest, type ControlResponse } from '../daemon/control-server.js';
-import type { StatusReport } from '../daemon/status.js';
 
 export class NotRunningError extends Error {}
 
@@ -33,16 +32,4 @@ export function request(socketPath: string, body: ControlRequest, timeoutMs = 30
       }
     });
   });
-}
-
-/** The task file the running daemon runs: its status carries it (SPEC §4). */
-export async function daemonTasksFile(socketPath: string): Promise<string | NotRunningError> {
-  try {
-    const answer = await request(socketPath, { cmd: 'status' });
-    if (answer.ok) return (answer.status as StatusReport).file;
-    throw new Error(answer.error);
-  } catch (error) {
-    if (error instanceof NotRunningError) return error;
-    throw error;
-  }
 }

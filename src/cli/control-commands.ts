@@ -4,7 +4,7 @@ import path from 'node:path';
 import { runtimePaths } from '../daemon/paths.js';
 import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
 import type { ReloadResult, StatusReport } from '../daemon/status.js';
-import { daemonTasksFile, NotRunningError, request } from './control-client.js';
+import { NotRunningError, request } from './control-client.js';
 import type { CommonOptions } from './main.js';
 import { formatStatus } from './status-format.js';
 
@@ -18,6 +18,14 @@ async function ask(common: CommonOptions, body: ControlRequest): Promise<Control
     if (error instanceof NotRunningError) return error;
     throw error;
   }
+}
+
+/** The task file the running daemon runs: its status carries it (SPEC §4). */
+export async function daemonTasksFile(common: CommonOptions): Promise<string | NotRunningError> {
+  const answer = await ask(common, { cmd: 'status' });
+  if (answer instanceof NotRunningError) return answer;
+  if (!answer.ok) throw new Error(answer.error);
+  return (answer.status as StatusReport).file;
 }
 
 function fail(reason: string, code = 1): number {
@@ -39,7 +47,7 @@ function sameFile(a: string, b: string): boolean {
 
 /** SPEC §4 reload: the daemon re-reads its own file, so messages name that one, not `./tasks.conf`. */
 export async function reloadCommand(common: CommonOptions): Promise<number> {
-  const file = await daemonTasksFile(runtimePaths(common).socket);
+  const file = await daemonTasksFile(common);
   if (file instanceof NotRunningError) return fail(file.message);
   if (common.tasksGiven && !sameFile(common.tasks, file)) {
     return fail(`the daemon runs ${file}, not ${common.tasks}; reload applies the daemon's own file (to switch files: gotorch -c ${common.tasks} restart)`);

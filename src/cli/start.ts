@@ -4,7 +4,7 @@ import { socketPathProblem } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
-import { daemonTasksFile } from './control-client.js';
+import { daemonTasksFile } from './control-commands.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -77,7 +77,7 @@ export async function restartCommand(common: CommonOptions): Promise<number> {
   const pid = runningPid(paths);
   let tasks = common.tasks;
   if (pid !== undefined && !common.tasksGiven) {
-    const file = await daemonTasksFile(paths.socket).catch((error: Error) => error);
+    const file = await daemonTasksFile(common).catch((error: Error) => error);
     if (file instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) which task file it runs (${file.message}); name it with -c`);
     tasks = file;
   }

@@ -27,7 +27,7 @@ export function fsReason(error: unknown): string {
 export function realCause(error: NodeJS.ErrnoException, mode: number): NodeJS.ErrnoException {
   if (error.syscall !== 'mkdir' || typeof error.path !== 'string') return error;
   // mkdirSync's recursive mode says EEXIST for a file where a folder should be.
-  if (error.code === 'EEXIST') return Object.assign(new Error(`ENOTDIR: not a directory (a file is in the way), mkdir '${error.path}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: error.path });
+  if (error.code === 'EEXIST') return Object.assign(new Error(`ENOTDIR: a file, not a directory, mkdir '${error.path}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: error.path });
   if (error.code !== 'ENOENT') return error;
   try {
     makeFolder(error.path, mode);

@@ -41,7 +41,9 @@ function startFailure(error: unknown, paths: RuntimePaths): string {
   const cause = realCause(error as NodeJS.ErrnoException, 0o700);
   if (typeof cause.path !== 'string' || typeof cause.syscall !== 'string') return `could not start: ${(error as Error).message}`;
   const folder = path.dirname(paths.pidfile);
-  const hint = cause.path === folder || cause.path.startsWith(`${folder}/`) ? `; the pidfile, control socket and state file live in ${folder}: give --pidfile a folder this user can write` : '';
+  const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(`${outer}/`);
+  // The folder, a file in it, or a parent it needed created.
+  const hint = within(cause.path, folder) || within(folder, cause.path) ? `; the pidfile, control socket and state file live in ${folder}: give --pidfile a folder this user can write` : '';
   return `could not start: cannot ${cause.syscall} ${cause.path} (${fsReason(cause)})${hint}`;
 }
 

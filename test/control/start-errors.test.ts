@@ -49,7 +49,7 @@ describe('start on a folder it cannot write: exit 1 and the error, naming the pa
     const file = box.write(['not a folder'], 'run');
     const result = await start(box, path.join(file, 'gotorch.pid'));
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`gotorch: could not start: cannot mkdir ${file} (ENOTDIR: not a directory (a file is in the way))${pidfileHint(file)}`);
+    expect(result.stderr).toBe(`gotorch: could not start: cannot mkdir ${file} (ENOTDIR: a file, not a directory)${pidfileHint(file)}`);
     expect(daemonsOf(box)).toEqual([]);
   });
 
@@ -63,9 +63,9 @@ describe('start on a folder it cannot write: exit 1 and the error, naming the pa
       expect(existing.stderr).toMatch(new RegExp(`^gotorch: could not start: cannot open ${folder}/gotorch\\.pid\\.\\d+\\.tmp \\(EROFS: read-only file system\\)`));
       expect(existing.stderr).toMatch(new RegExp(`${pidfileHint(folder).replace(/[.()]/g, '\\$&')}$`));
       // mkdirSync's recursive mode would call this ENOENT.
-      const missing = await start(box, path.join(folder, 'run', 'gotorch.pid'));
+      const missing = await start(box, path.join(folder, 'run', 'deeper', 'gotorch.pid'));
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toBe(`gotorch: could not start: cannot mkdir ${folder}/run (EROFS: read-only file system)${pidfileHint(`${folder}/run`)}`);
+      expect(missing.stderr).toBe(`gotorch: could not start: cannot mkdir ${folder}/run (EROFS: read-only file system)${pidfileHint(`${folder}/run/deeper`)}`);
       const logs = await start(box, box.pidfile, path.join(folder, 'log'));
       expect(logs).toEqual({ code: 1, stdout: '', stderr: `gotorch: cannot create the log folder ${folder}/log (EROFS: read-only file system); give --log-dir a folder this user can write\n` });
       expect(daemonsOf(box)).toEqual([]);
