@@ -1,10 +1,12 @@
 /** Talks to a running daemon over its control socket (SPEC §4). */
 import net from 'node:net';
-import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
+import { socketPathProblem, type ControlRequest, type ControlResponse } from '../daemon/control-server.js';
 
 export class NotRunningError extends Error {}
 
 export function request(socketPath: string, body: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
+  const problem = socketPathProblem(socketPath);
+  if (problem !== undefined) return Promise.reject(new Error(problem));
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let answer = '';
@@ -17,8 +19,9 @@ export function request(socketPath: string, body: ControlRequest, timeoutMs = 30
     socket.on('data', (chunk: string) => (answer += chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-      reject(gone ? new NotRunningError(`gotorch is not running (no daemon answers on ${socketPath})`) : error);
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new NotRunningError(`gotorch is not running (no daemon answers on ${socketPath})`));
+      else if (error.code === 'EACCES' || error.code === 'EPERM') reject(new Error(`permission denied on the control socket ${socketPath}: the daemon runs as another user; run gotorch as that user`));
+      else reject(error);
     });
     socket.on('end', () => {
       clearTimeout(timer);

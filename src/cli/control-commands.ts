@@ -1,4 +1,6 @@
 /** `gotorch reload`, `status`, `kill`, `run` (SPEC §4): questions for the running daemon's control socket. */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { runtimePaths } from '../daemon/paths.js';
 import type { ControlRequest, ControlResponse } from '../daemon/control-server.js';
 import type { ReloadResult, StatusReport } from '../daemon/status.js';
@@ -18,12 +20,38 @@ async function ask(common: CommonOptions, body: ControlRequest): Promise<Control
   }
 }
 
+/** The task file the running daemon runs: its status carries it (SPEC §4). */
+export async function daemonTasksFile(common: CommonOptions): Promise<string | NotRunningError> {
+  const answer = await ask(common, { cmd: 'status' });
+  if (answer instanceof NotRunningError) return answer;
+  if (!answer.ok) throw new Error(answer.error);
+  return (answer.status as StatusReport).file;
+}
+
 function fail(reason: string, code = 1): number {
   process.stderr.write(`gotorch: ${reason}\n`);
   return code;
 }
 
+/** One file by two names (relative, through a symlink)? */
+function sameFile(a: string, b: string): boolean {
+  const real = (file: string): string => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return path.resolve(file);
+    }
+  };
+  return real(a) === real(b);
+}
+
+/** SPEC §4 reload: the daemon re-reads its own file, so messages name that one, not `./tasks.conf`. */
 export async function reloadCommand(common: CommonOptions): Promise<number> {
+  const file = await daemonTasksFile(common);
+  if (file instanceof NotRunningError) return fail(file.message);
+  if (common.tasksGiven && !sameFile(common.tasks, file)) {
+    return fail(`the daemon runs ${file}, not ${common.tasks}; reload applies the daemon's own file (to switch files: gotorch -c ${common.tasks} restart)`);
+  }
   const answer = await ask(common, { cmd: 'reload' });
   if (answer instanceof NotRunningError) return fail(answer.message);
   const result = answer.reload as ReloadResult | undefined;
@@ -32,7 +60,7 @@ export async function reloadCommand(common: CommonOptions): Promise<number> {
     return 0;
   }
   const errors = result?.errors ?? [String(answer.ok ? 'no answer' : answer.error)];
-  return fail(`${common.tasks} rejected; the previous schedule keeps running:\n${errors.join('\n')}`);
+  return fail(`${file} rejected; the previous schedule keeps running:\n${errors.join('\n')}`);
 }
 
 export async function statusCommand(common: CommonOptions, options: { json?: boolean }): Promise<number> {

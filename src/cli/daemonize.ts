@@ -3,9 +3,10 @@
  * the terminal, that reports on fd 3 once it runs; this parent exits 0 only then.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fsReason, makeFolder } from '../daemon/folder.js';
 import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import type { RuntimePaths } from '../daemon/paths.js';
 
@@ -14,23 +15,62 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export type Started = { ok: true; pid: number } | { ok: false; reason: string };
 
+/** What a crashed daemon wrote last: enough of the end of gotorch.stderr to show why, not the whole file. */
+const STDERR_TAIL = { bytes: 4096, lines: 20 };
+
+/** The daemon's stderr file, opened by this parent; its size now, so a failure shows only what this child wrote. */
+function openStderr(paths: RuntimePaths): { fd: number; file: string; from: number } | { reason: string } {
+  try {
+    makeFolder(paths.logDir, 0o700);
+  } catch (error) {
+    return { reason: `cannot create the log folder ${paths.logDir} (${fsReason(error)}); give --log-dir a folder this user can write` };
+  }
+  const file = path.join(paths.logDir, 'gotorch.stderr');
+  try {
+    const fd = openSync(file, 'a+', 0o600); // read back too: the end of it explains a daemon that died unreported
+    return { fd, file, from: fstatSync(fd).size };
+  } catch (error) {
+    return { reason: `cannot open ${file} (${fsReason(error)}); give --log-dir a folder this user can write` };
+  }
+}
+
+/** The last lines the child wrote to its stderr file (after `from`), for the message of a daemon that died unreported. */
+function stderrTail(fd: number, from: number): string {
+  const size = fstatSync(fd).size;
+  const start = Math.max(from, size - STDERR_TAIL.bytes);
+  const buffer = Buffer.alloc(size - start);
+  const read = readSync(fd, buffer, 0, buffer.length, start);
+  return buffer.subarray(0, read).toString('utf8').trimEnd().split('\n').slice(-STDERR_TAIL.lines).join('\n');
+}
+
 /** `args` are the global options to pass on (absolute paths); the child runs `start --daemon-child`. */
 export function daemonize(args: readonly string[], paths: RuntimePaths): Promise<Started> {
-  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   // What the child writes to stderr before its logger runs (or a crash) lands here, not in the void.
-  const stderr = openSync(path.join(paths.logDir, 'gotorch.stderr'), 'a', 0o600);
+  const stderr = openStderr(paths);
+  if ('reason' in stderr) return Promise.resolve({ ok: false, reason: stderr.reason });
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child'], {
     detached: true,
     cwd: '/',
-    stdio: ['ignore', 'ignore', stderr, 'pipe'],
+    stdio: ['ignore', 'ignore', stderr.fd, 'pipe'],
   });
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)));
+  const unreported = async (): Promise<Started> => {
+    const how = await exited;
+    const tail = stderrTail(stderr.fd, stderr.from);
+    const said = tail === '' ? ` and wrote nothing to ${stderr.file}` : `; the end of ${stderr.file}:\n${tail}`;
+    return { ok: false, reason: `the daemon exited (${how}) before it was ready${said}` };
+  };
   return new Promise<Started>((resolve) => {
     let report = '';
     const timer = setTimeout(() => finish({ ok: false, reason: `the daemon did not report ready within ${READY_TIMEOUT_MS / 1000} s; see ${paths.logDir}` }), READY_TIMEOUT_MS);
+    let finished = false;
     const finish = (result: Started): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       child.stdio[3]?.destroy();
       child.unref();
+      closeSync(stderr.fd);
       resolve(result);
     };
     const channel = child.stdio[3] as NodeJS.ReadableStream | null;
@@ -40,7 +80,7 @@ export function daemonize(args: readonly string[], paths: RuntimePaths): Promise
       const line = report.trim();
       if (line.startsWith('ready ')) finish({ ok: true, pid: Number(line.slice(6)) });
       else if (line.startsWith('failed ')) finish({ ok: false, reason: line.slice(7) });
-      else finish({ ok: false, reason: `the daemon exited before it was ready; see ${path.join(paths.logDir, 'gotorch.stderr')}` });
+      else void unreported().then(finish);
     });
     child.on('error', (error) => finish({ ok: false, reason: `could not start the daemon: ${error.message}` }));
   });

@@ -3,17 +3,45 @@
  * gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file, loaded
  * only when it runs (`status` need not load the scheduler, the supervisor and their packages).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option, type HelpContext } from 'commander';
 import type { CheckOptions } from './check.js';
+
+// `gotorch status | head -1`: a reader that went away ends nothing but the output; the command still
+// finishes and exits with its own code (SPEC §4), without a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 export interface CommonOptions {
   readonly tasks: string;
+  /** `-c` was given: `tasks` is the user's choice, not the default `tasks.conf` (which `reload` and `restart` replace by the daemon's file). */
+  readonly tasksGiven?: boolean;
   readonly pidfile?: string;
   readonly logDir?: string;
   readonly hostId?: string;
 }
 
-const program = new Command('gotorch')
+/**
+ * Commander answers a missing command with its help on stderr and exit 1. Bare `gotorch` asked for
+ * nothing else: help on stdout, exit 0. Options without a command (`gotorch --pidfile stop`, where
+ * `stop` became the pidfile) are a usage error (SPEC §4: exit 2) that says so.
+ */
+class GotorchProgram extends Command {
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    if (typeof context !== 'object' || !context.error || this.args.length > 0) return super.help(context as HelpContext);
+    const given = this.options.filter((option) => this.getOptionValueSource(option.attributeName()) === 'cli');
+    if (given.length === 0) return super.help();
+    const swallowed = given.flatMap((option) => {
+      const value: unknown = this.getOptionValue(option.attributeName());
+      return this.commands.some((command) => command.name() === value) ? [`${option.long} took "${String(value)}" as its value`] : [];
+    });
+    return this.error(`error: no command given${swallowed.length > 0 ? ` (${swallowed.join('; ')})` : ''}`, { exitCode: 2, code: 'gotorch.noCommand' });
+  }
+}
+
+const program = new GotorchProgram('gotorch')
   .description('cron+ supervisor: second-level schedules, kept-alive daemons, one task file for a fleet')
   .version(process.env.npm_package_version ?? '0.1.0')
   .addOption(new Option('-c, --tasks <file>', 'task file').default('tasks.conf'))
@@ -23,7 +51,7 @@ const program = new Command('gotorch')
   .showHelpAfterError()
   .exitOverride();
 
-const common = (): CommonOptions => program.opts<CommonOptions>();
+const common = (): CommonOptions => ({ ...program.opts<CommonOptions>(), tasksGiven: program.getOptionValueSource('tasks') !== 'default' });
 
 program
   .command('check')
@@ -101,8 +129,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    // SPEC §4: 2 for a usage error; help and version are successes.
-    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    // SPEC §4: 2 for a usage error; help and version (commander's exit code 0) are successes.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
     process.stderr.write(`gotorch: ${(error as Error).message}\n`);
     process.exitCode = 1;

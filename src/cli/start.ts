@@ -1,8 +1,10 @@
 /** `gotorch start`, `stop`, `quit`, `restart` (SPEC §4): through the pidfile and signals. */
 import path from 'node:path';
+import { socketPathProblem } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
+import { daemonTasksFile } from './control-commands.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -19,7 +21,11 @@ function fail(reason: string): number {
 
 export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
   const paths = runtimePaths(common);
-  const daemonOptions = { tasksFile: common.tasks, paths, hostId: common.hostId };
+  // Refused before anything is claimed or created (the daemon checks again before it listens).
+  const socketProblem = socketPathProblem(paths.socket);
+  if (socketProblem !== undefined) return fail(socketProblem);
+  // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
+  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId };
   if (options.daemonChild || options.foreground) {
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
@@ -30,7 +36,7 @@ export async function startCommand(common: CommonOptions, options: { foreground?
   // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
-  const args = ['--tasks', path.resolve(common.tasks), '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
+  const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
   const started = await daemonize(args, paths);
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
@@ -45,23 +51,45 @@ async function waitUntilGone(pid: number): Promise<void> {
 export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | 'SIGQUIT'): Promise<number> {
   const paths = runtimePaths(common);
   const pid = runningPid(paths);
-  if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile})`);
-  process.kill(pid, signal);
+  if (pid === undefined) {
+    // LSB: stopping a service that is not running succeeds.
+    process.stdout.write(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${signal === 'SIGTERM' ? 'stop' : 'quit'}\n`);
+    return 0;
+  }
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return fail(`permission denied: cannot signal the daemon (pid ${pid}, pidfile ${paths.pidfile}), which runs as another user; run gotorch as that user`);
+  }
   await waitUntilGone(pid);
   process.stdout.write(`gotorch ${signal === 'SIGTERM' ? 'stopped' : 'quit'} (pid ${pid})\n`);
   return 0;
 }
 
-/** Validates before stopping: a bad file must not turn a restart into an outage. */
+/**
+ * Validates before stopping: a bad file must not turn a restart into an outage. Without `-c`, the file
+ * is the one the running daemon runs, not `./tasks.conf`.
+ */
 export async function restartCommand(common: CommonOptions): Promise<number> {
-  const loaded = await loadTaskFile(common.tasks);
-  const running = runningPid(runtimePaths(common)) !== undefined;
-  if (loaded.errors.length > 0) {
-    return fail(`${common.tasks} rejected, ${running ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
+  const paths = runtimePaths(common);
+  // What start would refuse is refused before the running daemon is stopped.
+  const socketProblem = socketPathProblem(paths.socket);
+  if (socketProblem !== undefined) return fail(socketProblem);
+  const pid = runningPid(paths);
+  let tasks = common.tasks;
+  if (pid !== undefined && !common.tasksGiven) {
+    const file = await daemonTasksFile(common).catch((error: Error) => error);
+    if (file instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) which task file it runs (${file.message}); name it with -c`);
+    tasks = file;
   }
-  if (running) {
+  const loaded = await loadTaskFile(tasks);
+  if (loaded.errors.length > 0) {
+    return fail(`${tasks} rejected, ${pid !== undefined ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
+  }
+  if (pid !== undefined) {
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand(common, {});
+  return startCommand({ ...common, tasks }, {});
 }

@@ -14,6 +14,22 @@ export type ControlHandler = (request: ControlRequest) => Promise<ControlRespons
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
+/**
+ * unix(7): sun_path holds 108 bytes with its terminating NUL. Node cuts a longer path short and binds
+ * (or connects to) that other name instead, so the length is checked before either.
+ */
+export const SOCKET_PATH_MAX_BYTES = 107;
+
+/** Why `socketPath` cannot be a unix socket's path, or undefined if it can. */
+export function socketPathProblem(socketPath: string): string | undefined {
+  const bytes = Buffer.byteLength(socketPath);
+  if (bytes <= SOCKET_PATH_MAX_BYTES) return undefined;
+  return (
+    `the control socket path ${socketPath} is ${bytes} bytes, over the ${SOCKET_PATH_MAX_BYTES}-byte limit of a unix socket path; ` +
+    'it lives beside the pidfile: give --pidfile a shorter folder'
+  );
+}
+
 function parseRequest(line: string): ControlRequest | undefined {
   try {
     const value = JSON.parse(line) as { cmd?: unknown; name?: unknown };
@@ -32,6 +48,8 @@ export class ControlServer {
   ) {}
 
   static listen(socketPath: string, handle: ControlHandler, log: Logger): Promise<ControlServer> {
+    const problem = socketPathProblem(socketPath);
+    if (problem !== undefined) return Promise.reject(new Error(problem));
     // Only one daemon holds the pidfile, so a socket file left here belongs to a dead one.
     rmSync(socketPath, { force: true });
     const server = net.createServer((connection) => serve(connection, handle, log));

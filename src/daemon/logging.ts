@@ -1,12 +1,12 @@
 /**
  * The daemon's two JSON-lines logs (pino): `gotorch.log` for what the daemon does, `runs.log` for job
  * output and run records, each rotated by size and reopened on SIGHUP (SPEC §6). In the foreground both
- * also go to stdout, pretty when stdout is a terminal.
+ * also go to stdout: JSON lines, or one readable line per record when stdout is a terminal.
  */
 import path from 'node:path';
 import pino, { type Logger, type StreamEntry } from 'pino';
-import { createRequire } from 'node:module';
 import { LogFile, type LogFileOptions } from './log-file.js';
+import { formatRecord } from './terminal-format.js';
 
 export interface Loggers {
   readonly log: Logger;
@@ -21,6 +21,8 @@ export interface LoggingOptions extends Pick<LogFileOptions, 'maxBytes' | 'keep'
   readonly logDir: string;
   /** Also write to stdout (foreground mode). */
   readonly stdout: boolean;
+  /** Format stdout for a person (default: whether stdout is a terminal). */
+  readonly terminal?: boolean;
   readonly level?: string;
 }
 
@@ -30,7 +32,7 @@ export function createLoggers(options: LoggingOptions): Loggers {
   const daemonFile = new LogFile(path.join(options.logDir, 'gotorch.log'), rotation);
   const runFile = new LogFile(path.join(options.logDir, 'runs.log'), rotation);
   const stdoutStreams: StreamEntry[] = [];
-  if (options.stdout) stdoutStreams.push({ stream: stdoutStream(), level });
+  if (options.stdout) stdoutStreams.push({ stream: stdoutStream(options.terminal ?? process.stdout.isTTY === true), level });
   const log = pino({ level, base: { log: 'daemon' } }, pino.multistream([{ stream: daemonFile, level }, ...stdoutStreams]));
   const runLog = pino({ level, base: { log: 'run' } }, pino.multistream([{ stream: runFile, level }, ...stdoutStreams]));
   return {
@@ -48,9 +50,8 @@ export function createLoggers(options: LoggingOptions): Loggers {
 }
 
 /** Foreground stdout. If it breaks (full disk, closed pipe) it is dropped: the files still get every record. */
-function stdoutStream(): pino.DestinationStream {
-  // pino-pretty only for a terminal: required here so a background daemon never loads it.
-  if (process.stdout.isTTY) return (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({ colorize: true, sync: true });
+function stdoutStream(terminal: boolean): pino.DestinationStream {
+  const format = terminal ? { colours: !process.env.NO_COLOR } : undefined;
   const out = pino.destination({ dest: 1, sync: false });
   let broken = false;
   // destroy(), not just ignoring the error: pino would retry the failed write at exit, forever.
@@ -58,5 +59,5 @@ function stdoutStream(): pino.DestinationStream {
     broken = true;
     out.destroy();
   });
-  return { write: (chunk: string) => void (broken || out.write(chunk)) };
+  return { write: (chunk: string) => void (broken || out.write(format ? formatRecord(chunk, format) : chunk)) };
 }

@@ -3,13 +3,24 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unl
 import path from 'node:path';
 import { createExclusive, prepareRuntimeFolder, temporaryPath, unlinkQuietly } from './file-safety.js';
 
+/**
+ * The pid a pidfile holds; undefined when there is none (no file, or no pid in it). A pidfile that cannot
+ * be read throws: "permission denied" must not read as "not running" (another user's daemon holds it).
+ */
 export function readPid(file: string): number | undefined {
+  let text: string;
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new Error(`permission denied reading the pidfile ${file}: it belongs to another user (root?); run gotorch as the user the daemon runs as`);
+    }
+    throw new Error(`cannot read the pidfile ${file}: ${(error as Error).message}`);
   }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** The title a daemon sets before it claims the pidfile (SPEC §6: a recycled pid is not our daemon). */

@@ -3,7 +3,10 @@
  * it. SIGTERM/SIGINT stop, SIGQUIT quits, SIGUSR2 reloads, SIGHUP reopens the log files.
  */
 import { closeSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { Daemon, type DaemonOptions } from './daemon.js';
+import { fsReason, realCause } from './folder.js';
+import type { RuntimePaths } from './paths.js';
 
 /** How the daemon reports that it runs (or why it could not start). */
 export interface Readiness {
@@ -30,8 +33,28 @@ export function pipeReadiness(fd: number): Readiness {
   return { ready: (pid) => report(`ready ${pid}`), failed: (reason) => report(`failed ${reason}`) };
 }
 
+/**
+ * What Daemon.start threw, for whoever started it: a pidfile folder that cannot be written (read-only,
+ * another user's) throws from the claim, and "see gotorch.stderr" is no answer.
+ */
+function startFailure(error: unknown, paths: RuntimePaths): string {
+  const cause = realCause(error as NodeJS.ErrnoException, 0o700);
+  if (typeof cause.path !== 'string' || typeof cause.syscall !== 'string') return `could not start: ${(error as Error).message}`;
+  const folder = path.dirname(paths.pidfile);
+  const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(`${outer}/`);
+  // The folder, a file in it, or a parent it needed created.
+  const hint = within(cause.path, folder) || within(folder, cause.path) ? `; the pidfile, control socket and state file live in ${folder}: give --pidfile a folder this user can write` : '';
+  return `could not start: cannot ${cause.syscall} ${cause.path} (${fsReason(cause)})${hint}`;
+}
+
 export async function runDaemonProcess(options: DaemonOptions, readiness: Readiness): Promise<number> {
-  const started = await Daemon.start(options);
+  let started: Awaited<ReturnType<typeof Daemon.start>>;
+  try {
+    started = await Daemon.start(options);
+  } catch (error) {
+    readiness.failed(startFailure(error, options.paths));
+    return 1;
+  }
   if (!(started instanceof Daemon)) {
     readiness.failed(started.reason);
     return started.exitCode;

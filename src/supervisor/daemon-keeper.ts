@@ -52,7 +52,7 @@ export class DaemonKeeper {
   /** Every exit is logged with its code; an unexpected one is restarted after the back-off. */
   exited(entry: TaskEntry, run: Run, record: RunRecord): void {
     const { task } = entry;
-    const fields = { task: task.id, run: run.id, pid: record.pid, exitCode: record.exitCode, signal: record.signal };
+    const fields = { task: task.id, run: run.id, jobPid: record.jobPid, exitCode: record.exitCode, signal: record.signal };
     if (run.stopping || run.retiring) {
       this.host.log.info(fields, 'daemon instance stopped');
       return;

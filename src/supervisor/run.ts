@@ -9,7 +9,8 @@ import type { ChildHandle, SpawnOutcome, SpawnRequest } from './spawner.js';
 export interface RunRecord {
   readonly task: string;
   readonly run: string;
-  readonly pid: number | null;
+  /** The job's process (group leader); named apart from the daemon's own `pid` in log records. */
+  readonly jobPid: number | null;
   /** The scheduled second, Unix seconds. */
   readonly scheduledAt: number;
   /** Spawn time by the injected clock, ms since the epoch. */
@@ -159,7 +160,7 @@ export class Run {
     const record: RunRecord = {
       task: this.task.id,
       run: this.id,
-      pid: this.pid ?? null,
+      jobPid: this.pid ?? null,
       scheduledAt: this.scheduledAt,
       startedAt: this.startedAt,
       lateMs: this.startedAt - this.scheduledAt * 1000,

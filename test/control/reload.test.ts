@@ -76,7 +76,7 @@ describe('reload: cron tasks (SPEC §5)', () => {
     await waitFor(async () => (await box.task('brief')) === undefined, 3000, 'the finished job to leave status');
     const finished = await box.waitForFinished('brief');
     expect(finished).toHaveLength(1);
-    expect(finished[0]).toMatchObject({ pid: brief, exitCode: 0, signal: null, timedOut: false });
+    expect(finished[0]).toMatchObject({ jobPid: brief, exitCode: 0, signal: null, timedOut: false });
     expect(finished[0].durationMs as number).toBeGreaterThanOrEqual(2900);
   });
 });
@@ -92,7 +92,7 @@ describe('reload: daemon tasks (SPEC §5)', () => {
     box.write(['0 0 0 1 1 * * 1 cron name=never true']);
     await waitFor(() => !isAlive(keeper), 5000, 'the removed daemon instance to stop');
     expect(await box.waitForLog('stopping daemon instances', { task: 'keeper', reason: 'task removed' })).toMatchObject({ pids: [keeper] });
-    expect(await box.waitForFinished('keeper')).toMatchObject([{ pid: keeper, signal: 'SIGTERM' }]);
+    expect(await box.waitForFinished('keeper')).toMatchObject([{ jobPid: keeper, signal: 'SIGTERM' }]);
     await waitFor(async () => (await box.task('keeper')) === undefined, 3000, 'keeper to leave status');
     expect(processesMentioning(box.dir).filter((pid) => pid !== box.pidfilePid())).toEqual([]);
   });

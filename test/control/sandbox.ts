@@ -3,6 +3,7 @@
  * file and logs all inside it, the built CLI bound to them, and cleanup by pid (daemon first, then every
  * process whose command line names the dir, with their process groups).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,20 @@ export interface StatusJson {
   readonly tasksInFile: number;
   readonly lastReload: { ok: boolean; trigger: string; at: number; summary?: string; errors?: string[] } | null;
   readonly tasks: readonly TaskJson[];
+}
+
+/**
+ * Runs `command` to its end and collects its output: for a CLI run from another folder, as another user
+ * (through setpriv), or into a pipe whose reader is gone before the first write (`closeStdout`).
+ */
+export function runToEnd(command: string, args: readonly string[], options: { cwd?: string; closeStdout?: boolean } = {}): Promise<CliResult> {
+  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.closeStdout) child.stdout.destroy();
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** The JSON records of a log file; a line being written right now is skipped. */

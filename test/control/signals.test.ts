@@ -24,10 +24,10 @@ describe('quit (SPEC §4)', () => {
     expect(quit.stdout()).toBe(`gotorch quit (pid ${pid})\n`);
     expect(isAlive(pid)).toBe(false);
     expect(isAlive(slow)).toBe(false);
-    expect(box.finishedRuns('slow')).toMatchObject([{ pid: slow, exitCode: 0, signal: null, timedOut: false }]);
+    expect(box.finishedRuns('slow')).toMatchObject([{ jobPid: slow, exitCode: 0, signal: null, timedOut: false }]);
     expect(box.finishedRuns('slow')[0].durationMs as number).toBeGreaterThanOrEqual(1900);
     expect(box.runRecords().some((record) => record.task === 'slow' && record.stream === 'stdout' && record.line === `slow-done ${box.dir}`)).toBe(true);
-    expect(box.finishedRuns('keeper')).toMatchObject([{ pid: keeper, signal: 'SIGTERM' }]);
+    expect(box.finishedRuns('keeper')).toMatchObject([{ jobPid: keeper, signal: 'SIGTERM' }]);
     expect(existsSync(box.pidfile)).toBe(false);
     expect(processesMentioning(box.dir)).toEqual([]);
   });

@@ -53,7 +53,7 @@ describe('real daemon tasks (job spawner, real clock)', () => {
     const v2 = makeTask({ ...v1, command: 'echo v2; exec sleep 100' });
     supervisor.setTasks([v2]);
     await waitFor(() => finished().length === 1, 5000, 'v1 to stop');
-    expect(finished()[0]).toMatchObject({ pid: oldPid, signal: 'SIGTERM' });
+    expect(finished()[0]).toMatchObject({ jobPid: oldPid, signal: 'SIGTERM' });
     await waitFor(() => runLog.some((record) => record.line === 'v2'), 5000, 'v2 to start');
     const running = supervisor.snapshot()[0].running;
     expect(running).toHaveLength(1);

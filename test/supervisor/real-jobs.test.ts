@@ -62,7 +62,7 @@ describe('real jobs (execa spawner, real clock)', () => {
     const record = finished()[0];
     expect(record).toMatchObject({ timedOut: true, signal, exitCode: null });
     expect(record.durationMs).toBeGreaterThanOrEqual(signal === 'SIGKILL' ? 800 : 300);
-    expect(liveGroupMembers(record.pid as number)).toEqual([]);
+    expect(liveGroupMembers(record.jobPid as number)).toEqual([]);
   });
 
   it('a missing command is a failed run (exit 127) and the supervisor goes on', async () => {
@@ -86,7 +86,7 @@ describe('real jobs (execa spawner, real clock)', () => {
     const task = makeTask({ id: 'unspawnable', max: 1, command: 'true', shell }, { cwd });
     expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
     await waitFor(() => finished().length === 1, 5000, 'the run record');
-    const failure = { pid: null, exitCode: null, signal: null, error: expect.stringMatching(error) };
+    const failure = { jobPid: null, exitCode: null, signal: null, error: expect.stringMatching(error) };
     expect(finished()[0]).toMatchObject(failure);
     expect(supervisor.snapshot()[0].running).toEqual([]);
   });

@@ -128,7 +128,7 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
       expect.objectContaining({
         task: 'rec',
         run: runId,
-        pid: child.pid,
+        jobPid: child.pid,
         scheduledAt,
         lateMs: 250,
         durationMs: 1500,
