@@ -3,10 +3,11 @@
  * the terminal, that reports on fd 3 once it runs; this parent exits 0 only then.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fsReason, makeFolder } from '../daemon/folder.js';
+import { openOwnFileForAppend, prepareRuntimeFolder } from '../daemon/file-safety.js';
+import { fsReason } from '../daemon/folder.js';
 import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import type { RuntimePaths } from '../daemon/paths.js';
 
@@ -20,16 +21,23 @@ const STDERR_TAIL = { bytes: 4096, lines: 20 };
 
 /** The daemon's stderr file, opened by this parent; its size now, so a failure shows only what this child wrote. */
 function openStderr(paths: RuntimePaths): { fd: number; file: string; from: number } | { reason: string } {
+  let refused: string | undefined;
   try {
-    makeFolder(paths.logDir, 0o700);
+    refused = prepareRuntimeFolder(paths.logDir, 'the log folder');
   } catch (error) {
     return { reason: `cannot create the log folder ${paths.logDir} (${fsReason(error)}); give --log-dir a folder this user can write` };
   }
+  // As root, nothing is written into a folder others could have planted a symlink in (SPEC §12).
+  if (refused !== undefined) return { reason: refused };
   const file = path.join(paths.logDir, 'gotorch.stderr');
   try {
-    const fd = openSync(file, 'a+', 0o600); // read back too: the end of it explains a daemon that died unreported
+    // Read back too (O_RDWR): the end of it explains a daemon that died unreported.
+    const { fd } = openOwnFileForAppend(file);
     return { fd, file, from: fstatSync(fd).size };
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EUNSAFE') return { reason: `refused: ${(error as Error).message}` };
+    if (code === 'ELOOP') return { reason: `refused: ${file} is a symlink; the daemon opens no file through one: remove it (rm ${file})` };
     return { reason: `cannot open ${file} (${fsReason(error)}); give --log-dir a folder this user can write` };
   }
 }

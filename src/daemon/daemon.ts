@@ -120,7 +120,7 @@ export class Daemon {
     try {
       await daemon.begin(prepared.loaded);
     } catch (error) {
-      await daemon.stop('start-up failed');
+      await daemon.abandon((error as Error).message);
       return { exitCode: 1, reason: `start-up failed: ${(error as Error).message}` };
     }
     return daemon;
@@ -253,6 +253,19 @@ export class Daemon {
   reopenLogs(): void {
     this.loggers.reopen();
     this.log.info('log files reopened');
+  }
+
+  /**
+   * A start that failed before its first tick: jobs adopted from the previous daemon are left running
+   * and its state file untouched, so the next start adopts them again (never a stop that kills them).
+   */
+  private async abandon(reason: string): Promise<void> {
+    this.log.error({ reason }, 'start-up failed: jobs of the previous daemon are left running for the next start');
+    this.supervisor.release();
+    await this.watcher.close();
+    await this.control?.close();
+    releasePidfile(this.options.paths.pidfile, process.pid);
+    this.loggers.close();
   }
 
   private end(reason: string, jobs: () => Promise<void>, message: string): Promise<void> {

@@ -4,9 +4,10 @@
  * symlink; temporary files are created exclusively under unpredictable names and renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { makeFolder } from './folder.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } = constants;
 
@@ -34,12 +35,15 @@ export function unsafeFolderReason(dir: string): string | undefined {
   }
 }
 
-/** Creates `dir` (0700) when missing; as root, refuses a folder others could plant files in. */
-export function prepareRuntimeFolder(dir: string, what: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!runningAsRoot()) return;
+/**
+ * Creates `dir` (0700) when missing (an error to create it throws); as root, says why a folder others
+ * could plant files in is refused.
+ */
+export function prepareRuntimeFolder(dir: string, what: string): string | undefined {
+  makeFolder(dir, 0o700);
+  if (!runningAsRoot()) return undefined;
   const reason = unsafeFolderReason(dir);
-  if (reason !== undefined) throw new Error(`refused ${what} ${dir}: ${reason}`);
+  return reason === undefined ? undefined : `refused ${what} ${dir}: ${reason}`;
 }
 
 /**
@@ -84,15 +88,20 @@ export function openOwnFileForAppend(file: string): { fd: number; tightened?: st
 
 /** Reads a small daemon file without following a symlink; undefined when missing or unsafe to trust. */
 export function readOwnFile(file: string): string | undefined {
-  let fd: number;
   try {
-    fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    const { text, stats } = readNoFollow(file);
+    return unsafeFileReason(stats, file) === undefined ? text : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A file's text, never through a symlink (ELOOP) and never waiting on a FIFO; errors throw. */
+export function readNoFollow(file: string): { text: string; stats: Stats } {
+  const fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   try {
-    if (unsafeFileReason(fstatSync(fd), file) !== undefined) return undefined;
-    return readFileSync(fd, 'utf8');
+    const stats = fstatSync(fd);
+    return { text: stats.isFile() ? readFileSync(fd, 'utf8') : '', stats };
   } finally {
     closeSync(fd);
   }
@@ -167,14 +176,13 @@ export function unlinkQuietly(file: string): void {
 }
 
 /**
- * Why the daemon may not start with these folders and files, or undefined (and the folders exist).
- * Checked before the pidfile is claimed, so a refused start leaves nothing behind.
+ * Why the daemon may not start with these folders and files, or undefined (and the folders exist; a
+ * folder that cannot be created throws). Checked before the pidfile is claimed: a refused start leaves nothing behind.
  */
 export function runtimeRefusal(folders: readonly { readonly dir: string; readonly what: string }[], files: readonly string[]): string | undefined {
-  try {
-    for (const { dir, what } of folders) prepareRuntimeFolder(dir, what);
-  } catch (error) {
-    return (error as Error).message;
+  for (const { dir, what } of folders) {
+    const refused = prepareRuntimeFolder(dir, what);
+    if (refused !== undefined) return refused;
   }
   for (const file of files) {
     const reason = unsafePathReason(file);

@@ -1,10 +1,11 @@
 /** Creating the runtime and log folders, and saying plainly why that failed (SPEC §4: start prints why). */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /**
  * Creates `dir` and its missing parents one level at a time. mkdirSync's recursive mode reports a
  * read-only mount (EROFS) as ENOENT; level by level, the error is the real one, at the real folder.
+ * A file where the folder should be is ENOTDIR.
  */
 export function makeFolder(dir: string, mode: number): void {
   const missing: string[] = [];
@@ -16,6 +17,11 @@ export function makeFolder(dir: string, mode: number): void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
+  if (!statSync(dir).isDirectory()) throw notAFolder(dir);
+}
+
+function notAFolder(file: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: a file, not a directory, mkdir '${file}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: file });
 }
 
 /** "EROFS: read-only file system" out of Node's "EROFS: read-only file system, open '/x'": the path is named by the caller. */
@@ -27,7 +33,7 @@ export function fsReason(error: unknown): string {
 export function realCause(error: NodeJS.ErrnoException, mode: number): NodeJS.ErrnoException {
   if (error.syscall !== 'mkdir' || typeof error.path !== 'string') return error;
   // mkdirSync's recursive mode says EEXIST for a file where a folder should be.
-  if (error.code === 'EEXIST') return Object.assign(new Error(`ENOTDIR: a file, not a directory, mkdir '${error.path}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: error.path });
+  if (error.code === 'EEXIST') return notAFolder(error.path);
   if (error.code !== 'ENOENT') return error;
   try {
     makeFolder(error.path, mode);

@@ -1,7 +1,8 @@
 /** The pidfile (SPEC §4, §6): written atomically, removed only while it still holds this daemon's pid. */
 import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { createExclusive, prepareRuntimeFolder, temporaryPath, unlinkQuietly } from './file-safety.js';
+import { createExclusive, readNoFollow, temporaryPath, unlinkQuietly } from './file-safety.js';
+import { makeFolder } from './folder.js';
 
 /**
  * The pid a pidfile holds; undefined when there is none (no file, or no pid in it). A pidfile that cannot
@@ -10,10 +11,11 @@ import { createExclusive, prepareRuntimeFolder, temporaryPath, unlinkQuietly } f
 export function readPid(file: string): number | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readNoFollow(file).text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // ELOOP: a symlink planted in place of a pidfile holds no pid of ours (the claim replaces it).
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
     if (code === 'EACCES' || code === 'EPERM') {
       throw new Error(`permission denied reading the pidfile ${file}: it belongs to another user (root?); run gotorch as the user the daemon runs as`);
     }
@@ -68,7 +70,7 @@ function withLock<T>(file: string, fn: () => T): T {
  * linked or renamed into place, so readers never see a partial pidfile.
  */
 export function claimPidfile(file: string, pid: number): PidfileClaim {
-  prepareRuntimeFolder(path.dirname(file), 'the pidfile folder');
+  makeFolder(path.dirname(file), 0o700); // checked by the start (start-checks.ts) as root
   const temporary = temporaryPath(file);
   createExclusive(temporary, `${pid}\n`);
   try {

@@ -140,6 +140,12 @@ export class Run {
     return this.finished;
   }
 
+  /** Stops timing this run out without touching its process: a failed start leaves it to the next daemon. */
+  release(): void {
+    this.timeoutTimer?.cancel();
+    this.killTimer?.cancel();
+  }
+
   /** Members still dying (or not yet reaped) right after the leader: look again until gone, KILL at grace. */
   private cancelKillOnceGroupGone(): void {
     if (!this.handle.signalGroup(0)) {

@@ -196,7 +196,7 @@ function adoptedHandle({ pid, processStart, run }: AdoptedJob): ChildHandle {
       if (procTable.stat(pid)?.startTime === processStart) return;
       clearInterval(poll);
       resolve({ exitCode: null, signal: null, error: 'exit status unknown: adopted from a previous daemon' });
-    }, ADOPTED_POLL_MS);
+    }, ADOPTED_POLL_MS).unref(); // the daemon's own timers keep it alive; a released run must not
   });
   return { pid, onOutput: () => undefined, signalGroup: (signal) => signalRun(pid, run, signal), outcome, drain: () => undefined };
 }

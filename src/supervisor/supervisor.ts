@@ -189,6 +189,13 @@ export class Supervisor {
     await Promise.all([...this.live].map((run) => run.finished));
   }
 
+  /** A start that failed: no more starts, and every run is left running, unwatched, for the next daemon. */
+  release(): void {
+    this.closing = true;
+    this.queue.clear();
+    for (const run of this.live) run.release();
+  }
+
   /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
   private close(): void {
     this.closing = true;

@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, processesMentioning, waitFor } from '../helpers/processes.js';
 import { sandboxes } from './sandbox.js';
@@ -61,5 +63,30 @@ describe('a crashed daemon\'s jobs (SPEC §6)', () => {
     expect(tracked?.running.map((run) => run.pid)).toEqual([job]);
     expect((await box.cli('stop')).code).toBe(0);
     expect(isAlive(job)).toBe(false);
+  });
+});
+
+describe('a start that fails after adopting', () => {
+  it("leaves the previous daemon's jobs running for the next start, which adopts them", async () => {
+    const box = sandbox();
+    const marker = `${box.dir} kept`;
+    box.write([`* * * * * * * 1 cron name=kept sleep 30; : ${marker}`]);
+    const first = await box.start();
+    const job = await waitFor(async () => (await box.task('kept'))?.running[0]?.pid, 6000, 'the job');
+    await waitFor(() => box.savedJobPids().includes(job as number), 3000, 'the state file to list the job');
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => !isAlive(first), 3000, 'the daemon to die');
+
+    // A folder with something in it where the control socket goes: the listen fails after the adoption.
+    rmSync(box.socket, { force: true }); // the killed daemon's socket
+    mkdirSync(path.join(box.socket, 'in-the-way'), { recursive: true });
+    const failed = await box.cli('start');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('start-up failed');
+    expect(isAlive(job as number)).toBe(true);
+
+    rmSync(box.socket, { recursive: true });
+    await box.start();
+    expect((await box.task('kept'))?.running.map((run) => run.pid)).toEqual([job]);
   });
 });

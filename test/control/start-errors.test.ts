@@ -60,7 +60,7 @@ describe('start on a folder it cannot write: exit 1 and the error, naming the pa
     try {
       const existing = await start(box, path.join(folder, 'gotorch.pid'));
       expect(existing.code).toBe(1);
-      expect(existing.stderr).toMatch(new RegExp(`^gotorch: could not start: cannot open ${folder}/gotorch\\.pid\\.\\d+\\.tmp \\(EROFS: read-only file system\\)`));
+      expect(existing.stderr).toMatch(new RegExp(`^gotorch: could not start: cannot open ${folder}/gotorch\\.pid\\.[0-9a-f]+\\.tmp \\(EROFS: read-only file system\\)`));
       expect(existing.stderr).toMatch(new RegExp(`${pidfileHint(folder).replace(/[.()]/g, '\\$&')}$`));
       // mkdirSync's recursive mode would call this ENOENT.
       const missing = await start(box, path.join(folder, 'run', 'deeper', 'gotorch.pid'));
@@ -81,7 +81,7 @@ describe('start on a folder it cannot write: exit 1 and the error, naming the pa
     chmodSync(box.runDir, 0o500);
     const result = await start(box, box.pidfile);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^gotorch: could not start: cannot open ${box.runDir}/gotorch\\.pid\\.\\d+\\.tmp \\(EACCES: permission denied\\)`));
+    expect(result.stderr).toMatch(new RegExp(`^gotorch: could not start: cannot open ${box.runDir}/gotorch\\.pid\\.[0-9a-f]+\\.tmp \\(EACCES: permission denied\\)`));
   });
 
   it('the log folder, or gotorch.stderr in it, cannot be created by the starting command', async () => {

@@ -165,6 +165,13 @@ describe.skipIf(!asRoot)('as root: runtime folders and files', () => {
     expect(fifo.code).toBe(1);
     expect(fifo.stderr).toContain(`${path.join(logDir, 'runs.log')} is not a regular file; remove it`);
     rmSync(path.join(logDir, 'runs.log'));
+    // The starting command (as root) opens gotorch.stderr there for the daemon: never through a symlink either.
+    rmSync(path.join(logDir, 'gotorch.stderr'), { force: true });
+    symlinkSync(victim, path.join(logDir, 'gotorch.stderr'));
+    const stderrLinked = await gotorch(dir, ['start']);
+    expect(stderrLinked.code).toBe(1);
+    expect(stderrLinked.stderr).toContain(`refused: ${path.join(logDir, 'gotorch.stderr')} is a symlink; the daemon opens no file through one`);
+    rmSync(path.join(logDir, 'gotorch.stderr'));
     writeFileSync(path.join(logDir, 'gotorch.log'), '', { mode: 0o666 });
     chmodSync(path.join(logDir, 'gotorch.log'), 0o666);
     expect((await gotorch(dir, ['start'])).code).toBe(0);
