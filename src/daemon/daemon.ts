@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
+import { RunEvents } from '../events.js';
 import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
 import { adoptableJobs } from '../supervisor/adoption.js';
 import { procTable } from '../supervisor/process-table.js';
@@ -17,8 +18,11 @@ import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
 import { ControlServer } from './control-server.js';
+import { writeDaemonLog, type DaemonLog } from './daemon-log.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
+import { writeRunLog } from './run-log.js';
+import { subscriberFailures } from './subscriber-failures.js';
 import { releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
@@ -59,6 +63,8 @@ export class Daemon {
   private readonly monitor: Monitor;
   private readonly startedAt: number;
   private readonly reloads: Reloads;
+  private readonly events: RunEvents;
+  private readonly daemonLog: DaemonLog;
   private planner!: Planner;
   private control: ControlServer | undefined;
   /** SPEC §5: swapped in one assignment by apply(). */
@@ -76,11 +82,14 @@ export class Daemon {
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);
+    this.events = new RunEvents(subscriberFailures(this.log));
+    writeRunLog(this.events, loggers.runLog);
+    this.daemonLog = writeDaemonLog(this.events, this.log, this.clock);
     this.supervisor = new Supervisor({
       clock: this.clock,
       spawner: jobSpawner,
       log: loggers.log,
-      runLog: loggers.runLog,
+      events: this.events,
       baseEnv: baseEnvironment(),
       onRunsChanged: () => this.state.markDirty(),
       instance,
@@ -95,6 +104,7 @@ export class Daemon {
       now: () => this.clock.now(),
       hostId: options.hostId,
       load: () => loadForHost(options.tasksFile, options.hostId),
+      events: this.events,
       current: () => this.schedule,
       apply: (loaded) => this.apply(loaded),
       applied: (loaded) => this.watcher.update(loaded),
@@ -276,6 +286,8 @@ export class Daemon {
       this.reloads.stop();
       await this.watcher.close();
       await jobs();
+      await this.events.drained();
+      this.daemonLog.flush();
       await this.control?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);

@@ -4,6 +4,7 @@
  * immutable snapshot, swapped in one assignment by the daemon.
  */
 import type { Logger } from 'pino';
+import type { RunEvents } from '../events.js';
 import { applicableTasks, HostList, type HostIdentity } from '../fleet/host-list.js';
 import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
 import { formatError } from '../tasks/errors.js';
@@ -59,6 +60,8 @@ export function logWarnings(log: Logger, trigger: string, loaded: LoadResult): v
 
 export interface ReloadsHost {
   readonly log: Logger;
+  /** Where reloads applied and rejected are told (the daemon's log says them). */
+  readonly events: RunEvents;
   readonly now: () => number;
   readonly hostId: string | undefined;
   readonly load: () => Promise<LoadResult>;
@@ -104,7 +107,7 @@ export class Reloads {
     if (!(trigger === 'file change' && sameContent)) logWarnings(log, trigger, loaded);
     if (loaded.errors.length > 0) {
       const errors = loaded.errors.map(formatError);
-      log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running');
+      this.host.events.publish({ type: 'reload-rejected', trigger, errors });
       return (this.lastResult = { ok: false, trigger, at, errors });
     }
     if (trigger === 'file change' && sameContent) return this.lastResult ?? { ok: true, trigger, at, summary: 'unchanged' };
@@ -115,7 +118,7 @@ export class Reloads {
     if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
     await this.host.applied?.(loaded);
     const { applicable } = this.host.current();
-    log.info({ trigger, summary, tasks: loaded.tasks.length, applicable: applicable.length, fromSecond }, 'task file reloaded');
+    this.host.events.publish({ type: 'reload-applied', trigger, summary, fromSecond, digest: loaded.digest, tasks: loaded.tasks.length, applicable: applicable.length });
     return (this.lastResult = { ok: true, trigger, at, summary });
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { RunEvents } from '../events.js';
 import type { Task } from '../tasks/types.js';
 import { backoffAfterExit, initialBackoff } from './backoff.js';
 import type { Run, RunRecord } from './run.js';
@@ -9,6 +10,8 @@ export interface KeeperHost {
   readonly clock: Clock;
   /** Daemon events. */
   readonly log: Logger;
+  /** Where every exit is told (the daemon's log says it with its code). */
+  readonly events: RunEvents;
   /** Queues one instance start; it spawns later only if `wanted` still holds then. */
   queueStart(entry: TaskEntry): void;
   isClosing(): boolean;
@@ -52,16 +55,14 @@ export class DaemonKeeper {
   /** Every exit is logged with its code; an unexpected one is restarted after the back-off. */
   exited(entry: TaskEntry, run: Run, record: RunRecord): void {
     const { task } = entry;
-    const fields = { task: task.id, run: run.id, jobPid: record.jobPid, exitCode: record.exitCode, signal: record.signal };
     if (run.stopping || run.retiring) {
-      this.host.log.info(fields, 'daemon instance stopped');
+      this.host.events.publish({ type: 'daemon-exited', task, record, expected: true, restartInMs: null });
       return;
     }
     const { delayMs, next } = backoffAfterExit(entry.backoff, record.durationMs);
     entry.backoff = next;
     const restart = this.running(entry);
-    const restartInMs = restart ? delayMs : null;
-    this.host.log.warn({ ...fields, error: record.error, upMs: record.durationMs, restartInMs }, 'daemon exited');
+    this.host.events.publish({ type: 'daemon-exited', task, record, expected: false, restartInMs: restart ? delayMs : null });
     if (!restart) return;
     entry.restartTimer?.cancel();
     entry.restartAt = this.host.clock.now() + delayMs;

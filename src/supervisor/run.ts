@@ -1,5 +1,5 @@
-import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
+import type { RunEvents } from '../events.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
 import { switchedUserEnvironment } from './user.js';
@@ -38,9 +38,9 @@ export interface RunStart {
   readonly clock: Clock;
   /** Starts the process (or, for an adopted run, takes over the one running). */
   readonly spawn: (request: SpawnRequest) => ChildHandle;
-  /** The per-task child of the run log (`task` bound). */
-  readonly logger: Logger;
-  /** Called exactly once, after the record is logged. */
+  /** Where the run says it started, printed and finished (the run log is a subscriber). */
+  readonly events: RunEvents;
+  /** Called exactly once, after the record is published. */
   readonly onExit: (run: Run, record: RunRecord) => void;
   /** For a run adopted from a previous daemon: when it really started (ms). */
   readonly startedAt?: number;
@@ -65,7 +65,7 @@ export function jobEnv(
 
 const GROUP_RECHECK_MS = 50;
 
-/** One started process group: streams its output to the run log, times it out, ends in one record. */
+/** One started process group: publishes its start, output lines and record; times it out. */
 export class Run {
   readonly id: string;
   readonly task: Task;
@@ -92,8 +92,8 @@ export class Run {
     this.role = start.role;
     this.scheduledAt = start.scheduledAt;
     this.clock = start.clock;
-    const logger = start.logger.child({ run: start.runId });
-    const output = new OutputSplitter(start.task.options.logLimit, (stream, line) => logger.info({ stream, line }));
+    const { events, task } = start;
+    const output = new OutputSplitter(task.options.logLimit, (stream, line) => events.publish({ type: 'output', task, run: this.id, stream, line }));
     this.startedAt = start.startedAt ?? start.clock.now();
     this.handle = start.spawn({
       shell: start.task.shell,
@@ -103,6 +103,8 @@ export class Run {
       user: start.task.options.user,
     });
     this.pid = this.handle.pid;
+    const adopted = start.startedAt !== undefined;
+    events.publish({ type: 'run-started', task, run: this.id, pid: this.pid ?? null, role: this.role, scheduledAt: this.scheduledAt, startedAt: this.startedAt, adopted });
     const limit = start.task.options.logLimit;
     const drains = new Map<string, Promise<number> | undefined>();
     this.handle.onOutput((stream, chunk) => {
@@ -123,7 +125,7 @@ export class Run {
       .catch((error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }))
       .then(async (outcome) => {
         for (const drained of await Promise.all(drains.values())) output.bytesDropped += drained ?? 0;
-        return this.finish(outcome, output, logger, start.onExit);
+        return this.finish(outcome, output, events, start.onExit);
       });
   }
 
@@ -158,7 +160,7 @@ export class Run {
     });
   }
 
-  private finish(outcome: SpawnOutcome, output: OutputSplitter, logger: Logger, onExit: RunStart['onExit']): RunRecord {
+  private finish(outcome: SpawnOutcome, output: OutputSplitter, events: RunEvents, onExit: RunStart['onExit']): RunRecord {
     this.done = true;
     this.timeoutTimer?.cancel();
     // A TERM-ignoring member that closed its pipes may outlive the leader: let its KILL still come.
@@ -178,13 +180,9 @@ export class Run {
       bytesDropped: output.bytesDropped,
       error: outcome.error ?? null,
     };
-    try {
-      output.end();
-      const { task, run, ...fields } = record; // both are bound on the logger already
-      logger[record.exitCode === 0 ? 'info' : 'warn'](fields, 'run finished');
-    } finally {
-      onExit(this, record); // running state is cleared whatever the logging did
-    }
+    output.end(); // the last unfinished line of each stream, before the record
+    events.publish({ type: 'run-finished', task: this.task, role: this.role, record });
+    onExit(this, record);
     return record;
   }
 }

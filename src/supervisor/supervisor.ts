@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { RunEvents, SkipReason } from '../events.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
-import { SkipReport } from './skip-report.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
@@ -13,10 +13,10 @@ import { newEntry, type TaskEntry } from './task-entry.js';
 export interface SupervisorOptions {
   readonly clock: Clock;
   readonly spawner: Spawner;
-  /** Daemon events: skips, daemon exits and restarts, stops. */
+  /** What the supervisor does (kills, stops, dropped starts), for the daemon's log. */
   readonly log: Logger;
-  /** Job output lines and run records. */
-  readonly runLog: Logger;
+  /** What happened to fires and runs (src/events.ts): the run log and the daemon's log are subscribers. */
+  readonly events: RunEvents;
   /** The daemon's own environment, the base of every job's (SPEC §2). */
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Called when a run starts or ends (the daemon saves its state file then). */
@@ -62,17 +62,16 @@ export class Supervisor {
   private readonly live = new Set<Run>();
   private readonly queue = new StartQueue<PendingStart>((start) => this.spawn(start));
   private readonly daemons: DaemonKeeper;
-  private readonly skips: SkipReport;
   private runCounter = 0;
   private closing = false;
   private readonly instance: string;
 
   constructor(private readonly options: SupervisorOptions) {
     this.instance = options.instance ?? randomBytes(4).toString('hex');
-    this.skips = new SkipReport(options.clock, options.log);
     this.daemons = new DaemonKeeper({
       clock: options.clock,
       log: options.log,
+      events: options.events,
       queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon' }),
       isClosing: () => this.closing,
     });
@@ -81,18 +80,17 @@ export class Supervisor {
   /** SPEC §1.3: a cron fire; skipped (and logged) when `max` instances already run or wait. */
   fire(task: Task, scheduledAt: number): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
-    if (this.closing) {
-      this.options.log.warn({ task: task.id, scheduledAt: second }, 'skipped: shutting down');
-      return 'skipped';
-    }
+    if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
     const running = entry.runs.size;
-    if (task.max > 0 && running + entry.queued >= task.max) {
-      this.skips.skipped(task.id, second, { running, starting: entry.queued, max: task.max });
-      return 'skipped';
-    }
+    if (task.max > 0 && running + entry.queued >= task.max) return this.skip(task, second, 'max', running, entry.queued);
     this.enqueue({ entry, task, scheduledAt: second, role: 'job' });
     return 'queued';
+  }
+
+  private skip(task: Task, scheduledAt: number, reason: SkipReason, running: number, starting: number): FireResult {
+    this.options.events.publish({ type: 'fire-skipped', task, scheduledAt, reason, running, starting, at: this.options.clock.now() });
+    return 'skipped';
   }
 
   /** SPEC §4 `run <name>`: one instance now, respecting `max`. */
@@ -136,7 +134,6 @@ export class Supervisor {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
     this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
-    this.options.log.info({ task: task.id, run: job.run, pid: job.pid }, 'adopted a job still running from a previous daemon');
   }
 
   /** Every run alive now, adopted ones included. */
@@ -199,7 +196,6 @@ export class Supervisor {
   /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
   private close(): void {
     this.closing = true;
-    this.skips.flush();
     for (const entry of this.entries.values()) this.daemons.stopInstances(entry, 'shutting down');
     const dropped = this.queue.clear();
     for (const start of dropped) start.entry.queued--;
@@ -216,7 +212,7 @@ export class Supervisor {
   private entryFor(task: Task): TaskEntry {
     let entry = this.entries.get(task.id);
     if (entry === undefined) {
-      entry = newEntry(task, this.options.runLog);
+      entry = newEntry(task);
       entry.current = true;
       this.entries.set(task.id, entry);
     }
@@ -250,7 +246,7 @@ export class Supervisor {
       env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
       clock: this.options.clock,
       spawn: adopted?.spawn ?? ((request) => this.options.spawner.spawn(request)),
-      logger: entry.logger,
+      events: this.options.events,
       onExit: (exited, record) => this.exited(entry, exited, record),
       startedAt: adopted?.startedAt,
     });

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { Timer } from '../clock.js';
 import type { Task } from '../tasks/types.js';
 import { type Backoff, initialBackoff } from './backoff.js';
@@ -10,8 +9,6 @@ export interface TaskEntry {
   task: Task;
   /** In the latest task list: removed tasks stay tracked until their last run exits (SPEC §5). */
   current: boolean;
-  /** The run log's child for this task, `task` bound once, made at the first run (most tasks wait long). */
-  readonly logger: Logger;
   readonly runs: Set<Run>;
   /** Starts accepted but not spawned yet; they count against `max`. */
   queued: number;
@@ -24,15 +21,10 @@ export interface TaskEntry {
   restartTimer: Timer | null;
 }
 
-export function newEntry(task: Task, runLog: Logger): TaskEntry {
-  let logger: Logger | undefined;
+export function newEntry(task: Task): TaskEntry {
   return {
     task,
     current: false,
-    get logger() {
-      logger ??= runLog.child({ task: task.id });
-      return logger;
-    },
     runs: new Set(),
     queued: 0,
     lastExit: null,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, processesMentioning, waitFor } from '../helpers/processes.js';
 import { sandboxes } from './sandbox.js';
-import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
+import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 
 const sandbox = sandboxes();
 

@@ -1,9 +1,9 @@
 /**
  * Fires the daemon skipped for `max` (SPEC §1.3), from its log: the first skip of a task is a record of
  * its own (with the time it was decided), later ones within a minute are counted into one record that
- * lists their seconds (src/supervisor/skip-report.ts).
+ * lists their seconds (src/daemon/skip-report.ts).
  */
-import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
+import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 
 export interface SkippedFire {
   readonly task: string;

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Sandbox, type LogRecord } from '../control/sandbox.js';
 import { runCli, waitFor, type Started } from '../helpers/processes.js';
 import { LONG, markerLine } from './faults-support.js';
-import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
+import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 
 /** How long each outage lasts, in seconds of the every-second task. */
 const OUTAGE_SECONDS = LONG ? 90 : 5;

@@ -208,7 +208,7 @@ async function runLoad(box: Sandbox): Promise<Measured> {
     return { runs, daemonLog, skips };
   };
   // Drained once no job is left; the stop then writes every record still buffered, and the skips still
-  // being counted (src/supervisor/skip-report.ts), so every (task, second) of the window has its record.
+  // being counted (src/daemon/skip-report.ts), so every (task, second) of the window has its record.
   const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
   let idle = false;
   while (!idle && Date.now() <= drainDeadline) {

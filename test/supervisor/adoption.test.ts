@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { adoptableJobs, type PreviousDaemon, type SavedJob } from '../../src/supervisor/adoption.js';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { captureLogger, FakeClock, FakeProcessTable, makeTask, ScriptedSpawner, settle } from './fakes.js';
+import { FakeClock, FakeProcessTable, makeTask, ScriptedSpawner, settle, wiredSupervisor } from './fakes.js';
 
 const INSTANCE = 'abcd1234';
 
@@ -20,10 +19,7 @@ function previous(jobs: SavedJob[], clean = false): PreviousDaemon {
 function setup() {
   const clock = new FakeClock();
   const spawner = new ScriptedSpawner();
-  const log = captureLogger();
-  const runLog = captureLogger();
-  const supervisor = new Supervisor({ clock, spawner, log: log.logger, runLog: runLog.logger, baseEnv: {} });
-  return { clock, spawner, supervisor, log: log.records, runLog: runLog.records, table: new FakeProcessTable() };
+  return { clock, spawner, ...wiredSupervisor({ clock, spawner, baseEnv: {} }), table: new FakeProcessTable() };
 }
 
 describe('which jobs of a previous daemon are adopted', () => {
@@ -81,6 +77,7 @@ describe('an adopted job', () => {
     expect(spawner.events).toContain('SIGTERM:4242');
     spawner.children[0].exit(null, 'SIGTERM');
     expect(await killed).toBe(1);
+    await settle();
     expect(runLog.filter((record) => record.msg === 'run finished')).toEqual([expect.objectContaining({ run: `100-1-${INSTANCE}`, signal: 'SIGTERM', scheduledAt: 100 })]);
 
     expect(supervisor.fire(task, second + 1)).toBe('queued');

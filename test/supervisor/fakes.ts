@@ -10,6 +10,10 @@ import type {
 import type { AdoptedJob } from '../../src/supervisor/adoption.js';
 import type { ProcessStat, ProcessTable } from '../../src/supervisor/process-table.js';
 import type { Task, TaskOptions } from '../../src/tasks/types.js';
+import { writeDaemonLog } from '../../src/daemon/daemon-log.js';
+import { writeRunLog } from '../../src/daemon/run-log.js';
+import { RunEvents } from '../../src/events.js';
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
 
 export type LogRecord = Record<string, unknown> & { msg?: string };
 
@@ -21,6 +25,21 @@ export function captureLogger(): { logger: Logger; records: LogRecord[] } {
 }
 
 export { FakeClock } from '../helpers/fake-clock.js';
+
+/**
+ * A supervisor wired as the daemon wires it: its events delivered to the run log and the daemon's log
+ * (captured), and any subscriber failure kept in `failures`.
+ */
+export function wiredSupervisor(options: Omit<SupervisorOptions, 'log' | 'events'>) {
+  const log = captureLogger();
+  const runLog = captureLogger();
+  const failures: unknown[] = [];
+  const events = new RunEvents((_subscriber, _event, error) => failures.push(error));
+  writeRunLog(events, runLog.logger);
+  const daemonLog = writeDaemonLog(events, log.logger, options.clock);
+  const supervisor = new Supervisor({ ...options, log: log.logger, events });
+  return { supervisor, log: log.records, runLog: runLog.records, events, daemonLog, failures };
+}
 
 /** A child the test scripts by hand: it writes output, exits, and records the signals it got. */
 export class FakeChild implements ChildHandle {

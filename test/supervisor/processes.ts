@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { jobSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { captureLogger, type LogRecord } from './fakes.js';
+import { wiredSupervisor, type LogRecord } from './fakes.js';
 import { waitFor } from '../helpers/processes.js';
 
 export interface ProcessInfo {
@@ -59,15 +58,13 @@ export function realSupervisor(baseEnv: Record<string, string> = { PATH: process
     },
     adopt: (job) => jobSpawner.adopt(job),
   };
-  const log = captureLogger();
-  const runLog = captureLogger();
-  const supervisor = new Supervisor({ clock: systemClock, spawner, log: log.logger, runLog: runLog.logger, baseEnv });
+  const { supervisor, log, runLog, events, daemonLog } = wiredSupervisor({ clock: systemClock, spawner, baseEnv });
   const dir = mkdtempSync(join(tmpdir(), 'gotorch-supervisor-'));
-  const finished = (): LogRecord[] => runLog.records.filter((record) => record.msg === 'run finished');
+  const finished = (): LogRecord[] => runLog.filter((record) => record.msg === 'run finished');
   const cleanup = async () => {
     for (const pid of pids) signalProcessGroup(pid, 'SIGKILL');
     await waitFor(() => pids.every((pid) => liveGroupMembers(pid).length === 0), 5000, 'test processes to exit');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { supervisor, pids, log: log.records, runLog: runLog.records, finished, dir, cleanup };
+  return { supervisor, pids, log, runLog, events, daemonLog, finished, dir, cleanup };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTask } from './fakes.js';
 import { liveGroupMembers, processesWithEnv, realSupervisor, waitFor } from './processes.js';
-import { SKIP_MESSAGE } from '../../src/supervisor/skip-report.js';
+import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 import { skippedFires } from '../helpers/skips.js';
 
 function notExecutable(dir: string): string {
@@ -24,7 +24,7 @@ afterEach(async () => {
 
 describe('real jobs (execa spawner, real clock)', () => {
   it('SPEC §1.3: max=2 holds under a burst of 50 fires', async () => {
-    const { supervisor, log, finished, dir } = setup();
+    const { supervisor, log, finished, dir, events, daemonLog } = setup();
     // Jobs that outlast the burst however loaded the machine is: only a stop ends them.
     const task = makeTask({ id: `burst-${process.pid}`, max: 2, command: 'sleep 60' }, { cwd: dir });
     const marker = `GOTORCH_TASK=${task.id}`;
@@ -40,9 +40,12 @@ describe('real jobs (execa spawner, real clock)', () => {
       await new Promise((resolve) => setTimeout(resolve, 15)); // spawns and exits get their turns in between
     }
     await waitFor(() => maxAlive === 2, 5000, 'both jobs to run');
+    await events.drained();
     expect(results.filter((result) => result === 'queued')).toHaveLength(2);
     expect(log.filter((record) => record.msg === SKIP_MESSAGE)).toHaveLength(1); // the rest are counted for a minute
     await supervisor.stopAll();
+    await events.drained();
+    daemonLog.flush(); // as the daemon's stop does: the skips still being counted are logged
     clearInterval(sampler);
     expect(maxAlive).toBe(2);
     const skips = skippedFires(log);

@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { backoffAfterExit, initialBackoff } from '../../src/supervisor/backoff.js';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { Task } from '../../src/tasks/types.js';
-import { captureLogger, FakeClock, makeTask, ScriptedSpawner, settle } from './fakes.js';
+import { FakeClock, makeTask, ScriptedSpawner, settle, wiredSupervisor } from './fakes.js';
 
 function setup() {
   const clock = new FakeClock();
   const spawner = new ScriptedSpawner();
-  const log = captureLogger();
-  const supervisor = new Supervisor({ clock, spawner, log: log.logger, runLog: captureLogger().logger, baseEnv: {} });
-  return { clock, spawner, log: log.records, supervisor };
+  const { supervisor, log } = wiredSupervisor({ clock, spawner, baseEnv: {} });
+  return { clock, spawner, log, supervisor };
 }
 
 const daemon = (fields: Partial<Task> = {}, options = {}) =>

@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { captureLogger, FakeClock, makeTask, ScriptedSpawner, settle } from './fakes.js';
-import { SKIP_MESSAGE, SKIP_REPORT_MS } from '../../src/supervisor/skip-report.js';
+import { FakeClock, makeTask, ScriptedSpawner, settle, wiredSupervisor } from './fakes.js';
+import { SKIP_MESSAGE, SKIP_REPORT_MS } from '../../src/daemon/skip-report.js';
 import { skippedFires } from '../helpers/skips.js';
 
 function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
   const clock = new FakeClock();
   const spawner = new ScriptedSpawner();
-  const log = captureLogger();
-  const runLog = captureLogger();
-  const supervisor = new Supervisor({ clock, spawner, log: log.logger, runLog: runLog.logger, baseEnv });
-  const finished = () => runLog.records.filter((record) => record.msg === 'run finished');
-  return { clock, spawner, log: log.records, runLog: runLog.records, supervisor, finished };
+  const wired = wiredSupervisor({ clock, spawner, baseEnv });
+  const finished = () => wired.runLog.filter((record) => record.msg === 'run finished');
+  return { clock, spawner, ...wired, finished };
 }
 
 describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
@@ -21,11 +18,13 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
     const at = clock.now() / 1000;
     const results = Array.from({ length: 5 }, () => supervisor.fire(task, at));
     expect(results).toEqual(['queued', 'queued', 'skipped', 'skipped', 'skipped']);
-    // Nothing runs yet: the two accepted starts hold max, and the record says so.
+    await settle();
+    // Nothing ran yet when they were skipped: the two accepted starts hold max, and the record says so.
     expect(log.filter((record) => record.msg === SKIP_MESSAGE)).toEqual([expect.objectContaining({ task: 'capped', scheduledAt: at, running: 0, starting: 2, max: 2 })]);
     await settle();
     expect(spawner.children).toHaveLength(2);
     expect(supervisor.fire(task, at + 1)).toBe('skipped');
+    await settle();
     clock.advance(SKIP_REPORT_MS);
     const counted = log.filter((record) => record.msg === SKIP_MESSAGE)[1];
     expect(counted).toMatchObject({ task: 'capped', skipped: 3, seconds: [at, at, at + 1], running: 2, starting: 0, max: 2 });
@@ -35,7 +34,7 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
   });
 
   it('a task held at max logs one record a minute, with every skipped second, not one a second (supercronic#86)', async () => {
-    const { supervisor, spawner, log, clock } = setup();
+    const { supervisor, spawner, log, clock, events, daemonLog } = setup();
     const held = makeTask({ id: 'held', max: 1 });
     const other = makeTask({ id: 'other', max: 1 });
     const first = clock.now() / 1000;
@@ -47,6 +46,7 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
       clock.advanceTo(second * 1000);
       expect(supervisor.fire(held, second)).toBe('skipped');
       if (second <= first + 3) expect(supervisor.fire(other, second)).toBe('skipped');
+      await settle(2); // the skips reach the daemon's log before the clock moves on
     }
     const records = log.filter((record) => record.msg === SKIP_MESSAGE);
     // held: the first skip at once, then one record per full minute (the last minute is still counting).
@@ -57,6 +57,8 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
     const stopped = supervisor.stopAll();
     for (const child of spawner.children) child.exit(null, 'SIGTERM');
     await stopped;
+    await events.drained();
+    daemonLog.flush();
     const skips = skippedFires(log);
     expect(skips.filter((skip) => skip.task === 'held').map((skip) => skip.scheduledAt)).toEqual(Array.from({ length: 300 }, (_, index) => first + 1 + index));
     expect(skips.filter((skip) => skip.task === 'other')).toHaveLength(3);

@@ -31,7 +31,8 @@ export class SkipReport {
     private readonly log: Logger,
   ) {}
 
-  skipped(task: string, scheduledAt: number, facts: SkipFacts): void {
+  /** `at`: when the skip was decided (ms); its window is counted from then, however late this hears of it. */
+  skipped(task: string, scheduledAt: number, facts: SkipFacts, at: number): void {
     const window = this.windows.get(task);
     if (window !== undefined) {
       window.seconds.push(scheduledAt);
@@ -39,7 +40,7 @@ export class SkipReport {
       return;
     }
     this.log.warn({ task, scheduledAt, ...facts }, SKIP_MESSAGE);
-    this.open(task);
+    this.open(task, at);
   }
 
   /** Logs every count still open (shutdown): no skip goes unrecorded. */
@@ -51,12 +52,12 @@ export class SkipReport {
     this.windows.clear();
   }
 
-  private open(task: string): void {
-    const timer = this.clock.setTimer(this.clock.now() + SKIP_REPORT_MS, () => {
+  private open(task: string, at: number): void {
+    const timer = this.clock.setTimer(at + SKIP_REPORT_MS, () => {
       const window = this.windows.get(task);
       this.windows.delete(task);
       // Still skipping: the next minute is counted too, so a task held at max logs once a minute.
-      if (window !== undefined && this.report(task, window)) this.open(task);
+      if (window !== undefined && this.report(task, window)) this.open(task, at + SKIP_REPORT_MS);
     });
     this.windows.set(task, { seconds: [], facts: { running: 0, starting: 0, max: 0 }, timer });
   }

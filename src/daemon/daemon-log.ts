@@ -1,0 +1,35 @@
+/**
+ * What the daemon's log says of the run events (gotorch.log): fires skipped (SPEC §1.3, counted per
+ * minute: skip-report.ts), jobs adopted from a previous daemon, daemon instances that exited (SPEC
+ * §1.4, every exit with its code), and reloads applied or rejected (SPEC §5).
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { RunEvents } from '../events.js';
+import { SkipReport } from './skip-report.js';
+
+export interface DaemonLog {
+  /** Logs the skip counts still open (at shutdown, once the last events are delivered). */
+  flush(): void;
+}
+
+export function writeDaemonLog(events: RunEvents, log: Logger, clock: Clock): DaemonLog {
+  const skips = new SkipReport(clock, log);
+  events.on('fire-skipped', 'daemon log', ({ task, scheduledAt, reason, running, starting, at }) => {
+    if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
+    else log.warn({ task: task.id, scheduledAt }, 'skipped: shutting down');
+  });
+  events.on('run-started', 'daemon log', ({ task, run, pid, adopted }) => {
+    if (adopted) log.info({ task: task.id, run, pid }, 'adopted a job still running from a previous daemon');
+  });
+  events.on('daemon-exited', 'daemon log', ({ task, record, expected, restartInMs }) => {
+    const fields = { task: task.id, run: record.run, jobPid: record.jobPid, exitCode: record.exitCode, signal: record.signal };
+    if (expected) log.info(fields, 'daemon instance stopped');
+    else log.warn({ ...fields, error: record.error, upMs: record.durationMs, restartInMs }, 'daemon exited');
+  });
+  events.on('reload-applied', 'daemon log', ({ trigger, summary, tasks, applicable, fromSecond }) => {
+    log.info({ trigger, summary, tasks, applicable, fromSecond }, 'task file reloaded');
+  });
+  events.on('reload-rejected', 'daemon log', ({ trigger, errors }) => log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running'));
+  return { flush: () => skips.flush() };
+}

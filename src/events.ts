@@ -1,0 +1,151 @@
+/**
+ * What happened, for whoever listens (STYLE: events, not calls): the supervisor says a fire was
+ * skipped, a run started, printed a line or finished, a daemon instance exited; the daemon says a
+ * reload was applied or rejected. The run log, history, metrics, hooks and the fleet registry are
+ * subscribers; the producers do not know them.
+ *
+ * Delivery never delays a tick or a spawn: publish() only queues. The queue is drained from
+ * setImmediate, in order, for at most DELIVERY_BUDGET_MS per event-loop turn (then timers, the tick
+ * among them, get their turn), and a subscriber that throws is reported and skipped for that event.
+ * A subscriber must still be quick and synchronous: work that waits (a hook, an HTTP call) starts
+ * there and runs on without being awaited.
+ */
+import { performance } from 'node:perf_hooks';
+import type { RunRecord, RunRole } from './supervisor/run.js';
+import type { OutputStream } from './supervisor/spawner.js';
+import type { Task } from './tasks/types.js';
+
+/** Why a fire did not start (SPEC §1.3 `max`; a stop drops fires). */
+export type SkipReason = 'max' | 'shutting down';
+
+export interface FireSkipped {
+  readonly type: 'fire-skipped';
+  readonly task: Task;
+  readonly scheduledAt: number;
+  readonly reason: SkipReason;
+  /** Instances alive and starts accepted but not yet spawned, when it was skipped. */
+  readonly running: number;
+  readonly starting: number;
+  /** When it was decided (ms, the supervisor's clock). */
+  readonly at: number;
+}
+
+export interface RunStarted {
+  readonly type: 'run-started';
+  readonly task: Task;
+  readonly run: string;
+  /** The job's pid; null when the spawn failed (a run-finished with the error follows). */
+  readonly pid: number | null;
+  readonly role: RunRole;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  /** Taken over from a previous daemon (SPEC §6), not started by this one. */
+  readonly adopted: boolean;
+}
+
+export interface OutputLine {
+  readonly type: 'output';
+  readonly task: Task;
+  readonly run: string;
+  readonly stream: OutputStream;
+  readonly line: string;
+}
+
+export interface RunFinished {
+  readonly type: 'run-finished';
+  readonly task: Task;
+  readonly role: RunRole;
+  readonly record: RunRecord;
+}
+
+export interface DaemonExited {
+  readonly type: 'daemon-exited';
+  readonly task: Task;
+  readonly record: RunRecord;
+  /** Stopped on purpose (window closed, replaced, removed, `kill`, shutdown): no restart follows. */
+  readonly expected: boolean;
+  /** When not expected: the back-off before the restart (SPEC §1.4), or null when none follows. */
+  readonly restartInMs: number | null;
+}
+
+export interface ReloadApplied {
+  readonly type: 'reload-applied';
+  readonly trigger: string;
+  /** `added 2, changed 1, removed 1, unchanged 40`. */
+  readonly summary: string;
+  /** The first second planned under the new schedule. */
+  readonly fromSecond: number;
+  readonly digest: string;
+  readonly tasks: number;
+  readonly applicable: number;
+}
+
+export interface ReloadRejected {
+  readonly type: 'reload-rejected';
+  readonly trigger: string;
+  /** Every error, as `file:line:column: message`. */
+  readonly errors: readonly string[];
+}
+
+export type RunEvent = FireSkipped | RunStarted | OutputLine | RunFinished | DaemonExited | ReloadApplied | ReloadRejected;
+export type RunEventType = RunEvent['type'];
+export type EventOf<K extends RunEventType> = Extract<RunEvent, { readonly type: K }>;
+
+/** Longest one turn of delivery may hold the event loop. */
+export const DELIVERY_BUDGET_MS = 5;
+
+type Listener = (event: RunEvent) => void;
+
+export class RunEvents {
+  private readonly listeners = new Map<RunEventType, { readonly name: string; readonly listener: Listener }[]>();
+  private queue: RunEvent[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  /** `onError` hears of a subscriber that threw (by its name); it must not throw itself. */
+  constructor(private readonly onError: (subscriber: string, event: RunEvent, error: unknown) => void = () => undefined) {}
+
+  /** Subscribes `listener` (known as `name` in error reports) to events of `type`; returns the unsubscribe. */
+  on<K extends RunEventType>(type: K, name: string, listener: (event: EventOf<K>) => void): () => void {
+    const entry = { name, listener: listener as Listener };
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), entry]);
+    return () => this.listeners.set(type, (this.listeners.get(type) ?? []).filter((candidate) => candidate !== entry));
+  }
+
+  /** Queues `event` for its subscribers; never calls one, never throws. */
+  publish(event: RunEvent): void {
+    if (!this.listeners.has(event.type)) return;
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.deliver());
+    }
+  }
+
+  /** Resolves once every event published so far has been delivered (a stop waits for it). */
+  async drained(): Promise<void> {
+    while (this.head < this.queue.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private deliver(): void {
+    this.scheduled = false;
+    const began = performance.now();
+    while (this.head < this.queue.length) {
+      const event = this.queue[this.head++];
+      for (const { name, listener } of this.listeners.get(event.type) ?? []) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.onError(name, event, error);
+        }
+      }
+      if (this.head < this.queue.length && performance.now() - began >= DELIVERY_BUDGET_MS) {
+        this.scheduled = true;
+        setImmediate(() => this.deliver());
+        return;
+      }
+    }
+    this.queue = [];
+    this.head = 0;
+  }
+}
