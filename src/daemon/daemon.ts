@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import { RunEvents } from '../events.js';
-import { LATE_WAKE_LIMIT, Planner } from '../planner/planner.js';
-import { adoptableJobs } from '../supervisor/adoption.js';
-import { procTable } from '../supervisor/process-table.js';
+import { Planner } from '../planner/planner.js';
+import { inheritedEnvironment } from '../supervisor/run.js';
 import { jobSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -28,7 +27,8 @@ import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
 import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type AppliedSchedule } from './reloads.js';
 import { prepareStart } from './start-checks.js';
-import { readState, removedTaskStandIn, scheduleKey, StateFile, type SavedState } from './state.js';
+import { adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
+import { readState, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
@@ -42,15 +42,6 @@ export interface DaemonOptions {
   readonly hostId?: string;
   /** Also log to stdout (`start --foreground`). */
   readonly stdoutLogs: boolean;
-}
-
-/** The environment jobs inherit: the daemon's own, without gotorch's control variables. */
-function baseEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('GOTORCH_')) env[key] = value;
-  }
-  return env;
 }
 
 export class Daemon {
@@ -90,7 +81,7 @@ export class Daemon {
       spawner: jobSpawner,
       log: loggers.log,
       events: this.events,
-      baseEnv: baseEnvironment(),
+      baseEnv: inheritedEnvironment(process.env),
       onRunsChanged: () => this.state.markDirty(),
       instance,
     });
@@ -139,11 +130,10 @@ export class Daemon {
   private async begin(loaded: LoadResult): Promise<void> {
     const saved = readState(this.options.paths.state);
     const now = Math.floor(this.clock.now() / 1000);
-    // A clean stop recorded the exact last second: a quick restart replays what it missed (SPEC §3).
-    const resume = saved?.clean && now - saved.lastSecond >= 0 && now - saved.lastSecond <= LATE_WAKE_LIMIT ? saved.lastSecond : now;
+    const resume = resumeSecond(saved, now);
     this.planner = new Planner([], resume);
     await this.apply(loaded);
-    if (saved) this.adopt(saved);
+    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
     const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.schedule.applicable, supervisor: this.supervisor };
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
@@ -162,18 +152,6 @@ export class Daemon {
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
     this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, nodeFlags: process.execArgv }, 'gotorch ready');
-  }
-
-  /** SPEC §6: jobs of a previous daemon that are still the same processes are tracked again. */
-  private adopt(saved: SavedState): void {
-    const byId = new Map(this.schedule.applicable.map((task) => [task.id, task]));
-    const { surviving, unsaved, gone } = adoptableJobs(saved, procTable, byId);
-    if (unsaved.length > 0) this.log.info({ jobs: unsaved.length }, 'found jobs the previous daemon started after its last state save');
-    for (const job of [...surviving, ...unsaved]) {
-      const task = byId.get(job.task);
-      this.supervisor.adopt(task ?? removedTaskStandIn(job), job, task !== undefined);
-    }
-    if (gone > 0) this.log.info({ gone }, 'jobs of the previous daemon that ended meanwhile');
   }
 
   /**
@@ -196,9 +174,8 @@ export class Daemon {
    * the stopped daemon would have run (same identity, same schedule): never a second before a task existed.
    */
   private replay(saved: SavedState, second: number): void {
-    const schedules = saved.schedules ?? {};
     const fromSecond = this.planner.lastSecond + 1;
-    const fires = this.tick(second, (task) => schedules[task.id] === scheduleKey(task));
+    const fires = this.tick(second, replayFilter(saved));
     this.log.info({ fromSecond, toSecond: second, fires }, 'replayed the seconds missed since the previous daemon stopped cleanly');
   }
 

@@ -46,6 +46,15 @@ export interface RunStart {
   readonly startedAt?: number;
 }
 
+/** SPEC §2: the environment jobs inherit: the daemon's own, without gotorch's control variables. */
+export function inheritedEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !key.startsWith('GOTORCH_')) inherited[key] = value;
+  }
+  return inherited;
+}
+
 /** SPEC §2: the job's environment (a `user=` job's starts clean: user.ts). Values are never logged. */
 export function jobEnv(
   base: Readonly<Record<string, string>>,
