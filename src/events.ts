@@ -11,7 +11,7 @@
  * there and runs on without being awaited.
  */
 import { performance } from 'node:perf_hooks';
-import type { RunRecord, RunRole } from './supervisor/run.js';
+import type { RunRecord, RunRole, RunTrigger } from './supervisor/run.js';
 import type { OutputStream } from './supervisor/spawner.js';
 import type { Task } from './tasks/types.js';
 
@@ -37,6 +37,8 @@ export interface RunStarted {
   /** The job's pid; null when the spawn failed (a run-finished with the error follows). */
   readonly pid: number | null;
   readonly role: RunRole;
+  readonly trigger: RunTrigger;
+  readonly attempt: number;
   readonly scheduledAt: number;
   readonly startedAt: number;
   /** Taken over from a previous daemon (SPEC §6), not started by this one. */

@@ -26,7 +26,7 @@ export function formatStatus(status: StatusReport, now: number): string {
     reload ? `last reload: ${clock(reload.at)} by ${reload.trigger}: ${reload.ok ? reload.summary : `rejected (${reload.errors?.length ?? 0} errors)`}` : 'last reload: none since start',
     '',
   ];
-  const rows = [['NAME', 'TYPE', 'MAX', 'RUNNING', 'LAST EXIT', 'NEXT (UTC)']];
+  const rows = [['NAME', 'TYPE', 'MAX', 'RUNNING', 'LAST EXIT', 'LAST OK', 'FAILS', 'NEXT (UTC)']];
   for (const task of status.tasks) {
     rows.push([
       task.current ? task.name : `${task.name} (removed)`,
@@ -34,6 +34,9 @@ export function formatStatus(status: StatusReport, now: number): string {
       task.max === null ? '-' : String(task.max),
       task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? '?').join(','),
       lastExit(task),
+      // SPEC §7: the last success and the failures since it (failures without a success: `-` and their count).
+      task.lastSuccess === null ? '-' : `${duration(Math.max(0, now - task.lastSuccess))} ago`,
+      String(task.failuresSinceSuccess),
       task.next === null ? '-' : task.next * 1000 - now < 0 ? 'now' : clock(task.next * 1000),
     ]);
   }

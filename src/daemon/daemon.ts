@@ -30,6 +30,7 @@ import { prepareStart } from './start-checks.js';
 import { adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
 import { readState, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
+import { TaskResults } from './task-results.js';
 import { diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
 import { Ticker } from './ticker.js';
@@ -56,6 +57,7 @@ export class Daemon {
   private readonly reloads: Reloads;
   private readonly events: RunEvents;
   private readonly daemonLog: DaemonLog;
+  private readonly results: TaskResults;
   private planner!: Planner;
   private control: ControlServer | undefined;
   /** SPEC §5: swapped in one assignment by apply(). */
@@ -76,6 +78,7 @@ export class Daemon {
     this.events = new RunEvents(subscriberFailures(this.log));
     writeRunLog(this.events, loggers.runLog);
     this.daemonLog = writeDaemonLog(this.events, this.log, this.clock);
+    this.results = new TaskResults(this.events);
     this.supervisor = new Supervisor({
       clock: this.clock,
       spawner: jobSpawner,
@@ -183,7 +186,8 @@ export class Daemon {
   private tick(second: number, replayOnly?: (task: Task) => boolean): number {
     const { fires, events, openDaemons } = this.planner.advance(second, replayOnly);
     for (const event of events) logClockEvent(this.log, event);
-    for (const fire of fires) this.supervisor.fire(fire.task, fire.second);
+    // A second planned after it passed (a late wake, a replay, a clock jump) is a catch-up.
+    for (const fire of fires) this.supervisor.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule');
     for (const task of this.schedule.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
     void this.saveState(second);
     return fires.length;
@@ -223,7 +227,7 @@ export class Daemon {
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
-      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), Math.floor(now / 1000)),
+      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000)),
     };
   }
 

@@ -76,6 +76,8 @@ export interface ReloadsHost {
 export class Reloads {
   private chain: Promise<unknown> = Promise.resolve();
   private lastResult: ReloadResult | null = null;
+  /** The latest reload that applied different content, and what it changed. */
+  private lastChange: { readonly trigger: string; readonly at: number; readonly change: string } | undefined;
   private identityTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: ReloadsHost) {}
@@ -111,11 +113,13 @@ export class Reloads {
       return (this.lastResult = { ok: false, trigger, at, errors });
     }
     if (trigger === 'file change' && sameContent) return this.lastResult ?? { ok: true, trigger, at, summary: 'unchanged' };
-    const previous = this.lastResult;
     const { diff, fromSecond } = await this.host.apply(loaded);
-    let summary = describeDiff(diff);
-    // The watcher usually applies an edit before `gotorch reload` asks: say what that reload did.
-    if (sameContent && previous?.ok) summary += ` (already applied by ${previous.trigger} at ${new Date(previous.at).toISOString()}: ${previous.summary})`;
+    const change = describeDiff(diff);
+    // The watcher usually applies an edit before `gotorch reload` asks: say what the reload that changed it did
+    // (that one's own change: repeated reloads of one file must not nest the notes, growing each record).
+    const applied = this.lastChange;
+    const summary = sameContent && applied ? `${change} (already applied by ${applied.trigger} at ${new Date(applied.at).toISOString()}: ${applied.change})` : change;
+    if (!sameContent) this.lastChange = { trigger, at, change };
     await this.host.applied?.(loaded);
     const { applicable } = this.host.current();
     this.host.events.publish({ type: 'reload-applied', trigger, summary, fromSecond, digest: loaded.digest, tasks: loaded.tasks.length, applicable: applicable.length });

@@ -107,6 +107,8 @@ export class StateFile {
         role: run.role,
         scheduledAt: run.scheduledAt,
         startedAt: run.startedAt,
+        trigger: run.trigger,
+        attempt: run.attempt,
       });
     }
     const content = JSON.stringify({ pid: process.pid, lastSecond, clean, instance: this.instance, jobs, schedules } satisfies SavedState);

@@ -4,6 +4,7 @@ import { Zone } from '../schedule/zone.js';
 import type { RunRecord } from '../supervisor/run.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
+import type { TaskResults } from './task-results.js';
 import type { TickLatenessSummary } from './tick-lateness.js';
 
 export interface ReloadResult {
@@ -26,6 +27,9 @@ export interface TaskReport {
   readonly current: boolean;
   readonly running: readonly { readonly pid: number | null; readonly run: string; readonly startedAt: number }[];
   readonly lastExit: Pick<RunRecord, 'exitCode' | 'signal' | 'timedOut' | 'durationMs' | 'error'> & { readonly at: number } | null;
+  /** SPEC §7: when the last successful run ended (ms), and the failed runs since it. */
+  readonly lastSuccess: number | null;
+  readonly failuresSinceSuccess: number;
   /** Unix seconds of the next fire (cron) or window second (daemon), or null. */
   readonly next: number | null;
 }
@@ -43,16 +47,17 @@ export interface StatusReport {
   readonly tasks: readonly TaskReport[];
 }
 
-export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], nowSecond: number): TaskReport[] {
+export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number): TaskReport[] {
   const byId = new Map(statuses.map((status) => [status.id, status]));
-  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, nowSecond));
+  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, results, nowSecond));
   const listed = new Set(tasks.map((task) => task.id));
-  for (const status of statuses) if (!listed.has(status.id) && status.running.length > 0) reports.push(report(status.id, status.type, status, undefined, nowSecond));
+  for (const status of statuses) if (!listed.has(status.id) && status.running.length > 0) reports.push(report(status.id, status.type, status, undefined, results, nowSecond));
   return reports;
 }
 
-function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, nowSecond: number): TaskReport {
+function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, results: TaskResults, nowSecond: number): TaskReport {
   const last = status?.lastExit;
+  const result = results.get(name);
   return {
     name,
     type,
@@ -61,6 +66,8 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
     current: task !== undefined,
     running: (status?.running ?? []).map((run) => ({ pid: run.pid, run: run.run, startedAt: run.startedAt })),
     lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
+    lastSuccess: result?.lastSuccessAt ?? null,
+    failuresSinceSuccess: result?.failuresSinceSuccess ?? 0,
     next: task ? (nextFires(task.schedule, Zone.for(task.zone), nowSecond, 1)[0] ?? null) : null,
   };
 }

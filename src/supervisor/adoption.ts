@@ -8,7 +8,7 @@
 import { OPTION_DEFAULTS } from '../tasks/options.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import type { ProcessTable } from './process-table.js';
-import type { RunRole } from './run.js';
+import type { RunRole, RunTrigger } from './run.js';
 
 /** A run of a previous daemon still alive at start, as its state file recorded it. */
 export interface AdoptedJob {
@@ -18,6 +18,9 @@ export interface AdoptedJob {
   readonly role: RunRole;
   readonly scheduledAt: number;
   readonly startedAt: number;
+  /** Saved since run records carry them; older state files lack them (then: schedule, 1). */
+  readonly trigger?: RunTrigger;
+  readonly attempt?: number;
 }
 
 export interface SavedJob extends AdoptedJob {

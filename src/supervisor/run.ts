@@ -5,10 +5,19 @@ import { OutputSplitter } from './output.js';
 import { switchedUserEnvironment } from './user.js';
 import type { ChildHandle, SpawnOutcome, SpawnRequest } from './spawner.js';
 
+/**
+ * Why a run started: its schedule, a second planned late (a late wake, the replay after a clean stop,
+ * a forward clock jump), `gotorch run`, or a retry of a failed attempt (SPEC §8).
+ */
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'retry';
+
 /** SPEC §2: the one record every run ends with. */
 export interface RunRecord {
   readonly task: string;
   readonly run: string;
+  readonly trigger: RunTrigger;
+  /** 1 for the first attempt at a scheduled second; retries count on (SPEC §8). */
+  readonly attempt: number;
   /** The job's process (group leader); named apart from the daemon's own `pid` in log records. */
   readonly jobPid: number | null;
   /** The scheduled second, Unix seconds. */
@@ -20,6 +29,8 @@ export interface RunRecord {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly timedOut: boolean;
+  /** Ended by gotorch on request (`kill`, `stop`, a daemon instance stopped), not by its timeout. */
+  readonly killed: boolean;
   readonly bytesKept: number;
   readonly bytesDropped: number;
   /** Why the spawn failed, or null. */
@@ -34,6 +45,8 @@ export interface RunStart {
   readonly scheduledAt: number;
   readonly runId: string;
   readonly role: RunRole;
+  readonly trigger: RunTrigger;
+  readonly attempt: number;
   readonly env: Readonly<Record<string, string>>;
   readonly clock: Clock;
   /** Starts the process (or, for an adopted run, takes over the one running). */
@@ -79,6 +92,8 @@ export class Run {
   readonly id: string;
   readonly task: Task;
   readonly role: RunRole;
+  readonly trigger: RunTrigger;
+  readonly attempt: number;
   readonly scheduledAt: number;
   readonly startedAt: number;
   readonly pid: number | undefined;
@@ -99,6 +114,8 @@ export class Run {
     this.id = start.runId;
     this.task = start.task;
     this.role = start.role;
+    this.trigger = start.trigger;
+    this.attempt = start.attempt;
     this.scheduledAt = start.scheduledAt;
     this.clock = start.clock;
     const { events, task } = start;
@@ -113,7 +130,8 @@ export class Run {
     });
     this.pid = this.handle.pid;
     const adopted = start.startedAt !== undefined;
-    events.publish({ type: 'run-started', task, run: this.id, pid: this.pid ?? null, role: this.role, scheduledAt: this.scheduledAt, startedAt: this.startedAt, adopted });
+    const { role, trigger, attempt, scheduledAt, startedAt } = this;
+    events.publish({ type: 'run-started', task, run: this.id, pid: this.pid ?? null, role, trigger, attempt, scheduledAt, startedAt, adopted });
     const limit = start.task.options.logLimit;
     const drains = new Map<string, Promise<number> | undefined>();
     this.handle.onOutput((stream, chunk) => {
@@ -177,6 +195,8 @@ export class Run {
     const record: RunRecord = {
       task: this.task.id,
       run: this.id,
+      trigger: this.trigger,
+      attempt: this.attempt,
       jobPid: this.pid ?? null,
       scheduledAt: this.scheduledAt,
       startedAt: this.startedAt,
@@ -185,6 +205,7 @@ export class Run {
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       timedOut: this.timedOut,
+      killed: this.terminating && !this.timedOut,
       bytesKept: output.bytesKept,
       bytesDropped: output.bytesDropped,
       error: outcome.error ?? null,

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { RunEvents, SkipReason } from '../events.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
-import { jobEnv, Run, type RunRecord, type RunRole } from './run.js';
+import { jobEnv, Run, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
@@ -49,11 +49,17 @@ export interface TaskStatus {
   readonly backoff: { readonly nextDelayMs: number; readonly restartAt: number | null } | null;
 }
 
-interface PendingStart {
-  readonly entry: TaskEntry;
+/** One run to start: what, for which second, why. */
+interface StartSpec {
   readonly task: Task;
   readonly scheduledAt: number;
   readonly role: RunRole;
+  readonly trigger: RunTrigger;
+  readonly attempt: number;
+}
+
+interface PendingStart extends StartSpec {
+  readonly entry: TaskEntry;
 }
 
 /** Starts, tracks, times out and stops jobs; keeps daemon tasks alive (SPEC §1.3, §1.4, §2, §5). */
@@ -72,19 +78,19 @@ export class Supervisor {
       clock: options.clock,
       log: options.log,
       events: options.events,
-      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon' }),
+      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon', trigger: 'schedule', attempt: 1 }),
       isClosing: () => this.closing,
     });
   }
 
   /** SPEC §1.3: a cron fire; skipped (and logged) when `max` instances already run or wait. */
-  fire(task: Task, scheduledAt: number): FireResult {
+  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule'): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
     if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
     const running = entry.runs.size;
     if (task.max > 0 && running + entry.queued >= task.max) return this.skip(task, second, 'max', running, entry.queued);
-    this.enqueue({ entry, task, scheduledAt: second, role: 'job' });
+    this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1 });
     return 'queued';
   }
 
@@ -95,7 +101,7 @@ export class Supervisor {
 
   /** SPEC §4 `run <name>`: one instance now, respecting `max`. */
   runNow(task: Task): FireResult {
-    return this.fire(task, this.nowSeconds());
+    return this.fire(task, this.nowSeconds(), 'manual');
   }
 
   /** SPEC §1.4: called by the tick every second; keeps `max` instances while the window is open. */
@@ -133,7 +139,8 @@ export class Supervisor {
   adopt(task: Task, job: AdoptedJob, current: boolean): void {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    this.startRun(entry, task, job.scheduledAt, job.role, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
+    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1 };
+    this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
   }
 
   /** Every run alive now, adopted ones included. */
@@ -224,25 +231,24 @@ export class Supervisor {
     this.queue.push(start);
   }
 
-  private spawn({ entry, task, scheduledAt, role }: PendingStart): void {
+  private spawn({ entry, ...spec }: PendingStart): void {
     entry.queued--;
-    if (role === 'job') {
-      this.startRun(entry, task, scheduledAt, role);
+    if (spec.role === 'job') {
+      this.startRun(entry, spec);
       return;
     }
     // A daemon start spawns the definition current now, if the keeper still wants it.
-    if (this.daemons.wanted(entry)) this.startRun(entry, entry.task, scheduledAt, role);
+    if (this.daemons.wanted(entry)) this.startRun(entry, { ...spec, task: entry.task });
     this.daemons.startSettled(entry);
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, task: Task, scheduledAt: number, role: RunRole, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
+  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
+    const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${this.instance}`;
     const run = new Run({
-      task,
-      scheduledAt,
+      ...spec,
       runId,
-      role,
       env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
       clock: this.options.clock,
       spawn: adopted?.spawn ?? ((request) => this.options.spawner.spawn(request)),

@@ -225,6 +225,8 @@ describe('status, kill and run (SPEC §4)', () => {
         current: true,
         running: keepers.map((keeper) => ({ pid: keeper, run: expect.any(String), startedAt: expect.any(Number) })),
         lastExit: null,
+        lastSuccess: null,
+        failuresSinceSuccess: 0,
         next: expect.any(Number),
       },
       {
@@ -235,9 +237,11 @@ describe('status, kill and run (SPEC §4)', () => {
         current: true,
         running: expect.any(Array),
         lastExit: { exitCode: 0, signal: null, timedOut: false, durationMs: expect.any(Number), error: null, at: expect.any(Number) },
+        lastSuccess: expect.any(Number),
+        failuresSinceSuccess: 0,
         next: expect.any(Number),
       },
-      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, next: nextJanuary },
+      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, lastSuccess: null, failuresSinceSuccess: 0, next: nextJanuary },
     ]);
 
     const human = await box.cli('status');
@@ -246,10 +250,10 @@ describe('status, kill and run (SPEC §4)', () => {
     expect(lines[0]).toMatch(new RegExp(`^gotorch is running: pid ${pid}, up \\d+s`));
     expect(lines[1]).toMatch(new RegExp(`^task file: ${box.conf} \\(3 tasks, 3 for this host: `));
     expect(lines[2]).toBe('last reload: none since start');
-    expect(lines[4]).toMatch(/^NAME\s+TYPE\s+MAX\s+RUNNING\s+LAST EXIT\s+NEXT \(UTC\)$/);
+    expect(lines[4]).toMatch(/^NAME\s+TYPE\s+MAX\s+RUNNING\s+LAST EXIT\s+LAST OK\s+FAILS\s+NEXT \(UTC\)$/);
     expect(lines.find((line) => line.startsWith('keeper'))).toMatch(new RegExp(`^keeper\\s+daemon\\s+2\\s+${keepers.join(',')}\\s+-\\s+`));
-    expect(lines.find((line) => line.startsWith('tick'))).toMatch(/^tick\s+cron\s+1\s+\S+\s+exit 0, 0s, /);
-    expect(lines.find((line) => line.startsWith('never'))).toMatch(/^never\s+cron\s+1\s+-\s+-\s+\d{4}-01-01 /);
+    expect(lines.find((line) => line.startsWith('tick'))).toMatch(/^tick\s+cron\s+1\s+\S+\s+exit 0, 0s, .*\s+\d+s ago\s+0\s+/);
+    expect(lines.find((line) => line.startsWith('never'))).toMatch(/^never\s+cron\s+1\s+-\s+-\s+-\s+0\s+\d{4}-01-01 /);
   });
 
   it('run starts one instance respecting max; kill stops every instance; unknown names and daemon tasks fail', async () => {

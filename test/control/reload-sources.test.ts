@@ -93,6 +93,9 @@ describe('reload: what triggers it (SPEC §4, §5)', () => {
     const seen = box.daemonRecords().length;
     process.kill(pid, 'SIGUSR2');
     expect((await box.waitForLog('task file reloaded', { trigger: 'SIGUSR2' }, 3000, seen)).summary).toMatch(/^added 0, changed 0, removed 0, unchanged 3/);
+    // A reload of the same file again names the change once: notes never nest, growing every record.
+    const again = await box.cli('reload');
+    expect(again.stdout).toMatch(/^added 0, changed 0, removed 0, unchanged 3 \(already applied by file change at [^()]+: added 1, changed 1, removed 1, unchanged 1\)\n$/);
   });
 
   it('an edit of an included file, and a new file matching the include, reload by themselves', async () => {

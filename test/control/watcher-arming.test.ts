@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TaskFileWatcher } from '../../src/daemon/watcher.js';
+import { SETTLE_MS, TaskFileWatcher } from '../../src/daemon/watcher.js';
 import { waitFor } from '../helpers/processes.js';
 
 const silent = { warn: () => undefined } as never;
@@ -19,8 +19,8 @@ describe('the task file watcher is armed when the daemon reports ready (SPEC §4
         let changed = false;
         const watcher = new TaskFileWatcher(() => (changed = true), silent);
         await watcher.update({ files: [file], patterns: [] });
-        writeFileSync(file, 'b\n');
-        const caught = await waitFor(() => changed, 1000, 'the change').then(
+        writeFileSync(file, 'b\n'); // in place: applied once it has been quiet for SETTLE_MS (issue 10, item 6)
+        const caught = await waitFor(() => changed, SETTLE_MS + 1000, 'the change').then(
           () => true,
           () => false,
         );
