@@ -126,49 +126,6 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-// ---------------------------------------------------------------------------------------------------
-
-describe(`parseTaskFile fuzz (seed ${SEED}, ${CASES} cases)`, () => {
-  it('never throws, stays fast, and reports every error as file:line:column: message', { timeout: LONG ? 1_800_000 : 60_000 }, () => {
-    const gen = new Gen(SEED);
-    const times: number[] = [];
-    const failures: string[] = [];
-    const known = new Map<string, number>();
-    let withErrors = 0;
-    let megabytes = 0;
-    let slowest = { ms: 0, source: '' };
-    let cleanMax = 0;
-    for (let index = 0; index < CASES; index++) {
-      const source = makeCase(gen, index, CASES);
-      if (source.length >= MB) megabytes += source.length / MB;
-      let { problems, ms } = check(source);
-      // One retry of a slow case: a GC pause or a busy CI core is not the parser's doing.
-      if (ms > MAX_MS && problems.length === 0) ms = Math.min(ms, check(source).ms);
-      times.push(ms);
-      if (ms > slowest.ms) slowest = { ms, source };
-      if (ms > MAX_MS) problems.push(`took ${ms.toFixed(1)} ms (limit ${MAX_MS})`);
-      const bug = KNOWN_BUGS.find((candidate) => problems.length > 0 && problems.every(candidate.symptom) && candidate.triggers(source));
-      if (bug) {
-        known.set(bug.id, (known.get(bug.id) ?? 0) + 1);
-        continue;
-      }
-      cleanMax = Math.max(cleanMax, ms);
-      if (problems.length > 0) failures.push(`case ${index}: ${show(source)}\n    ${problems.join('\n    ')}`);
-      else if (parseTaskFile(source, FILE, context).errors.length > 0) withErrors++;
-    }
-    const sorted = [...times].sort((a, b) => a - b);
-    const summary =
-      `fuzz seed=${SEED} cases=${CASES} with-errors=${withErrors} 1MB-lines≈${megabytes.toFixed(1)}MB ` +
-      `p50=${percentile(sorted, 50).toFixed(3)}ms p99=${percentile(sorted, 99).toFixed(3)}ms max=${sorted[sorted.length - 1].toFixed(1)}ms max-without-known-bugs=${cleanMax.toFixed(1)}ms ` +
-      `(slowest: ${show(slowest.source).slice(0, 120)}) known bugs hit: ${JSON.stringify(Object.fromEntries(known))}`;
-    console.log(summary);
-    expect(megabytes, 'a few 1 MB lines in the run').toBeGreaterThanOrEqual(3);
-    expect(withErrors, 'the cases are mostly malformed').toBeGreaterThan(CASES / 2);
-    if (failures.length > 0) {
-      throw new Error(`${failures.length} fuzz failures (replay with FUZZ_SEED=${SEED}); first ones:\n${failures.slice(0, 10).join('\n')}`);
-    }
-  });
-});
 
 // Regression rows: inputs that broke the parser (or a limit) during fuzzing. `fails: true` rows are
 // known bugs in src/ kept as it.fails until fixed; each says exactly what is wrong.
@@ -231,7 +188,9 @@ describe('parser regressions found by fuzzing', () => {
       const started = performance.now();
       const parsed = parseTaskFile(row.source, FILE, context);
       let ms = performance.now() - started;
-      if (row.expect.maxMs !== undefined && ms > row.expect.maxMs) {
+      // The best of up to five parses: the bound is for the parser's own cost (the bugs took seconds), not a
+      // collection of the 10,000 fuzzed cases' garbage that happens to fall inside one parse.
+      for (let attempt = 1; attempt < 5 && row.expect.maxMs !== undefined && ms > row.expect.maxMs; attempt++) {
         const again = performance.now();
         parseTaskFile(row.source, FILE, context);
         ms = Math.min(ms, performance.now() - again);
@@ -245,6 +204,51 @@ describe('parser regressions found by fuzzing', () => {
       if (row.expect.maxMs !== undefined) expect(ms).toBeLessThanOrEqual(row.expect.maxMs);
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The fuzz run comes after the regression rows: its 10,000 cases leave a heap that slows a timed parse.
+
+describe(`parseTaskFile fuzz (seed ${SEED}, ${CASES} cases)`, () => {
+  it('never throws, stays fast, and reports every error as file:line:column: message', { timeout: LONG ? 1_800_000 : 60_000 }, () => {
+    const gen = new Gen(SEED);
+    const times: number[] = [];
+    const failures: string[] = [];
+    const known = new Map<string, number>();
+    let withErrors = 0;
+    let megabytes = 0;
+    let slowest = { ms: 0, source: '' };
+    let cleanMax = 0;
+    for (let index = 0; index < CASES; index++) {
+      const source = makeCase(gen, index, CASES);
+      if (source.length >= MB) megabytes += source.length / MB;
+      let { problems, ms } = check(source);
+      // One retry of a slow case: a GC pause or a busy CI core is not the parser's doing.
+      if (ms > MAX_MS && problems.length === 0) ms = Math.min(ms, check(source).ms);
+      times.push(ms);
+      if (ms > slowest.ms) slowest = { ms, source };
+      if (ms > MAX_MS) problems.push(`took ${ms.toFixed(1)} ms (limit ${MAX_MS})`);
+      const bug = KNOWN_BUGS.find((candidate) => problems.length > 0 && problems.every(candidate.symptom) && candidate.triggers(source));
+      if (bug) {
+        known.set(bug.id, (known.get(bug.id) ?? 0) + 1);
+        continue;
+      }
+      cleanMax = Math.max(cleanMax, ms);
+      if (problems.length > 0) failures.push(`case ${index}: ${show(source)}\n    ${problems.join('\n    ')}`);
+      else if (parseTaskFile(source, FILE, context).errors.length > 0) withErrors++;
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    const summary =
+      `fuzz seed=${SEED} cases=${CASES} with-errors=${withErrors} 1MB-lines≈${megabytes.toFixed(1)}MB ` +
+      `p50=${percentile(sorted, 50).toFixed(3)}ms p99=${percentile(sorted, 99).toFixed(3)}ms max=${sorted[sorted.length - 1].toFixed(1)}ms max-without-known-bugs=${cleanMax.toFixed(1)}ms ` +
+      `(slowest: ${show(slowest.source).slice(0, 120)}) known bugs hit: ${JSON.stringify(Object.fromEntries(known))}`;
+    console.log(summary);
+    expect(megabytes, 'a few 1 MB lines in the run').toBeGreaterThanOrEqual(3);
+    expect(withErrors, 'the cases are mostly malformed').toBeGreaterThan(CASES / 2);
+    if (failures.length > 0) {
+      throw new Error(`${failures.length} fuzz failures (replay with FUZZ_SEED=${SEED}); first ones:\n${failures.slice(0, 10).join('\n')}`);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
