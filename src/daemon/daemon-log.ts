@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
-import { SkipReport } from './skip-report.js';
+import { SKIP_MESSAGE, SkipReport } from './skip-report.js';
 
 export interface DaemonLog {
   /** Logs the skip counts still open (at shutdown, once the last events are delivered). */
@@ -14,7 +14,7 @@ export interface DaemonLog {
 }
 
 export function writeDaemonLog(events: RunEvents, log: Logger, clock: Clock): DaemonLog {
-  const skips = new SkipReport(clock, log);
+  const skips = new SkipReport(clock, log, SKIP_MESSAGE);
   events.on('fire-skipped', 'daemon log', ({ task, scheduledAt, reason, running, starting, at }) => {
     if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
     else log.warn({ task: task.id, scheduledAt }, 'skipped: shutting down');

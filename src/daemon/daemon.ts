@@ -20,7 +20,7 @@ import { ControlServer } from './control-server.js';
 import { writeDaemonLog, type DaemonLog } from './daemon-log.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
-import { writeRunLog } from './run-log.js';
+import { writeRunLog, type RunLog } from './run-log.js';
 import { subscriberFailures } from './subscriber-failures.js';
 import { releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
@@ -57,6 +57,7 @@ export class Daemon {
   private readonly reloads: Reloads;
   private readonly events: RunEvents;
   private readonly daemonLog: DaemonLog;
+  private readonly runLog: RunLog;
   private readonly results: TaskResults;
   private planner!: Planner;
   private control: ControlServer | undefined;
@@ -76,7 +77,7 @@ export class Daemon {
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);
     this.events = new RunEvents(subscriberFailures(this.log));
-    writeRunLog(this.events, loggers.runLog);
+    this.runLog = writeRunLog(this.events, loggers.runLog, this.clock);
     this.daemonLog = writeDaemonLog(this.events, this.log, this.clock);
     this.results = new TaskResults(this.events);
     this.supervisor = new Supervisor({
@@ -269,6 +270,7 @@ export class Daemon {
       await jobs();
       await this.events.drained();
       this.daemonLog.flush();
+      this.runLog.flush();
       await this.control?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);

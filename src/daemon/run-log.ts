@@ -1,12 +1,21 @@
 /**
- * The run log's writer (SPEC §2), the first subscriber of the run events: each output line as a
- * record (task, run id, stream), and the one record every run ends with. One pino child per task and
- * per run, with their fields bound once (STYLE: pino).
+ * The run log's writer (SPEC §2, §7), the first subscriber of the run events: each output line as a
+ * record (task, run id, stream), the one record every run ends with, and the fires that did not run
+ * (`fire skipped`, with the reason; skips of `max` counted per minute as in the daemon's log). One
+ * pino child per task and per run, with their fields bound once (STYLE: pino).
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
+import { SKIPPED_FIRE_MESSAGE, SkipReport } from './skip-report.js';
 
-export function writeRunLog(events: RunEvents, runLog: Logger): void {
+export interface RunLog {
+  /** Writes the skip counts still open (at shutdown, once the last events are delivered). */
+  flush(): void;
+}
+
+export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): RunLog {
+  const skips = new SkipReport(clock, runLog, SKIPPED_FIRE_MESSAGE, { reason: 'max' });
   const byTask = new Map<string, Logger>();
   const byRun = new Map<string, Logger>();
   const runLogger = (task: string, run: string): Logger => {
@@ -24,4 +33,9 @@ export function writeRunLog(events: RunEvents, runLog: Logger): void {
     runLogger(task.id, run)[record.exitCode === 0 ? 'info' : 'warn'](fields, 'run finished');
     byRun.delete(run);
   });
+  events.on('fire-skipped', 'run log', ({ task, scheduledAt, reason, running, starting, at }) => {
+    if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
+    else runLog.warn({ task: task.id, scheduledAt, reason }, SKIPPED_FIRE_MESSAGE);
+  });
+  return { flush: () => skips.flush() };
 }

@@ -8,7 +8,10 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 
 export const SKIP_REPORT_MS = 60_000;
+/** The daemon log's warning. */
 export const SKIP_MESSAGE = 'skipped: max instances reached';
+/** The run log's record of the same fires: the history of what did not run (SPEC §7). */
+export const SKIPPED_FIRE_MESSAGE = 'fire skipped';
 
 /** What held the fire back: instances running and starts accepted but not yet spawned. */
 export interface SkipFacts {
@@ -29,6 +32,9 @@ export class SkipReport {
   constructor(
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly message: string,
+    /** Fields every record of this report carries (the run log's: the reason). */
+    private readonly fields: Readonly<Record<string, unknown>> = {},
   ) {}
 
   /** `at`: when the skip was decided (ms); its window is counted from then, however late this hears of it. */
@@ -39,7 +45,7 @@ export class SkipReport {
       window.facts = facts;
       return;
     }
-    this.log.warn({ task, scheduledAt, ...facts }, SKIP_MESSAGE);
+    this.log.warn({ task, scheduledAt, ...this.fields, ...facts }, this.message);
     this.open(task, at);
   }
 
@@ -64,7 +70,7 @@ export class SkipReport {
 
   private report(task: string, { seconds, facts }: Window): boolean {
     if (seconds.length === 0) return false;
-    this.log.warn({ task, scheduledAt: seconds[0], skipped: seconds.length, seconds, ...facts }, SKIP_MESSAGE);
+    this.log.warn({ task, scheduledAt: seconds[0], ...this.fields, skipped: seconds.length, seconds, ...facts }, this.message);
     return true;
   }
 }

@@ -35,10 +35,10 @@ export function wiredSupervisor(options: Omit<SupervisorOptions, 'log' | 'events
   const runLog = captureLogger();
   const failures: unknown[] = [];
   const events = new RunEvents((_subscriber, _event, error) => failures.push(error));
-  writeRunLog(events, runLog.logger);
+  const runLogWriter = writeRunLog(events, runLog.logger, options.clock);
   const daemonLog = writeDaemonLog(events, log.logger, options.clock);
   const supervisor = new Supervisor({ ...options, log: log.logger, events });
-  return { supervisor, log: log.records, runLog: runLog.records, events, daemonLog, failures };
+  return { supervisor, log: log.records, runLog: runLog.records, events, daemonLog, runLogWriter, failures };
 }
 
 /** A child the test scripts by hand: it writes output, exits, and records the signals it got. */

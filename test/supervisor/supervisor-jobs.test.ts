@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, makeTask, ScriptedSpawner, settle, wiredSupervisor } from './fakes.js';
-import { SKIP_MESSAGE, SKIP_REPORT_MS } from '../../src/daemon/skip-report.js';
+import { SKIP_MESSAGE, SKIP_REPORT_MS, SKIPPED_FIRE_MESSAGE } from '../../src/daemon/skip-report.js';
 import { skippedFires } from '../helpers/skips.js';
 
 function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
@@ -13,7 +13,7 @@ function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
 
 describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
   it('SPEC §1.3: skips and logs a fire that would exceed max, counting queued starts, saying what holds it', async () => {
-    const { supervisor, spawner, log, clock } = setup();
+    const { supervisor, spawner, log, runLog, clock } = setup();
     const task = makeTask({ id: 'capped', max: 2 });
     const at = clock.now() / 1000;
     const results = Array.from({ length: 5 }, () => supervisor.fire(task, at));
@@ -21,6 +21,8 @@ describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
     await settle();
     // Nothing ran yet when they were skipped: the two accepted starts hold max, and the record says so.
     expect(log.filter((record) => record.msg === SKIP_MESSAGE)).toEqual([expect.objectContaining({ task: 'capped', scheduledAt: at, running: 0, starting: 2, max: 2 })]);
+    // The run log, the history, has them too, with the reason (SPEC §7).
+    expect(runLog.filter((record) => record.msg === SKIPPED_FIRE_MESSAGE)).toEqual([expect.objectContaining({ task: 'capped', scheduledAt: at, reason: 'max', running: 0, starting: 2, max: 2 })]);
     await settle();
     expect(spawner.children).toHaveLength(2);
     expect(supervisor.fire(task, at + 1)).toBe('skipped');
