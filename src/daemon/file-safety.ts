@@ -4,7 +4,7 @@
  * symlink; temporary files are created exclusively under unpredictable names and renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { makeFolder } from './folder.js';
@@ -21,7 +21,9 @@ const describeMode = (stats: Stats): string => (stats.mode & 0o7777).toString(8)
  * and not writable by group or others; every folder above it must be root's too, or closed to others,
  * or sticky (like /tmp: nobody can rename another user's entry away and put their own in its place).
  */
-export function unsafeFolderReason(dir: string): string | undefined {
+export function unsafeFolderReason(given: string): string | undefined {
+  // Where the folder really is: a symlink on the way was put there by whoever owns its folder.
+  const dir = realpathSync(given);
   const own = statSync(dir);
   if (!own.isDirectory()) return `${dir} is not a folder`;
   if (own.uid !== 0) return `${dir} is owned by uid ${own.uid}, not root; run: chown root ${dir} (or pick a folder of root's)`;
