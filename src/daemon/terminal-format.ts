@@ -14,6 +14,9 @@ const LEVEL_COLOURS: Readonly<Record<string, string>> = { TRACE: '2', DEBUG: '2'
 /** Shown by the line itself (time, level, message) or detail a terminal reader does not need: the JSON has it. */
 const HIDDEN = new Set(['level', 'time', 'msg', 'log', 'scheduledAt', 'startedAt', 'jobPid', 'bytesKept']);
 
+/** Run-record fields left out when they hold the usual value: a scheduled first attempt gotorch did not stop. */
+const USUAL: Readonly<Record<string, unknown>> = { trigger: 'schedule', attempt: 1, killed: false };
+
 /** A start this late is worth a look; a few ms is every start (README, Performance). */
 const NOTABLE_LATENESS_MS = 1000;
 
@@ -52,7 +55,7 @@ export function formatRecord(jsonLine: string, options: TerminalFormatOptions): 
   const parts = [paint(time, '2', options), paint(level.padEnd(5), LEVEL_COLOURS[level], options)];
   if (typeof record.msg === 'string') parts.push(escapeControls(record.msg));
   for (const [key, value] of Object.entries(record)) {
-    if (!HIDDEN.has(key) && !(key in FIELDS) && shown(value)) parts.push(`${key}=${renderValue(value)}`);
+    if (!HIDDEN.has(key) && !(key in FIELDS) && shown(value) && USUAL[key] !== value) parts.push(`${key}=${renderValue(value)}`);
   }
   for (const [key, render] of Object.entries(FIELDS)) {
     const rendered = shown(record[key]) ? render(record[key]) : undefined;
