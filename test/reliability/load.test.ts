@@ -35,6 +35,19 @@ const STATUS_BOUND_MS = 100;
  * catches a daemon that cannot keep up (with execa on this path it managed about 400).
  */
 const STARTS_PER_SECOND = 450;
+/** Of the machine, what this test's own runner and CLI calls take beside the daemon in a run on a quiet box. */
+const HARNESS_SHARE = 0.1;
+
+/**
+ * The start rate to expect: STARTS_PER_SECOND with the machine to itself, in proportion to the share
+ * of both cores that processes other than the daemon and its jobs left (issue 11: a `yes` on one core
+ * beside the suite halves what any daemon can start; the floor still catches one that cannot keep up).
+ */
+function startFloor(load: Pick<Measured, 'daemonCpuPercent' | 'jobsCpuPercent' | 'machineIdlePercent'>): number {
+  const ours = (load.daemonCpuPercent + load.jobsCpuPercent) / 200;
+  const foreign = Math.max(0, 1 - load.machineIdlePercent / 100 - ours);
+  return STARTS_PER_SECOND * Math.min(1, (1 - foreign) / (1 - HARNESS_SHARE));
+}
 const CLI_STATUS_RUNS = 5;
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -245,7 +258,8 @@ describe(`load: ${QUICK + BOUND} every-second tasks with max, ${LOAD_SECONDS} s`
         ` status socket (${load.answerMs.length}) ${figures(load.answerMs)}, max ${Math.max(0, ...load.answerMsBesideCli).toFixed(1)} ms of the ${load.answerMsBesideCli.length} beside a CLI run; CLI status (${load.cliMs.length}) ${figures(load.cliMs, 0)};` +
         ` tick lateness (last ${ticks?.count} ticks) p50 ${ticks?.p50Ms} / p99 ${ticks?.p99Ms} / max ${ticks?.maxMs} ms;` +
         ` spawn lateness ${figures(windowRuns.map((run) => run.lateMs), 0)};` +
-        ` daemon CPU ${load.daemonCpuPercent.toFixed(0)} % of a core, its jobs ${load.jobsCpuPercent.toFixed(0)} %; machine idle ${load.machineIdlePercent.toFixed(0)} % of 2 cores`,
+        ` daemon CPU ${load.daemonCpuPercent.toFixed(0)} % of a core, its jobs ${load.jobsCpuPercent.toFixed(0)} %; machine idle ${load.machineIdlePercent.toFixed(0)} % of 2 cores;` +
+        ` start floor ${startFloor(load).toFixed(0)}/s`,
     );
   }, (LOAD_SECONDS + 90) * 1000);
 
@@ -289,7 +303,8 @@ describe(`load: ${QUICK + BOUND} every-second tasks with max, ${LOAD_SECONDS} s`
     expect(Math.max(...load.answerMs)).toBeLessThan(STATUS_BOUND_MS);
   });
 
-  it(`sustains ${STARTS_PER_SECOND} starts a second`, () => {
-    expect(perSecond.reduce((sum, count) => sum + count, 0) / perSecond.length).toBeGreaterThanOrEqual(STARTS_PER_SECOND);
+  it(`sustains ${STARTS_PER_SECOND} starts a second on a machine of its own (scaled by what other processes leave it)`, () => {
+    const mean = perSecond.reduce((sum, count) => sum + count, 0) / perSecond.length;
+    expect(mean).toBeGreaterThanOrEqual(startFloor(load));
   });
 });
