@@ -39,15 +39,20 @@ const STARTS_PER_SECOND = 450;
 const HARNESS_SHARE = 0.1;
 
 /**
- * The start rate to expect: STARTS_PER_SECOND with the machine to itself, in proportion to the share
- * of both cores that processes other than the daemon and its jobs left (issue 11: a `yes` on one core
- * beside the suite halves what any daemon can start; the floor still catches one that cannot keep up).
+ * The share of the machine the daemon and its jobs had, against a run on a box of their own: what
+ * processes other than them and this test left of both cores (issue 11: a `yes` on one core beside the
+ * suite halves what any daemon can start and doubles how long it waits for a core).
  */
-function startFloor(load: Pick<Measured, 'daemonCpuPercent' | 'jobsCpuPercent' | 'machineIdlePercent'>): number {
+function machineShare(load: Pick<Measured, 'daemonCpuPercent' | 'jobsCpuPercent' | 'machineIdlePercent'>): number {
   const ours = (load.daemonCpuPercent + load.jobsCpuPercent) / 200;
   const foreign = Math.max(0, 1 - load.machineIdlePercent / 100 - ours);
-  return STARTS_PER_SECOND * Math.min(1, (1 - foreign) / (1 - HARNESS_SHARE));
+  return Math.min(1, (1 - foreign) / (1 - HARNESS_SHARE));
 }
+
+/** STARTS_PER_SECOND on a machine of its own, in proportion to the share it had: still catches a daemon that cannot keep up. */
+const startFloor = (load: Measured): number => STARTS_PER_SECOND * machineShare(load);
+/** STATUS_BOUND_MS on a machine of its own; waiting for a core takes longer by the share other processes took. */
+const statusBound = (load: Measured): number => STATUS_BOUND_MS / machineShare(load);
 const CLI_STATUS_RUNS = 5;
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -259,7 +264,7 @@ describe(`load: ${QUICK + BOUND} every-second tasks with max, ${LOAD_SECONDS} s`
         ` tick lateness (last ${ticks?.count} ticks) p50 ${ticks?.p50Ms} / p99 ${ticks?.p99Ms} / max ${ticks?.maxMs} ms;` +
         ` spawn lateness ${figures(windowRuns.map((run) => run.lateMs), 0)};` +
         ` daemon CPU ${load.daemonCpuPercent.toFixed(0)} % of a core, its jobs ${load.jobsCpuPercent.toFixed(0)} %; machine idle ${load.machineIdlePercent.toFixed(0)} % of 2 cores;` +
-        ` start floor ${startFloor(load).toFixed(0)}/s`,
+        ` share of the machine ${(100 * machineShare(load)).toFixed(0)} %: start floor ${startFloor(load).toFixed(0)}/s, status bound ${statusBound(load).toFixed(0)} ms`,
     );
   }, (LOAD_SECONDS + 90) * 1000);
 
@@ -293,14 +298,14 @@ describe(`load: ${QUICK + BOUND} every-second tasks with max, ${LOAD_SECONDS} s`
     expect(load.drained, 'every start of the load spawned and finished within the drain deadline').toBe(true);
   });
 
-  it(`answers status on the control socket within ${STATUS_BOUND_MS} ms throughout, with its tick lateness, and never wakes a second late`, () => {
+  it(`answers status on the control socket within ${STATUS_BOUND_MS} ms throughout (on a machine of its own), with its tick lateness, and never wakes a second late`, () => {
     expect(load.daemonLog.filter((record) => String(record.msg).startsWith('woke late'))).toEqual([]);
     const ticks = load.ticks!;
     expect(ticks.count).toBeGreaterThanOrEqual(Math.min(TICK_WINDOW, load.seconds.length));
     expect(ticks.p50Ms).toBeLessThanOrEqual(ticks.p99Ms);
     expect(ticks.p99Ms).toBeLessThanOrEqual(ticks.maxMs);
     expect(ticks.maxMs).toBeLessThan(1000);
-    expect(Math.max(...load.answerMs)).toBeLessThan(STATUS_BOUND_MS);
+    expect(Math.max(...load.answerMs)).toBeLessThan(statusBound(load));
   });
 
   it(`sustains ${STARTS_PER_SECOND} starts a second on a machine of its own (scaled by what other processes leave it)`, () => {
