@@ -14,19 +14,20 @@ export interface HistoryOptions {
   readonly json?: boolean;
 }
 
-const dash = (value: string | number | null, render: (value: never) => string = String): string => (value === null ? '-' : render(value as never));
+/** The value, or `-` where it does not apply to the row (a skipped fire has no run, trigger or duration). */
+const orDash = <T>(value: T | null, render: (value: T) => string = String): string => (value === null ? '-' : render(value));
 
 export function formatHistory(rows: readonly HistoryRow[]): string {
   const header = ['SCHEDULED', 'TASK', 'RUN', 'RESULT', 'TRIGGER', 'ATTEMPT', 'DURATION', 'LATE'];
   const body = rows.map((row) => [
     formatLocalInstant(row.scheduledAt * 1000),
     row.task,
-    dash(row.run),
+    orDash(row.run),
     row.result === 'skipped' ? `skipped (${row.reason})` : row.result,
-    dash(row.trigger),
-    dash(row.attempt),
-    dash(row.durationMs, readableDuration),
-    dash(row.lateMs, readableDuration),
+    orDash(row.trigger),
+    orDash(row.attempt),
+    orDash(row.durationMs, readableDuration),
+    orDash(row.lateMs, readableDuration),
   ]);
   return `${table([header, ...body])}\n`;
 }
