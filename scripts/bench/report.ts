@@ -2,6 +2,7 @@
 import type { burst } from './burst.js';
 import type { reloadLargeFile, startToReady } from './control.js';
 import type { compileThroughput, tickCost } from './core.js';
+import type { historyCost } from './history.js';
 import type { IdleResult } from './idle.js';
 import type { LatenessResult, Runner, spawnFloor } from './lateness.js';
 import type { minuteBoundary } from './minute.js';
@@ -21,6 +22,7 @@ export interface Results {
   readonly minute: Awaited<ReturnType<typeof minuteBoundary>>;
   readonly start: readonly ReturnType<typeof startToReady>[];
   readonly reload: Awaited<ReturnType<typeof reloadLargeFile>>;
+  readonly history: ReturnType<typeof historyCost>;
   readonly idle: readonly (IdleResult | (Missing & { tasks: number }))[];
 }
 
@@ -46,7 +48,7 @@ function latenessRows(results: Results): string[] {
 }
 
 function targets(results: Results): string[] {
-  const { compile, burst, reload } = results;
+  const { compile, burst, reload, history } = results;
   const ours = results.lateness.filter((row): row is LatenessResult => row.runner === 'gotorch' && !isMissing(row));
   const peers = results.lateness.filter((row): row is LatenessResult => row.runner !== 'gotorch' && !isMissing(row));
   const beatsPeers = ours.every((row) => peers.filter((peer) => peer.jobsPerSecond === row.jobsPerSecond).every((peer) => row.p99Ms < peer.p99Ms));
@@ -67,12 +69,13 @@ function targets(results: Results): string[] {
     ['reload of 10,000 tasks, write → applied, p50', '≤ 300 ms', `${reload.writeToAppliedP50Ms} ms`, reload.writeToAppliedP50Ms <= 300],
     ['worst tick lateness during reloads', '≤ 20 ms', `${reload.worstTickLateMs} ms`, reload.worstTickLateMs <= 20],
     ['`start` → ready, 10,000 tasks, p50', '≤ 500 ms', `${start10k?.p50Ms} ms`, (start10k?.p50Ms ?? Infinity) <= 500],
+    [`\`history NAME --limit 20\`, ${n(history.fileMiB)} MiB run log, p50`, '≤ 200 ms', `${history.p50Ms} ms`, history.p50Ms <= 200],
   ] as const;
   return lines.map(([what, goal, measured, met]) => `| ${what} | ${goal} | ${measured} | ${verdict(met)} |`);
 }
 
 export function markdown(results: Results): string {
-  const { machine: m, compile, burst, minute, reload, spawnFloor } = results;
+  const { machine: m, compile, burst, minute, reload, spawnFloor, history } = results;
   const command = `npm run bench${results.quick ? ' -- --quick' : ''}`;
   const idleRows = [0, 10_000, 100_000].map((tasks) => {
     const cell = (runner: Runner) => {
@@ -122,6 +125,7 @@ export function markdown(results: Results): string {
     ...results.tick.map((row) => `| tick, ${n(row.tasks)} tasks, none due (${row.ticks} ticks) | mean ${row.meanMs} ms, p99 ${row.p99Ms} ms, max ${row.maxMs} ms |`),
     ...results.start.map((row) => `| \`gotorch start\` → ready, ${n(row.tasks)} tasks (${row.runs} runs) | p50 ${row.p50Ms} ms, max ${row.maxMs} ms |`),
     `| reload of a ${n(reload.tasks)}-task file, write → applied (${reload.runs} runs) | p50 ${reload.writeToAppliedP50Ms} ms, max ${reload.writeToAppliedMaxMs} ms; worst tick lateness ${reload.worstTickLateMs} ms, longest event-loop block ${reload.worstLoopDelayMs} ms |`,
+    `| \`gotorch history report --limit 20\` on a ${n(history.fileMiB)} MiB run log, its task run every minute (${history.runs} runs, the command's wall time) | p50 ${history.p50Ms} ms, max ${history.maxMs} ms, of which reading and selecting (in process) ${history.inProcessP50Ms} ms; Node's own start (\`gotorch --help\`) p50 ${history.nodeStartP50Ms} ms; \`grep -c\` over the file ${history.grepCountP50Ms} ms; a name that never ran (the whole file read) ${history.fullScanMs} ms |`,
     '',
   ].join('\n');
 }

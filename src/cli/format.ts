@@ -4,17 +4,31 @@ import { newWallTime } from '../schedule/calendar.js';
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
+/** `2026-11-20 23:15:05 +01:00` (or `…05.123 +01:00` with milliseconds): a wall time with its UTC offset. */
+function instantText(wall: { year: number; month: number; day: number; hour: number; minute: number; second: number }, offsetSeconds: number, millis?: number): string {
+  const sign = offsetSeconds < 0 ? '-' : '+';
+  const minutes = Math.abs(offsetSeconds) / 60;
+  return (
+    `${wall.year}-${pad(wall.month)}-${pad(wall.day)} ${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)}${millis === undefined ? '' : `.${pad(millis, 3)}`} ` +
+    `${sign}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`
+  );
+}
+
 /** `2026-11-20 23:15:05 +01:00`: the wall time in `zoneName` with its UTC offset. */
 export function formatInstant(unixSecond: number, zoneName: string): string {
   const wall = newWallTime();
   Zone.for(zoneName).fillWallTime(unixSecond, wall);
-  const offset = wall.wallSeconds - unixSecond;
-  const sign = offset < 0 ? '-' : '+';
-  const minutes = Math.abs(offset) / 60;
-  return (
-    `${wall.year}-${pad(wall.month)}-${pad(wall.day)} ${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)} ` +
-    `${sign}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`
-  );
+  return instantText(wall, wall.wallSeconds - unixSecond);
+}
+
+/**
+ * The same in the machine's zone, from Date: history and logs print run log times with it, and
+ * Zone's first use (Intl) would add tens of milliseconds to a command that starts for one answer.
+ */
+export function formatLocalInstant(ms: number, withMillis = false): string {
+  const date = new Date(ms);
+  const wall = { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(), hour: date.getHours(), minute: date.getMinutes(), second: date.getSeconds() };
+  return instantText(wall, -date.getTimezoneOffset() * 60, withMillis ? date.getMilliseconds() : undefined);
 }
 
 /**

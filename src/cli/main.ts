@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, Option, type HelpContext } from 'commander';
 import type { CheckOptions } from './check.js';
+import type { HistoryOptions } from './history.js';
+import type { LogsOptions } from './logs.js';
 
 // `gotorch status | head -1`: a reader that went away ends nothing but the output; the command still
 // finishes and exits with its own code (SPEC §4), without a stack trace.
@@ -123,6 +125,29 @@ program
   .argument('<name>', 'task name')
   .action(async (name: string) => {
     process.exitCode = await (await import('./control-commands.js')).taskCommand(common(), 'run', name);
+  });
+
+program
+  .command('history')
+  .description('finished runs and skipped fires, newest first, from the run log (the daemon need not run)')
+  .argument('[name]', 'only this task')
+  .option('--limit <n>', 'at most this many rows', '20')
+  .option('--failed', 'only failed runs')
+  .option('--since <when>', 'only what was scheduled since: a duration ago (90s, 2h, 1d) or an ISO time (2026-12-01T09:00)')
+  .option('--json', 'one JSON object per line')
+  .action(async (name: string | undefined, options: HistoryOptions) => {
+    process.exitCode = (await import('./history.js')).historyCommand(common(), name, options);
+  });
+
+program
+  .command('logs')
+  .description("the output lines of a task's latest run (or of --run ID), from the run log (the daemon need not run)")
+  .argument('<name>', 'task name')
+  .option('--run <id>', 'this run instead of the latest')
+  .option('-f, --follow', 'go on printing new lines of the task, across log rotation, until Ctrl-C')
+  .option('--json', 'one JSON object per line')
+  .action(async (name: string, options: LogsOptions) => {
+    process.exitCode = await (await import('./logs.js')).logsCommand(common(), name, options);
   });
 
 try {

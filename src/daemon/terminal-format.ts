@@ -27,8 +27,8 @@ const FIELDS: Readonly<Record<string, Render>> = {
   exitCode: (value) => `exit=${String(value)}`,
   signal: (value) => `signal=${String(value)}`,
   timedOut: (value) => (value === true ? 'timed-out' : undefined),
-  durationMs: (value) => (typeof value === 'number' ? duration(value) : undefined),
-  lateMs: (value) => (typeof value === 'number' && value >= NOTABLE_LATENESS_MS ? `late=${duration(value)}` : undefined),
+  durationMs: (value) => (typeof value === 'number' ? readableDuration(value) : undefined),
+  lateMs: (value) => (typeof value === 'number' && value >= NOTABLE_LATENESS_MS ? `late=${readableDuration(value)}` : undefined),
   bytesDropped: (value) => (typeof value === 'number' && value > 0 ? `dropped=${value}B` : undefined),
 };
 
@@ -83,7 +83,7 @@ function quoteIfNeeded(text: string): string {
 }
 
 /** A job's output may carry escape sequences: show them, do not let them drive the terminal. */
-function escapeControls(text: string): string {
+export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
@@ -93,7 +93,7 @@ function clockTime(ms: number): string {
 }
 
 /** 350ms, 1.2s, 95s, 12m5s: enough precision to read, not more. */
-function duration(ms: number): string {
+export function readableDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);

@@ -1,0 +1,118 @@
+/**
+ * SPEC §7 `history`: which rows the run log's lines make, newest first. Pure: lines in (the newest
+ * first, as RunLog gives them), rows out; it reads only as far back as the rows asked for lie.
+ */
+import { isFailure, runResult, type RunResult } from '../supervisor/run-result.js';
+import type { RunTrigger } from '../supervisor/run.js';
+import { NewestFirst } from './newest-first.js';
+import { CLOCK_SLACK_MS, FIRE_SKIPPED_BYTES, lineTime, MESSAGE_BYTES, parseEntry, RUN_FINISHED_BYTES, taskBytes, type FireSkippedEntry, type RunFinishedEntry } from './run-log-records.js';
+
+export interface HistoryQuery {
+  /** Only this task's rows. */
+  readonly task?: string;
+  /** Only failed runs (isFailure: skips, kills and adopted runs of unknown end are not failures). */
+  readonly failed?: boolean;
+  /** Only rows scheduled at or after this instant (ms). */
+  readonly since?: number;
+  readonly limit: number;
+}
+
+/** One line of `history --json`; the human table shows the same fields. */
+export interface HistoryRow {
+  readonly task: string;
+  /** null for a skipped fire. */
+  readonly run: string | null;
+  /** Unix seconds. */
+  readonly scheduledAt: number;
+  readonly result: RunResult | 'skipped';
+  /** Why a fire was skipped (`max`, `shutting down`); null for a run. */
+  readonly reason: string | null;
+  readonly trigger: RunTrigger | null;
+  readonly attempt: number | null;
+  /** ms since the epoch. */
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly durationMs: number | null;
+  readonly lateMs: number | null;
+}
+
+/** Rows are ordered by when they happened: a run when it finished, a skipped fire at its second. */
+interface Ordered extends HistoryRow {
+  readonly at: number;
+}
+
+function runRow(entry: RunFinishedEntry): Ordered {
+  return {
+    at: entry.time,
+    task: entry.task,
+    run: entry.run,
+    scheduledAt: entry.scheduledAt,
+    result: runResult({ ...entry, killed: entry.killed ?? false }),
+    reason: null,
+    trigger: entry.trigger ?? null,
+    attempt: entry.attempt ?? null,
+    startedAt: entry.startedAt,
+    finishedAt: entry.startedAt + entry.durationMs,
+    durationMs: entry.durationMs,
+    lateMs: entry.lateMs,
+  };
+}
+
+function skipRows(entry: FireSkippedEntry): Ordered[] {
+  return entry.seconds.map((second) => ({
+    at: second * 1000,
+    task: entry.task,
+    run: null,
+    scheduledAt: second,
+    result: 'skipped',
+    reason: entry.reason,
+    trigger: null,
+    attempt: null,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    lateMs: null,
+  }));
+}
+
+/** What the lines given to selectHistory must contain (linesBackward's `containing`): the rest is never looked at. */
+export function historyLinesContaining(query: HistoryQuery): Buffer {
+  return query.task === undefined ? MESSAGE_BYTES : taskBytes(query.task);
+}
+
+/** `lines`: the newest first; those without historyLinesContaining(query) serve only to tell the time. */
+export function selectHistory(lines: Iterable<Buffer>, query: HistoryQuery): HistoryRow[] {
+  const wantedTask = query.task === undefined ? undefined : taskBytes(query.task);
+  const floor = query.since === undefined ? -Infinity : query.since - CLOCK_SLACK_MS;
+  const wanted = (row: Ordered): boolean =>
+    (query.task === undefined || row.task === query.task) &&
+    (query.since === undefined || row.scheduledAt * 1000 >= query.since) &&
+    (!query.failed || (row.result !== 'skipped' && isFailure(row.result)));
+  const held = new NewestFirst<Ordered>();
+  const shown: HistoryRow[] = [];
+  /** Shows every held row no line still to be read can outrank: rows are never newer than their line. */
+  const showNotOlderThan = (time: number): boolean => {
+    for (let row = held.popIfNotOlderThan(time); row !== undefined; row = held.popIfNotOlderThan(time)) {
+      const { at: _at, ...shownRow } = row;
+      if (shown.push(shownRow) >= query.limit) return true;
+    }
+    return false;
+  };
+  for (const line of lines) {
+    const candidate = (wantedTask === undefined || line.includes(wantedTask)) && (line.includes(RUN_FINISHED_BYTES) || (!query.failed && line.includes(FIRE_SKIPPED_BYTES)));
+    if (!candidate) {
+      const time = lineTime(line);
+      if (time === undefined) continue;
+      if (time < floor) break;
+      if (showNotOlderThan(time)) return shown;
+      continue;
+    }
+    const entry = parseEntry(line);
+    if (entry === undefined || entry.kind === 'output') continue;
+    if (entry.time < floor) break;
+    for (const row of entry.kind === 'run-finished' ? [runRow(entry)] : skipRows(entry)) if (wanted(row)) held.push(row);
+    if (showNotOlderThan(entry.time)) return shown;
+  }
+  showNotOlderThan(-Infinity);
+  return shown;
+}
