@@ -4,7 +4,7 @@
  * spawn is called (gotorch: the run record's start time, taken just before its spawn).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -67,8 +67,9 @@ export async function burst(bursts: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-burst-'));
   const jobs = Array.from({ length: JOBS }, () => [`*/${EVERY_SECONDS} * * * * *`, '/bin/true'] as const);
   const runsLog = path.join(dir, 'log', 'runs.log');
+  // The daemon opens its logs just after it claims the pidfile (which is what startRunner waits for).
   const records = (): RunRecord[] =>
-    readFileSync(runsLog, 'utf8')
+    (existsSync(runsLog) ? readFileSync(runsLog, 'utf8') : '')
       .split('\n')
       .flatMap((line) => {
         try {
