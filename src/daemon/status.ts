@@ -39,6 +39,8 @@ export interface StatusReport {
   readonly startedAt: number;
   readonly uptimeMs: number;
   readonly file: string;
+  /** Where /metrics and /healthz are served (`host:port`, as `start --metrics` takes it), or null. */
+  readonly metrics: string | null;
   readonly host: string;
   readonly tasksInFile: number;
   readonly lastReload: ReloadResult | null;
