@@ -57,30 +57,26 @@ export class TaskShard {
   readonly duration = new Histogram({ name: 'gotorch_run_duration_seconds', help: 'Duration of finished runs.', labelNames: ['task'], buckets: RUN_DURATION_BUCKETS, registers: [this.registry] });
 
   constructor(values: ScrapeTimeValues) {
-    const { tasks, registry } = this;
-    new Gauge({
-      name: 'gotorch_last_success_timestamp_seconds',
-      help: 'When the last successful run ended (Unix seconds).',
-      labelNames: ['task'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const name of tasks.keys()) {
-          const at = values.lastSuccessAt(name);
-          if (at !== null) this.set({ task: name }, at / 1000);
-        }
-      },
+    this.gaugeAtScrape('gotorch_last_success_timestamp_seconds', 'When the last successful run ended (Unix seconds).', (state) => {
+      const at = values.lastSuccessAt(state.name);
+      return at === null ? null : at / 1000;
     });
+    this.gaugeAtScrape('gotorch_next_run_timestamp_seconds', 'When the task fires next (Unix seconds; for a daemon task, its next window second).', (state) => values.nextRunAt(state));
+  }
+
+  /** A gauge set for every task of the shard when the shard is rendered; a task without a value has no series. */
+  private gaugeAtScrape(name: string, help: string, valueOf: (state: TaskState) => number | null): void {
+    const { tasks } = this;
     new Gauge({
-      name: 'gotorch_next_run_timestamp_seconds',
-      help: 'When the task fires next (Unix seconds; for a daemon task, its next window second).',
+      name,
+      help,
       labelNames: ['task'],
-      registers: [registry],
+      registers: [this.registry],
       collect() {
         this.reset();
         for (const state of tasks.values()) {
-          const at = values.nextRunAt(state);
-          if (at !== null) this.set({ task: state.name }, at);
+          const value = valueOf(state);
+          if (value !== null) this.set({ task: state.name }, value);
         }
       },
     });
