@@ -12,6 +12,7 @@ import { idleCost, type IdleResult } from './idle.js';
 import { lateness, spawnFloor, type LatenessResult, type Runner } from './lateness.js';
 import { minuteBoundary } from './minute.js';
 import { markdown } from './report.js';
+import { metricsCost } from './scrape.js';
 import { machine } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -61,8 +62,9 @@ async function main(): Promise<void> {
   const bursts = await burst(quick ? 1 : 7);
   const start = [startToReady(10, quick ? 2 : 5), startToReady(10_000, quick ? 2 : 5)];
   const reload = await reloadLargeFile(10_000, quick ? 2 : 10);
+  const metrics = await metricsCost(quick);
   const { idle, minute } = await (quiet ?? quietPhase());
-  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, idle };
+  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, idle, metrics };
   // Quick runs (CI's smoke test) never overwrite the full results the README quotes.
   const base = quick ? 'bench/results-quick' : 'bench/results';
   mkdirSync('bench', { recursive: true });
