@@ -12,7 +12,8 @@ import { taskFile } from './workload.js';
 const cli = path.resolve('dist/src/cli/main.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function gotorch(dir: string, ...args: string[]): { status: number | null; stdout: string } {
+/** The CLI against the installation in `dir` (its task file, pidfile and logs). */
+export function gotorch(dir: string, ...args: string[]): { status: number | null; stdout: string } {
   const result = spawnSync(process.execPath, [cli, '-c', path.join(dir, 'tasks.conf'), '--pidfile', path.join(dir, 'gotorch.pid'), '--log-dir', path.join(dir, 'log'), ...args], { encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout };
 }

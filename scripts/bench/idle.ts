@@ -14,7 +14,7 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
 }
 
-function rssBytes(pid: number): number {
+export function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1]) * 1024;
 }

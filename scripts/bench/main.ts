@@ -13,6 +13,7 @@ import { idleCost, type IdleResult } from './idle.js';
 import { lateness, spawnFloor, type LatenessResult, type Runner } from './lateness.js';
 import { minuteBoundary } from './minute.js';
 import { markdown } from './report.js';
+import { metricsCost } from './scrape.js';
 import { machine } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -64,8 +65,9 @@ async function main(): Promise<void> {
   const reload = await reloadLargeFile(10_000, quick ? 2 : 10);
   // Quick mode: a 64 MiB log instead of 1 GiB (the rows read are the same; the full scan is shorter).
   const history = historyCost(quick);
+  const metrics = await metricsCost(quick);
   const { idle, minute } = await (quiet ?? quietPhase());
-  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, history, idle };
+  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, history, idle, metrics };
   // Quick runs (CI's smoke test) never overwrite the full results the README quotes.
   const base = quick ? 'bench/results-quick' : 'bench/results';
   mkdirSync('bench', { recursive: true });

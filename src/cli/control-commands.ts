@@ -20,12 +20,12 @@ async function ask(common: CommonOptions, body: ControlRequest): Promise<Control
   }
 }
 
-/** The task file the running daemon runs: its status carries it (SPEC §4). */
-export async function daemonTasksFile(common: CommonOptions): Promise<string | NotRunningError> {
+/** The running daemon's status: it names the task file it runs (SPEC §4) and where it serves metrics (SPEC §9). */
+export async function daemonStatus(common: CommonOptions): Promise<StatusReport | NotRunningError> {
   const answer = await ask(common, { cmd: 'status' });
   if (answer instanceof NotRunningError) return answer;
   if (!answer.ok) throw new Error(answer.error);
-  return (answer.status as StatusReport).file;
+  return answer.status as StatusReport;
 }
 
 function fail(reason: string, code = 1): number {
@@ -47,8 +47,9 @@ function sameFile(a: string, b: string): boolean {
 
 /** SPEC §4 reload: the daemon re-reads its own file, so messages name that one, not `./tasks.conf`. */
 export async function reloadCommand(common: CommonOptions): Promise<number> {
-  const file = await daemonTasksFile(common);
-  if (file instanceof NotRunningError) return fail(file.message);
+  const status = await daemonStatus(common);
+  if (status instanceof NotRunningError) return fail(status.message);
+  const { file } = status;
   if (common.tasksGiven && !sameFile(common.tasks, file)) {
     return fail(`the daemon runs ${file}, not ${common.tasks}; reload applies the daemon's own file (to switch files: gotorch -c ${common.tasks} restart)`);
   }

@@ -51,12 +51,12 @@ function stderrTail(fd: number, from: number): string {
   return buffer.subarray(0, read).toString('utf8').trimEnd().split('\n').slice(-STDERR_TAIL.lines).join('\n');
 }
 
-/** `args` are the global options to pass on (absolute paths); the child runs `start --daemon-child`. */
-export function daemonize(args: readonly string[], paths: RuntimePaths): Promise<Started> {
+/** `args` are the global options to pass on (absolute paths); the child runs `start --daemon-child` with `startArgs`. */
+export function daemonize(args: readonly string[], paths: RuntimePaths, startArgs: readonly string[]): Promise<Started> {
   // What the child writes to stderr before its logger runs (or a crash) lands here, not in the void.
   const stderr = openStderr(paths);
   if ('reason' in stderr) return Promise.resolve({ ok: false, reason: stderr.reason });
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child'], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child', ...startArgs], {
     detached: true,
     cwd: '/',
     stdio: ['ignore', 'ignore', stderr.fd, 'pipe'],

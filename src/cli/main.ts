@@ -3,10 +3,12 @@
  * gotorch's command line (SPEC §4): each command a thin wrapper over the daemon or the task file, loaded
  * only when it runs (`status` need not load the scheduler, the supervisor and their packages).
  */
-import { Command, CommanderError, Option, type HelpContext } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option, type HelpContext } from 'commander';
+import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import type { CheckOptions } from './check.js';
 import type { HistoryOptions } from './history.js';
 import type { LogsOptions } from './logs.js';
+import type { StartOptions } from './start.js';
 
 // `gotorch status | head -1`: a reader that went away ends nothing but the output; the command still
 // finishes and exits with its own code (SPEC §4), without a stack trace.
@@ -53,6 +55,18 @@ const program = new GotorchProgram('gotorch')
   .showHelpAfterError()
   .exitOverride();
 
+/** SPEC §9: a bad address is a usage error (exit 2) saying what to write, given as an option or in the environment. */
+const metricsOption = (): Option =>
+  new Option('--metrics <[host:]port>', 'serve Prometheus /metrics and /healthz over HTTP (host 127.0.0.1 unless given; IPv6 as [::1]:9100)')
+    .env('GOTORCH_METRICS')
+    .argParser((value): ListenAddress => {
+      try {
+        return parseListenAddress(value);
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    });
+
 const common = (): CommonOptions => ({ ...program.opts<CommonOptions>(), tasksGiven: program.getOptionValueSource('tasks') !== 'default' });
 
 program
@@ -70,8 +84,9 @@ program
   .command('start')
   .description('validate the task file, then start the daemon in the background (returns once it runs)')
   .option('-f, --foreground', 'stay in the foreground (for systemd and containers); logs to stdout')
+  .addOption(metricsOption())
   .addOption(new Option('--daemon-child', 'internal: the daemonized process').hideHelp())
-  .action(async (options: { foreground?: boolean; daemonChild?: boolean }) => {
+  .action(async (options: StartOptions) => {
     process.exitCode = await (await import('./start.js')).startCommand(common(), options);
   });
 
@@ -91,9 +106,10 @@ program
 
 program
   .command('restart')
-  .description('validate the task file, stop the daemon, start it again')
-  .action(async () => {
-    process.exitCode = await (await import('./start.js')).restartCommand(common());
+  .description('validate the task file, stop the daemon, start it again (with its metrics address unless --metrics names another)')
+  .addOption(metricsOption())
+  .action(async (options: Pick<StartOptions, 'metrics'>) => {
+    process.exitCode = await (await import('./start.js')).restartCommand(common(), options);
   });
 
 program

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { socketPathProblem } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
-import { daemonTasksFile } from './control-commands.js';
+import { daemonStatus } from './control-commands.js';
 import { daemonize } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
@@ -19,13 +20,20 @@ function fail(reason: string): number {
   return 1;
 }
 
-export async function startCommand(common: CommonOptions, options: { foreground?: boolean; daemonChild?: boolean }): Promise<number> {
+export interface StartOptions {
+  readonly foreground?: boolean;
+  readonly daemonChild?: boolean;
+  /** SPEC §9 `--metrics [host:]port`, validated by the command line. */
+  readonly metrics?: ListenAddress;
+}
+
+export async function startCommand(common: CommonOptions, options: StartOptions): Promise<number> {
   const paths = runtimePaths(common);
   // Refused before anything is claimed or created (the daemon checks again before it listens).
   const socketProblem = socketPathProblem(paths.socket);
   if (socketProblem !== undefined) return fail(socketProblem);
   // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
-  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId };
+  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics };
   if (options.daemonChild || options.foreground) {
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
@@ -37,7 +45,7 @@ export async function startCommand(common: CommonOptions, options: { foreground?
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
   const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
-  const started = await daemonize(args, paths);
+  const started = await daemonize(args, paths, options.metrics ? ['--metrics', formatListenAddress(options.metrics)] : []);
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
   return 0;
@@ -69,19 +77,23 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
 
 /**
  * Validates before stopping: a bad file must not turn a restart into an outage. Without `-c`, the file
- * is the one the running daemon runs, not `./tasks.conf`.
+ * is the one the running daemon runs, not `./tasks.conf`; without `--metrics`, the daemon's metrics
+ * address stays what it was.
  */
-export async function restartCommand(common: CommonOptions): Promise<number> {
+export async function restartCommand(common: CommonOptions, options: Pick<StartOptions, 'metrics'>): Promise<number> {
   const paths = runtimePaths(common);
   // What start would refuse is refused before the running daemon is stopped.
   const socketProblem = socketPathProblem(paths.socket);
   if (socketProblem !== undefined) return fail(socketProblem);
   const pid = runningPid(paths);
   let tasks = common.tasks;
-  if (pid !== undefined && !common.tasksGiven) {
-    const file = await daemonTasksFile(common).catch((error: Error) => error);
-    if (file instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) which task file it runs (${file.message}); name it with -c`);
-    tasks = file;
+  let metrics = options.metrics;
+  if (pid !== undefined && (!common.tasksGiven || metrics === undefined)) {
+    const status = await daemonStatus(common).catch((error: Error) => error);
+    if (status instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
+    if (!common.tasksGiven) tasks = status.file;
+    // A daemon older than metrics has no such field.
+    if (metrics === undefined && status.metrics) metrics = parseListenAddress(status.metrics);
   }
   const loaded = await loadTaskFile(tasks);
   if (loaded.errors.length > 0) {
@@ -91,5 +103,5 @@ export async function restartCommand(common: CommonOptions): Promise<number> {
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand({ ...common, tasks }, {});
+  return startCommand({ ...common, tasks }, { metrics });
 }

@@ -23,6 +23,7 @@ export function formatStatus(status: StatusReport, now: number): string {
   const lines = [
     `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}`,
     `task file: ${status.file} (${status.tasksInFile} tasks, ${status.tasks.filter((task) => task.current).length} for this host: ${status.host})`,
+    ...(status.metrics ? [`metrics: http://${status.metrics}/metrics (health: /healthz)`] : []),
     reload ? `last reload: ${clock(reload.at)} by ${reload.trigger}: ${reload.ok ? reload.summary : `rejected (${reload.errors?.length ?? 0} errors)`}` : 'last reload: none since start',
     '',
   ];

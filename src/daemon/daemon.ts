@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import { RunEvents } from '../events.js';
+import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
 import { jobSpawner } from '../supervisor/spawner.js';
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   readonly hostId?: string;
   /** Also log to stdout (`start --foreground`). */
   readonly stdoutLogs: boolean;
+  /** `start --metrics`: serve /metrics and /healthz there (SPEC §9). */
+  readonly metrics?: ListenAddress;
 }
 
 export class Daemon {
@@ -61,6 +64,7 @@ export class Daemon {
   private readonly results: TaskResults;
   private planner!: Planner;
   private control: ControlServer | undefined;
+  private metrics: MetricsServer | undefined;
   /** SPEC §5: swapped in one assignment by apply(). */
   private schedule: AppliedSchedule = NOTHING_APPLIED;
   private ending: Promise<void> | undefined;
@@ -132,6 +136,9 @@ export class Daemon {
   }
 
   private async begin(loaded: LoadResult): Promise<void> {
+    // First, so a port in use fails the start before any job runs; prom-client loads only here (STYLE: optional engines).
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log };
+    if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
     const saved = readState(this.options.paths.state);
     const now = Math.floor(this.clock.now() / 1000);
     const resume = resumeSecond(saved, now);
@@ -155,7 +162,7 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, nodeFlags: process.execArgv }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv }, 'gotorch ready');
   }
 
   /**
@@ -224,6 +231,7 @@ export class Daemon {
       startedAt: this.startedAt,
       uptimeMs: now - this.startedAt,
       file: this.options.tasksFile,
+      metrics: this.metrics?.address ?? null,
       host: this.schedule.host,
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
@@ -256,6 +264,7 @@ export class Daemon {
     this.supervisor.release();
     await this.watcher.close();
     await this.control?.close();
+    await this.metrics?.close();
     releasePidfile(this.options.paths.pidfile, process.pid);
     this.loggers.close();
   }
@@ -272,6 +281,7 @@ export class Daemon {
       this.daemonLog.flush();
       this.runLog.flush();
       await this.control?.close();
+      await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
       this.log.info('stopped');

@@ -39,6 +39,8 @@ export interface StatusReport {
   readonly startedAt: number;
   readonly uptimeMs: number;
   readonly file: string;
+  /** Where /metrics and /healthz are served (`host:port`, as `start --metrics` takes it), or null. */
+  readonly metrics: string | null;
   readonly host: string;
   readonly tasksInFile: number;
   readonly lastReload: ReloadResult | null;
@@ -56,8 +58,8 @@ export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatu
 }
 
 function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, results: TaskResults, nowSecond: number): TaskReport {
-  const last = status?.lastExit;
   const result = results.get(name);
+  const last = result?.lastRecord;
   return {
     name,
     type,

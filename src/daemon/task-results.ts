@@ -1,7 +1,7 @@
 /**
  * SPEC §7 `status`: per task, the last successful run and the failures since it, kept by a subscriber
  * of the run events (for status, metrics and hooks alike). A task's results outlive a reload that keeps
- * it; a daemon restart starts them afresh from the run log (seed()).
+ * it; a daemon restart starts them afresh (the run log has the history: `gotorch history`).
  */
 import type { RunEvents } from '../events.js';
 import type { RunRecord } from '../supervisor/run.js';
@@ -13,9 +13,11 @@ export interface TaskResult {
   /** Failed runs since the last success (all of them if none succeeded). */
   readonly failuresSinceSuccess: number;
   readonly lastResult: RunResult;
+  /** The last run's record: `status` shows it beside the results, from one source, never half updated. */
+  readonly lastRecord: FinishedRecord;
 }
 
-type FinishedRecord = Pick<RunRecord, 'startedAt' | 'durationMs' | 'exitCode' | 'signal' | 'timedOut' | 'killed' | 'error' | 'jobPid'>;
+export type FinishedRecord = Pick<RunRecord, 'startedAt' | 'durationMs' | 'exitCode' | 'signal' | 'timedOut' | 'killed' | 'error' | 'jobPid'>;
 
 export class TaskResults {
   private readonly byTask = new Map<string, TaskResult>();
@@ -33,7 +35,7 @@ export class TaskResults {
     const result = runResult(record);
     const previous = this.byTask.get(task);
     const failures = previous?.failuresSinceSuccess ?? 0;
-    if (result === 'ok') this.byTask.set(task, { lastSuccessAt: record.startedAt + record.durationMs, failuresSinceSuccess: 0, lastResult: result });
-    else this.byTask.set(task, { lastSuccessAt: previous?.lastSuccessAt ?? null, failuresSinceSuccess: failures + (isFailure(result) ? 1 : 0), lastResult: result });
+    if (result === 'ok') this.byTask.set(task, { lastSuccessAt: record.startedAt + record.durationMs, failuresSinceSuccess: 0, lastResult: result, lastRecord: record });
+    else this.byTask.set(task, { lastSuccessAt: previous?.lastSuccessAt ?? null, failuresSinceSuccess: failures + (isFailure(result) ? 1 : 0), lastResult: result, lastRecord: record });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * How late the ticker woke after each second began: over the latest ticks for `status --json`'s
  * percentiles (issue 6: tick lateness under load), and the worst since it was last taken, for the
- * monitor record. A fixed ring, so recording allocates nothing.
+ * monitor record. A fixed ring, so recording allocates nothing. One listener may hear each tick as it
+ * is recorded (the metrics' histogram and /healthz): it must be as cheap as recording.
  */
 export const TICK_WINDOW = 60;
 
@@ -17,11 +18,17 @@ export class TickLateness {
   private readonly ring = new Float64Array(TICK_WINDOW);
   private recorded = 0;
   private maxSinceTaken = 0;
+  private listener: ((lateMs: number) => void) | undefined;
 
   record(lateMs: number): void {
     this.ring[this.recorded % TICK_WINDOW] = lateMs;
     this.recorded++;
     this.maxSinceTaken = Math.max(this.maxSinceTaken, lateMs);
+    this.listener?.(lateMs);
+  }
+
+  onRecord(listener: (lateMs: number) => void): void {
+    this.listener = listener;
   }
 
   /** The worst lateness recorded since the previous call (ms), then starts over. */

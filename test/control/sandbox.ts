@@ -40,6 +40,8 @@ export interface StatusJson {
   readonly pid: number;
   readonly uptimeMs: number;
   readonly file: string;
+  /** `host:port` of /metrics and /healthz, or null. */
+  readonly metrics: string | null;
   readonly host: string;
   readonly tasksInFile: number;
   readonly lastReload: { ok: boolean; trigger: string; at: number; summary?: string; errors?: string[] } | null;
@@ -126,9 +128,9 @@ export class Sandbox {
     renameSync(temporary, target);
   }
 
-  /** Starts the daemon in the background; returns its pid (from the `gotorch started` line). */
-  async start(): Promise<number> {
-    const result = await this.cli('start');
+  /** Starts the daemon in the background (with `startArgs` after `start`); returns its pid (from the `gotorch started` line). */
+  async start(...startArgs: string[]): Promise<number> {
+    const result = await this.cli('start', ...startArgs);
     const match = /^gotorch started \(pid (\d+)\)$/m.exec(result.stdout);
     if (result.code !== 0 || !match) throw new Error(`start failed (${result.code}): ${result.stdout}${result.stderr}`);
     return Number(match[1]);
