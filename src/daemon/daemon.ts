@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
-import { RunEvents } from '../events.js';
+import type { RunEvents } from '../events.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
@@ -18,11 +18,8 @@ import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
 import { ControlServer } from './control-server.js';
-import { writeDaemonLog, type DaemonLog } from './daemon-log.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
-import { writeRunLog, type RunLog } from './run-log.js';
-import { subscriberFailures } from './subscriber-failures.js';
 import { releasePidfile } from './pidfile.js';
 import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
@@ -31,7 +28,8 @@ import { prepareStart } from './start-checks.js';
 import { adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
 import { readState, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
-import { TaskResults } from './task-results.js';
+import { subscribe, type Subscribers } from './subscribers.js';
+import type { TaskResults } from './task-results.js';
 import { diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
 import { Ticker } from './ticker.js';
@@ -58,9 +56,8 @@ export class Daemon {
   private readonly monitor: Monitor;
   private readonly startedAt: number;
   private readonly reloads: Reloads;
+  private readonly subscribers: Subscribers;
   private readonly events: RunEvents;
-  private readonly daemonLog: DaemonLog;
-  private readonly runLog: RunLog;
   private readonly results: TaskResults;
   private planner!: Planner;
   private control: ControlServer | undefined;
@@ -80,10 +77,10 @@ export class Daemon {
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);
-    this.events = new RunEvents(subscriberFailures(this.log));
-    this.runLog = writeRunLog(this.events, loggers.runLog, this.clock);
-    this.daemonLog = writeDaemonLog(this.events, this.log, this.clock);
-    this.results = new TaskResults(this.events);
+    this.subscribers = subscribe(loggers, this.clock);
+    const { events, results } = this.subscribers;
+    this.events = events;
+    this.results = results;
     this.supervisor = new Supervisor({
       clock: this.clock,
       spawner: jobSpawner,
@@ -277,9 +274,7 @@ export class Daemon {
       this.reloads.stop();
       await this.watcher.close();
       await jobs();
-      await this.events.drained();
-      this.daemonLog.flush();
-      this.runLog.flush();
+      await this.subscribers.flush();
       await this.control?.close();
       await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable).catch(() => undefined);
