@@ -35,18 +35,16 @@ const STATUS_BOUND_MS = 100;
  * catches a daemon that cannot keep up (with execa on this path it managed about 400).
  */
 const STARTS_PER_SECOND = 450;
-/** Of the machine, what this test's own runner and CLI calls take beside the daemon in a run on a quiet box. */
-const HARNESS_SHARE = 0.1;
 
 /**
- * The share of the machine the daemon and its jobs had, against a run on a box of their own: what
- * processes other than them and this test left of both cores (issue 11: a `yes` on one core beside the
- * suite halves what any daemon can start and doubles how long it waits for a core).
+ * The share of the machine the daemon and its jobs had, against a box of their own: what every other
+ * process (this test's runner and CLI calls included) left of both cores (issue 11: a `yes` on one
+ * core beside the suite halves what any daemon can start and doubles how long it waits for a core).
  */
 function machineShare(load: Pick<Measured, 'daemonCpuPercent' | 'jobsCpuPercent' | 'machineIdlePercent'>): number {
   const ours = (load.daemonCpuPercent + load.jobsCpuPercent) / 200;
   const foreign = Math.max(0, 1 - load.machineIdlePercent / 100 - ours);
-  return Math.min(1, (1 - foreign) / (1 - HARNESS_SHARE));
+  return 1 - foreign;
 }
 
 /** STARTS_PER_SECOND on a machine of its own, in proportion to the share it had: still catches a daemon that cannot keep up. */
