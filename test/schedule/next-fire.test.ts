@@ -128,6 +128,7 @@ describe('nextFires', () => {
       expect(fires('* * * 31 2 *', zone, '2030-01-01T00:00:00Z', 1)).toEqual([]);
       expect(fires('0 0 0 29 2 *', zone, '2030-01-01T00:00:00Z', 20)).toHaveLength(20);
     }
-    expect(elapsed()).toBeLessThan(1000);
+    // About 0.5 s of CPU here alone (filling 80 years of each zone's offsets); walking seconds would take hours.
+    expect(elapsed()).toBeLessThan(5000);
   });
 });
