@@ -15,8 +15,12 @@ import type { RunRecord, RunRole, RunTrigger } from './supervisor/run.js';
 import type { OutputStream } from './supervisor/spawner.js';
 import type { Task } from './tasks/types.js';
 
-/** Why a fire did not start (SPEC §1.3 `max`; a stop drops fires). */
-export type SkipReason = 'max' | 'shutting down';
+/**
+ * Why a fire did not start: SPEC §1.3 `max` (overlap=skip); overlap=queue with a fire already waiting
+ * (`queue full`); overlap=replace where a newer fire took the waiting one's place (`superseded`); a
+ * stop drops fires, waiting ones included (`shutting down`).
+ */
+export type SkipReason = 'max' | 'queue full' | 'superseded' | 'shutting down';
 
 export interface FireSkipped {
   readonly type: 'fire-skipped';
@@ -58,6 +62,22 @@ export interface RunFinished {
   readonly task: Task;
   readonly role: RunRole;
   readonly record: RunRecord;
+  /**
+   * A failed job attempt that `retries=` starts again (SPEC §8): in this many ms. Null when no retry
+   * follows: this was the run's last attempt, and the failure hook (if any) is for it.
+   */
+  readonly retryInMs: number | null;
+}
+
+/**
+ * A retry that was due but will not start (SPEC §8: none across a stop; a removed task; overlap=replace
+ * took its place): `record` is the last attempt's, which is now the last.
+ */
+export interface RetryDropped {
+  readonly type: 'retry-dropped';
+  readonly task: Task;
+  readonly record: RunRecord;
+  readonly reason: 'shutting down' | 'task removed' | 'replaced';
 }
 
 export interface DaemonExited {
@@ -89,7 +109,7 @@ export interface ReloadRejected {
   readonly errors: readonly string[];
 }
 
-export type RunEvent = FireSkipped | RunStarted | OutputLine | RunFinished | DaemonExited | ReloadApplied | ReloadRejected;
+export type RunEvent = FireSkipped | RunStarted | OutputLine | RunFinished | RetryDropped | DaemonExited | ReloadApplied | ReloadRejected;
 export type RunEventType = RunEvent['type'];
 export type EventOf<K extends RunEventType> = Extract<RunEvent, { readonly type: K }>;
 

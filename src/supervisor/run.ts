@@ -211,7 +211,7 @@ export class Run {
       error: outcome.error ?? null,
     };
     output.end(); // the last unfinished line of each stream, before the record
-    events.publish({ type: 'run-finished', task: this.task, role: this.role, record });
+    events.publish({ type: 'run-finished', task: this.task, role: this.role, record, retryInMs: null });
     onExit(this, record);
     return record;
   }

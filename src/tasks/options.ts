@@ -5,7 +5,9 @@ import { parseDuration } from '../schedule/duration.js';
 import { didYouMean } from '../schedule/suggest.js';
 import type { TaskOptions } from './types.js';
 
-export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024 } as const;
+export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0 } as const;
+/** SPEC §8: retry delays double up to this. */
+export const RETRY_DELAY_CAP_MS = 10 * 60_000;
 
 export interface OptionContext {
   /** `user=` is only allowed when the daemon runs as root. */
@@ -95,5 +97,5 @@ let resolvedDir = { from: '', to: '' };
 /** A job's working directory is its task file's folder unless `cwd=` says otherwise (README: choices). */
 export function newOptions(baseDir: string): MutableOptions {
   if (resolvedDir.from !== baseDir) resolvedDir = { from: baseDir, to: path.resolve(baseDir) };
-  return { graceMs: OPTION_DEFAULTS.graceMs, logLimit: OPTION_DEFAULTS.logLimit, cwd: resolvedDir.to };
+  return { ...OPTION_DEFAULTS, cwd: resolvedDir.to };
 }

@@ -9,7 +9,13 @@ export interface SourceLocation {
   readonly column: number;
 }
 
-/** Resolved, frozen options of one task (SPEC §1.5); defaults live in tasks/options.ts only. */
+/** SPEC §8: where a hook goes: a POST of the JSON document, or a shell command given it on stdin. */
+export type Hook = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'command'; readonly command: string };
+
+/** SPEC §8 `overlap=`: what a cron fire does when `max` instances run. */
+export type OverlapPolicy = 'skip' | 'queue' | 'replace';
+
+/** Resolved, frozen options of one task (SPEC §1.5, §8); defaults live in tasks/options.ts only. */
 export interface TaskOptions {
   readonly name?: string;
   readonly timeoutMs?: number;
@@ -18,6 +24,19 @@ export interface TaskOptions {
   readonly cwd?: string;
   readonly user?: string;
   readonly logLimit: number;
+  /** `on_failure=`, else the `ON_FAILURE=` line in force. */
+  readonly onFailure?: Hook;
+  /** `on_success=`, else the `ON_SUCCESS=` line in force. */
+  readonly onSuccess?: Hook;
+  /** The healthchecks ping URL: `ping=`, else `<PING= prefix>/<task name>`. */
+  readonly ping?: string;
+  /** Attempts after the first for one scheduled second (cron tasks). */
+  readonly retries: number;
+  /** The first retry's delay; each later one doubles, capped at RETRY_DELAY_CAP_MS. */
+  readonly retryDelayMs: number;
+  readonly overlap: OverlapPolicy;
+  /** The window (whole seconds) a fire is delayed in, by an offset fixed per task and host; 0 = none. */
+  readonly jitterS: number;
 }
 
 /** One line of tasks.conf, parsed and compiled. Plain data: the planner and supervisor read it. */

@@ -9,6 +9,7 @@ import type {
 } from '../../src/supervisor/spawner.js';
 import type { AdoptedJob } from '../../src/supervisor/adoption.js';
 import type { ProcessStat, ProcessTable } from '../../src/supervisor/process-table.js';
+import { OPTION_DEFAULTS } from '../../src/tasks/options.js';
 import type { Task, TaskOptions } from '../../src/tasks/types.js';
 import { writeDaemonLog } from '../../src/daemon/daemon-log.js';
 import { writeRunLog } from '../../src/daemon/run-log.js';
@@ -139,7 +140,7 @@ export function makeTask(
     shell: '/bin/sh',
     env: {},
     ...fields,
-    options: { graceMs: 10_000, logLimit: 1024 * 1024, ...options },
+    options: { ...OPTION_DEFAULTS, ...options },
   };
 }
 
