@@ -9,6 +9,7 @@ import { procTable } from '../supervisor/process-table.js';
 import type { Run } from '../supervisor/run.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
 import type { Task } from '../tasks/types.js';
+import { OPTION_DEFAULTS } from '../tasks/options.js';
 
 /** The file's content: the previous daemon's jobs (`clean`, `instance`, `jobs`: supervisor/adoption.ts) and more. */
 export interface SavedState extends PreviousDaemon {
@@ -50,7 +51,7 @@ export function removedTaskStandIn(job: SavedJob): Task {
     hosts: ['*'],
     max: 0,
     type: job.type,
-    options: { graceMs: job.graceMs, logLimit: 0 },
+    options: { ...OPTION_DEFAULTS, graceMs: job.graceMs, logLimit: 0 },
     command: '',
     shell: '/bin/sh',
     env: {},
