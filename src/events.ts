@@ -109,7 +109,39 @@ export interface ReloadRejected {
   readonly errors: readonly string[];
 }
 
-export type RunEvent = FireSkipped | RunStarted | OutputLine | RunFinished | RetryDropped | DaemonExited | ReloadApplied | ReloadRejected;
+/** SPEC §8: which hook of a task an outcome is of (README: Alerts). */
+export type HookName = 'on_failure' | 'on_success' | 'ping';
+
+/**
+ * What became of one hook or ping (src/alerts/): sent, failed after its tries, suppressed by flood
+ * control (counted into a later failure hook) or dropped (too many sends in flight). Published by the
+ * alerts subscriber; the logs and metrics are its subscribers.
+ */
+export interface HookOutcome {
+  readonly type: 'hook-outcome';
+  readonly task: Task;
+  readonly run: string;
+  readonly hook: HookName;
+  readonly via: 'url' | 'command';
+  readonly result: 'sent' | 'failed' | 'suppressed' | 'dropped';
+  /** A ping's endpoint: `start`, an exit code, `fail` or `log`; null for a hook. */
+  readonly ping: string | null;
+  /** Where it went: a URL's origin only (its path, query and userinfo may hold a key); null for a command. */
+  readonly target: string | null;
+  /** The last try's HTTP status, or null. */
+  readonly status: number | null;
+  /** A command hook's exit code, or null. */
+  readonly exitCode: number | null;
+  readonly tries: number;
+  readonly ms: number;
+  readonly error: string | null;
+  /** A command hook's output, a bounded excerpt; null for a URL. */
+  readonly output: string | null;
+  /** Failures counted into this failure hook (flood control); 0 for others. */
+  readonly suppressed: number;
+}
+
+export type RunEvent = FireSkipped | RunStarted | OutputLine | RunFinished | RetryDropped | DaemonExited | ReloadApplied | ReloadRejected | HookOutcome;
 export type RunEventType = RunEvent['type'];
 export type EventOf<K extends RunEventType> = Extract<RunEvent, { readonly type: K }>;
 

@@ -2,7 +2,7 @@
 import { runtimePaths } from '../daemon/paths.js';
 import { readableDuration } from '../daemon/terminal-format.js';
 import { parseLimit, parseSince } from '../history/history-query.js';
-import { historyLinesContaining, selectHistory, type HistoryQuery, type HistoryRow } from '../history/history-rows.js';
+import { historyLinesContaining, selectHistory, type HistoryQuery, type HistoryRow, type HookRow } from '../history/history-rows.js';
 import { RunLog } from '../history/run-log-files.js';
 import { formatLocalInstant, table } from './format.js';
 import type { CommonOptions } from './main.js';
@@ -17,8 +17,16 @@ export interface HistoryOptions {
 /** The value, or `-` where it does not apply to the row (a skipped fire has no run, trigger or duration). */
 const orDash = <T>(value: T | null, render: (value: T) => string = String): string => (value === null ? '-' : render(value));
 
+/** `on_failure sent, ping /3 sent`: each outcome once, in the order logged. */
+function hooksCell(hooks: readonly HookRow[] | null): string {
+  if (hooks === null || hooks.length === 0) return '-';
+  return [...new Set(hooks.map((hook) => `${hook.hook}${hook.ping === null ? '' : ` /${hook.ping}`} ${hook.result}`))].join(', ');
+}
+
 export function formatHistory(rows: readonly HistoryRow[]): string {
-  const header = ['SCHEDULED', 'TASK', 'RUN', 'RESULT', 'TRIGGER', 'ATTEMPT', 'DURATION', 'LATE'];
+  // SPEC §8: a HOOKS column once a row shown has any (a file without hooks reads as before them).
+  const withHooks = rows.some((row) => row.hooks !== null && row.hooks.length > 0);
+  const header = ['SCHEDULED', 'TASK', 'RUN', 'RESULT', 'TRIGGER', 'ATTEMPT', 'DURATION', 'LATE', ...(withHooks ? ['HOOKS'] : [])];
   const body = rows.map((row) => [
     formatLocalInstant(row.scheduledAt * 1000),
     row.task,
@@ -28,6 +36,7 @@ export function formatHistory(rows: readonly HistoryRow[]): string {
     orDash(row.attempt),
     orDash(row.durationMs, readableDuration),
     orDash(row.lateMs, readableDuration),
+    ...(withHooks ? [hooksCell(row.hooks)] : []),
   ]);
   return `${table([header, ...body])}\n`;
 }

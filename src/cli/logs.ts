@@ -81,7 +81,7 @@ function follow(file: string, task: string, run: string | undefined, printer: Ou
       (line) => {
         if (!line.includes(marker)) return;
         const entry = parseEntry(line);
-        if (entry === undefined || entry.kind === 'fire-skipped' || entry.task !== task || (run !== undefined && entry.run !== run)) return;
+        if (entry === undefined || entry.kind === 'fire-skipped' || entry.kind === 'hook' || entry.task !== task || (run !== undefined && entry.run !== run)) return;
         printer.print(entry);
         if (run !== undefined && entry.kind === 'run-finished') end();
       },

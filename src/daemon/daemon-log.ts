@@ -1,7 +1,8 @@
 /**
  * What the daemon's log says of the run events (gotorch.log): fires skipped (SPEC §1.3, counted per
  * minute: skip-report.ts), jobs adopted from a previous daemon, daemon instances that exited (SPEC
- * §1.4, every exit with its code), and reloads applied or rejected (SPEC §5).
+ * §1.4, every exit with its code), reloads applied or rejected (SPEC §5), and every hook's and ping's
+ * outcome (SPEC §8).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -31,5 +32,13 @@ export function writeDaemonLog(events: RunEvents, log: Logger, clock: Clock): Da
     log.info({ trigger, summary, tasks, applicable, fromSecond }, 'task file reloaded');
   });
   events.on('reload-rejected', 'daemon log', ({ trigger, errors }) => log.error({ trigger, errors }, 'task file rejected: the previous schedule keeps running'));
+  // SPEC §8 "every hook's outcome is logged": where it went (a URL's origin only: the rest may hold a key) and how it went.
+  events.on('hook-outcome', 'daemon log', ({ task, run, hook, via, result, ping, target, status, exitCode, tries, ms, error, output, suppressed }) => {
+    const all = { task: task.id, run, hook, via, result, ping, target, status, exitCode, tries, ms, error, output, suppressed };
+    const fields = Object.fromEntries(Object.entries(all).filter(([, value]) => value !== null));
+    if (result === 'sent') log.info(fields, 'hook sent');
+    else if (result === 'suppressed') log.info(fields, 'hook suppressed: counted into the next failure hook');
+    else log.warn(fields, result === 'dropped' ? 'hook dropped' : 'hook failed');
+  });
   return { flush: () => skips.flush() };
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
+import { hostName } from '../fleet/identity.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
@@ -77,7 +78,8 @@ export class Daemon {
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);
-    this.subscribers = subscribe(loggers, this.clock);
+    const baseEnv = inheritedEnvironment(process.env);
+    this.subscribers = subscribe(loggers, this.clock, { host: hostName(options.hostId), digest: () => this.schedule.loaded.digest, baseEnv });
     const { events, results } = this.subscribers;
     this.events = events;
     this.results = results;
@@ -86,7 +88,7 @@ export class Daemon {
       spawner: jobSpawner,
       log: loggers.log,
       events: this.events,
-      baseEnv: inheritedEnvironment(process.env),
+      baseEnv,
       onRunsChanged: () => this.state.markDirty(),
       instance,
     });

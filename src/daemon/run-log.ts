@@ -1,13 +1,17 @@
 /**
  * The run log's writer (SPEC §2, §7), the first subscriber of the run events: each output line as a
- * record (task, run id, stream), the one record every run ends with, and the fires that did not run
- * (`fire skipped`, with the reason; skips of `max` counted per minute as in the daemon's log). One
- * pino child per task and per run, with their fields bound once (STYLE: pino).
+ * record (task, run id, stream), the one record every run ends with, the fires that did not run
+ * (`fire skipped`, with the reason; skips of `max` counted per minute as in the daemon's log), and what
+ * became of each hook and ping (`hook`, SPEC §8). One pino child per task and per run, with their
+ * fields bound once (STYLE: pino).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
 import { SKIPPED_FIRE_MESSAGE, SkipReport } from './skip-report.js';
+
+/** The run log's record of a hook's or ping's outcome (history reads it). */
+export const HOOK_MESSAGE = 'hook';
 
 export interface RunLog {
   /** Writes the skip counts still open (at shutdown, once the last events are delivered). */
@@ -18,13 +22,14 @@ export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): Ru
   const skips = new SkipReport(clock, runLog, SKIPPED_FIRE_MESSAGE, { reason: 'max' });
   const byTask = new Map<string, Logger>();
   const byRun = new Map<string, Logger>();
+  const taskLogger = (task: string): Logger => {
+    let logger = byTask.get(task);
+    if (logger === undefined) byTask.set(task, (logger = runLog.child({ task })));
+    return logger;
+  };
   const runLogger = (task: string, run: string): Logger => {
     let logger = byRun.get(run);
-    if (logger === undefined) {
-      let taskLogger = byTask.get(task);
-      if (taskLogger === undefined) byTask.set(task, (taskLogger = runLog.child({ task })));
-      byRun.set(run, (logger = taskLogger.child({ run })));
-    }
+    if (logger === undefined) byRun.set(run, (logger = taskLogger(task).child({ run })));
     return logger;
   };
   events.on('output', 'run log', ({ task, run, stream, line }) => runLogger(task.id, run).info({ stream, line }));
@@ -36,6 +41,11 @@ export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): Ru
   events.on('fire-skipped', 'run log', ({ task, scheduledAt, reason, running, starting, at }) => {
     if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
     else runLog.warn({ task: task.id, scheduledAt, reason }, SKIPPED_FIRE_MESSAGE);
+  });
+  // SPEC §8: what became of each hook and ping, beside the run it is of (history shows them with it).
+  events.on('hook-outcome', 'run log', ({ task, run, hook, ping, result, suppressed }) => {
+    const fields = { run, hook, result, ...(ping === null ? {} : { ping }), ...(suppressed > 0 ? { suppressed } : {}) };
+    taskLogger(task.id)[result === 'sent' || result === 'suppressed' ? 'info' : 'warn'](fields, HOOK_MESSAGE);
   });
   return { flush: () => skips.flush() };
 }

@@ -40,3 +40,9 @@ export function resolveIdentity(override: string | undefined): HostIdentity {
 export function describeIdentity(identity: HostIdentity, override: string | undefined): string {
   return override ?? `${identity.names[0] ?? 'localhost'} (${identity.addresses.length} addresses)`;
 }
+
+/** This host's one name, for hook documents (SPEC §8): `--host-id`'s first item, else the host name. */
+export function hostName(override: string | undefined): string {
+  const first = override?.split(',').map((part) => part.trim()).find(Boolean);
+  return first ?? localIdentity().names[0] ?? os.hostname();
+}

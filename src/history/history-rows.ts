@@ -5,7 +5,7 @@
 import { isFailure, runResult, type RunResult } from '../supervisor/run-result.js';
 import type { RunTrigger } from '../supervisor/run.js';
 import { NewestFirst } from './newest-first.js';
-import { CLOCK_SLACK_MS, FIRE_SKIPPED_BYTES, lineTime, MESSAGE_BYTES, parseEntry, RUN_FINISHED_BYTES, taskBytes, type FireSkippedEntry, type RunFinishedEntry } from './run-log-records.js';
+import { CLOCK_SLACK_MS, FIRE_SKIPPED_BYTES, HOOK_BYTES, lineTime, MESSAGE_BYTES, parseEntry, RUN_FINISHED_BYTES, taskBytes, type FireSkippedEntry, type HookEntry, type RunFinishedEntry } from './run-log-records.js';
 
 export interface HistoryQuery {
   /** Only this task's rows. */
@@ -15,6 +15,14 @@ export interface HistoryQuery {
   /** Only rows scheduled at or after this instant (ms). */
   readonly since?: number;
   readonly limit: number;
+}
+
+/** SPEC §8: a hook's or ping's outcome for a run, as history shows it. */
+export interface HookRow {
+  readonly hook: string;
+  readonly result: string;
+  /** A ping's endpoint (an exit status, `fail`, `log`); null for a hook. */
+  readonly ping: string | null;
 }
 
 /** One line of `history --json`; the human table shows the same fields. */
@@ -34,6 +42,8 @@ export interface HistoryRow {
   readonly finishedAt: number | null;
   readonly durationMs: number | null;
   readonly lateMs: number | null;
+  /** What became of the run's hooks and pings after it ended, in the order they were logged; null for a skipped fire. */
+  readonly hooks: readonly HookRow[] | null;
 }
 
 /** Rows are ordered by when they happened: a run when it finished, a skipped fire at its second. */
@@ -41,7 +51,7 @@ interface Ordered extends HistoryRow {
   readonly at: number;
 }
 
-function runRow(entry: RunFinishedEntry): Ordered {
+function runRow(entry: RunFinishedEntry, hooks: readonly HookRow[]): Ordered {
   return {
     at: entry.time,
     task: entry.task,
@@ -55,6 +65,7 @@ function runRow(entry: RunFinishedEntry): Ordered {
     finishedAt: entry.startedAt + entry.durationMs,
     durationMs: entry.durationMs,
     lateMs: entry.lateMs,
+    hooks,
   };
 }
 
@@ -72,6 +83,7 @@ function skipRows(entry: FireSkippedEntry): Ordered[] {
     finishedAt: null,
     durationMs: null,
     lateMs: null,
+    hooks: null,
   }));
 }
 
@@ -89,6 +101,21 @@ export function selectHistory(lines: Iterable<Buffer>, query: HistoryQuery): His
     (query.since === undefined || row.scheduledAt * 1000 >= query.since) &&
     (!query.failed || (row.result !== 'skipped' && isFailure(row.result)));
   const held = new NewestFirst<Ordered>();
+  // A hook's record comes after its run's (its outcome is known later), so is read before it: kept by run id, newest first.
+  const hooksOf = new Map<string, HookRow[]>();
+  const collect = (entry: HookEntry): void => {
+    // A start ping is logged before its run ends (or not, whichever is quicker): history shows what followed the end only.
+    if (entry.ping === 'start') return;
+    const hooks = hooksOf.get(entry.run);
+    const row = { hook: entry.hook, result: entry.result, ping: entry.ping };
+    if (hooks === undefined) hooksOf.set(entry.run, [row]);
+    else hooks.push(row);
+  };
+  const takeHooks = (run: string): HookRow[] => {
+    const hooks = hooksOf.get(run) ?? [];
+    hooksOf.delete(run);
+    return hooks.reverse();
+  };
   const shown: HistoryRow[] = [];
   /** Shows every held row no line still to be read can outrank: rows are never newer than their line. */
   const showNotOlderThan = (time: number): boolean => {
@@ -99,7 +126,7 @@ export function selectHistory(lines: Iterable<Buffer>, query: HistoryQuery): His
     return false;
   };
   for (const line of lines) {
-    const candidate = (wantedTask === undefined || line.includes(wantedTask)) && (line.includes(RUN_FINISHED_BYTES) || (!query.failed && line.includes(FIRE_SKIPPED_BYTES)));
+    const candidate = (wantedTask === undefined || line.includes(wantedTask)) && (line.includes(RUN_FINISHED_BYTES) || line.includes(HOOK_BYTES) || (!query.failed && line.includes(FIRE_SKIPPED_BYTES)));
     if (!candidate) {
       const time = lineTime(line);
       if (time === undefined) continue;
@@ -110,7 +137,8 @@ export function selectHistory(lines: Iterable<Buffer>, query: HistoryQuery): His
     const entry = parseEntry(line);
     if (entry === undefined || entry.kind === 'output') continue;
     if (entry.time < floor) break;
-    for (const row of entry.kind === 'run-finished' ? [runRow(entry)] : skipRows(entry)) if (wanted(row)) held.push(row);
+    if (entry.kind === 'hook') collect(entry);
+    else for (const row of entry.kind === 'run-finished' ? [runRow(entry, takeHooks(entry.run))] : skipRows(entry)) if (wanted(row)) held.push(row);
     if (showNotOlderThan(entry.time)) return shown;
   }
   showNotOlderThan(-Infinity);

@@ -1,9 +1,10 @@
 /**
  * The run log's records as history and logs read them (src/daemon/run-log.ts writes them): a job's
- * output line, the record a run ends with, a fire that did not run. Lines are tested for a few bytes
+ * output line, the record a run ends with, a fire that did not run, a hook's outcome. Lines are tested for a few bytes
  * before they are parsed: the bytes `"msg":"run finished"` cannot occur inside a JSON string (its
  * quotes would be escaped), so a line without them is not such a record.
  */
+import { HOOK_MESSAGE } from '../daemon/run-log.js';
 import { SKIPPED_FIRE_MESSAGE } from '../daemon/skip-report.js';
 import type { RunRecord } from '../supervisor/run.js';
 
@@ -38,13 +39,28 @@ export interface FireSkippedEntry {
   readonly seconds: readonly number[];
 }
 
-export type RunLogEntry = OutputEntry | RunFinishedEntry | FireSkippedEntry;
+/** SPEC §8: what became of one hook or ping of a run. */
+export interface HookEntry {
+  readonly kind: 'hook';
+  readonly time: number;
+  readonly task: string;
+  readonly run: string;
+  /** `on_failure`, `on_success`, `ping`. */
+  readonly hook: string;
+  /** `sent`, `failed`, `suppressed`, `dropped`. */
+  readonly result: string;
+  /** A ping's endpoint (`start`, an exit status, `fail`, `log`); null for a hook. */
+  readonly ping: string | null;
+}
+
+export type RunLogEntry = OutputEntry | RunFinishedEntry | FireSkippedEntry | HookEntry;
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 /** Every record with a message: in the run log, the run records and the skipped fires (output lines have none). */
 export const MESSAGE_BYTES = bytes('"msg":"');
 export const RUN_FINISHED_BYTES = bytes(`"msg":${JSON.stringify(RUN_FINISHED_MESSAGE)}`);
 export const FIRE_SKIPPED_BYTES = bytes(`"msg":${JSON.stringify(SKIPPED_FIRE_MESSAGE)}`);
+export const HOOK_BYTES = bytes(`"msg":${JSON.stringify(HOOK_MESSAGE)}`);
 
 /** The bytes every record of `task` carries (pino writes the bound `task` field followed by another). */
 export function taskBytes(task: string): Buffer {
@@ -66,6 +82,9 @@ export function parseEntry(line: Buffer): RunLogEntry | undefined {
   if (record.msg === SKIPPED_FIRE_MESSAGE && typeof record.scheduledAt === 'number') {
     const seconds = Array.isArray(record.seconds) ? record.seconds.filter((second): second is number => typeof second === 'number') : [record.scheduledAt];
     return { kind: 'fire-skipped', time: record.time, task: record.task, reason: String(record.reason ?? 'unknown'), seconds };
+  }
+  if (record.msg === HOOK_MESSAGE && typeof record.run === 'string' && typeof record.hook === 'string' && typeof record.result === 'string') {
+    return { kind: 'hook', time: record.time, task: record.task, run: record.run, hook: record.hook, result: record.result, ping: typeof record.ping === 'string' ? record.ping : null };
   }
   if (typeof record.line === 'string' && typeof record.run === 'string') {
     return { kind: 'output', time: record.time, task: record.task, run: record.run, stream: String(record.stream), line: record.line };

@@ -30,7 +30,8 @@ export function runOutput(lines: Iterable<Buffer>, task: string, run?: string): 
       continue;
     }
     const entry = parseEntry(line);
-    if (entry === undefined || entry.kind === 'fire-skipped' || entry.task !== task) continue;
+    // A hook's outcome may come after a later run's lines (flood control's trailing hook): it names no latest run.
+    if (entry === undefined || entry.kind === 'fire-skipped' || entry.kind === 'hook' || entry.task !== task) continue;
     if (entry.time < floor) break;
     if (target === undefined) target = entry.run;
     if (entry.run !== target) continue;

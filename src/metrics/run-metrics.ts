@@ -1,9 +1,10 @@
 /**
- * SPEC §9 `/metrics`: a subscriber of the run events (STYLE: events, not calls) plus what it reads of
- * the daemon (tasks loaded and applicable, the task file's digest, last successes). Series are labelled
- * by task name only, never the command, and exist for tasks that have something to say (a run, a skip)
- * since the daemon started. They follow the applicable tasks: a task a reload keeps keeps its series,
- * a task it removes loses them (and its runs still finishing are not counted).
+ * SPEC §9 `/metrics`: a subscriber of the run events (STYLE: events, not calls; SPEC §8's hook
+ * outcomes among them) plus what it reads of the daemon (tasks loaded and applicable, the task file's
+ * digest, last successes). Series are labelled by task name only, never the command, and exist for
+ * tasks that have something to say (a run, a skip, a hook) since the daemon started. They follow the
+ * applicable tasks: a task a reload keeps keeps its series, a task it removes loses them (and its runs
+ * still finishing are not counted).
  *
  * A scrape must not delay a tick by more than 20 ms (SPEC §9), and prom-client renders a family in one
  * synchronous call: the per-task families are rendered shard by shard (task-shard.ts), yielding to the
@@ -116,6 +117,10 @@ export class RunMetrics {
       const state = this.stateOf(task.id);
       if (state !== undefined && restartInMs !== null) state.shard.restarts.inc({ task: state.name });
     });
+    events.on('hook-outcome', 'metrics', ({ task, hook, result }) => {
+      const state = this.stateOf(task.id);
+      if (state !== undefined) state.shard.hookOutcome(state, hook, result);
+    });
     events.on('reload-applied', 'metrics', () => {
       reloads.inc({ result: 'applied' });
       this.follow();
@@ -170,7 +175,7 @@ export class RunMetrics {
     let state = this.states.get(name);
     if (state === undefined) {
       const shard = this.shards.find((candidate) => candidate.tasks.size < SHARD_TASKS) ?? this.shards[this.shards.push(this.newShard()) - 1];
-      state = { name, task, shard, running: 0, results: new Set(), reasons: new Set() };
+      state = { name, task, shard, running: 0, results: new Set(), reasons: new Set(), hooks: new Map() };
       this.states.set(name, state);
       shard.add(state);
     }

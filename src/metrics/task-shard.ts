@@ -4,9 +4,8 @@
  * synchronous call (10,000 tasks take hundreds of ms), so the metrics render one shard's family at a
  * time with the event loop free in between (run-metrics.ts). A task keeps its shard while it exists.
  */
-import { constants } from 'node:os';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunResult } from '../supervisor/run-result.js';
+import { shellStatus, type RunResult } from '../supervisor/run-result.js';
 import type { Task } from '../tasks/types.js';
 
 /** Tasks per shard: one shard's largest family (the histogram) renders in a few ms. */
@@ -25,6 +24,8 @@ export interface TaskState {
   /** The label values its counters have, to remove them with the task. */
   readonly results: Set<RunResult>;
   readonly reasons: Set<string>;
+  /** `hook` and `result` label pairs of its hooks counter. */
+  readonly hooks: Map<string, { readonly hook: string; readonly result: string }>;
   /** The next fire, cached until it passes or the definition changes. */
   next?: { readonly of: Task; readonly at: number | null };
 }
@@ -37,14 +38,6 @@ export interface ScrapeTimeValues {
   lastSuccessAt(name: string): number | null;
 }
 
-/** The shell's `$?` for a run: its exit code, 128 + N for signal N; -1 when it did not start; null when unknown (adopted). */
-function exitCodeOf(record: { exitCode: number | null; signal: string | null; jobPid: number | null }): number | null {
-  if (record.exitCode !== null) return record.exitCode;
-  const signal = record.signal === null ? undefined : constants.signals[record.signal as NodeJS.Signals];
-  if (signal !== undefined) return 128 + signal;
-  return record.jobPid === null ? -1 : null;
-}
-
 export class TaskShard {
   readonly registry = new Registry();
   readonly tasks = new Map<string, TaskState>();
@@ -54,6 +47,7 @@ export class TaskShard {
   readonly running = new Gauge({ name: 'gotorch_running_instances', help: 'Instances of the task running now.', labelNames: ['task'], registers: [this.registry] });
   readonly lastExit = new Gauge({ name: 'gotorch_last_exit_code', help: 'Exit code of the last finished run: 128+N for signal N, -1 when it could not start.', labelNames: ['task'], registers: [this.registry] });
   readonly restarts = new Counter({ name: 'gotorch_daemon_restarts_total', help: 'Daemon-type instances that exited unexpectedly and were restarted.', labelNames: ['task'], registers: [this.registry] });
+  readonly hooks = new Counter({ name: 'gotorch_hooks_total', help: 'Hook and ping outcomes by hook (on_failure, on_success, ping) and result (sent, failed, suppressed, dropped).', labelNames: ['task', 'hook', 'result'], registers: [this.registry] });
   readonly duration = new Histogram({ name: 'gotorch_run_duration_seconds', help: 'Duration of finished runs.', labelNames: ['task'], buckets: RUN_DURATION_BUCKETS, registers: [this.registry] });
 
   constructor(values: ScrapeTimeValues) {
@@ -96,13 +90,23 @@ export class TaskShard {
     this.retries.inc(labels, 0);
     this.running.set(labels, 0);
     if (state.task.type === 'daemon') this.restarts.inc(labels, 0);
+    const { onFailure, onSuccess, ping } = state.task.options;
+    for (const [hook, set] of [['on_failure', onFailure], ['on_success', onSuccess], ['ping', ping]] as const) {
+      if (set !== undefined) for (const result of ['sent', 'failed']) this.hookOutcome(state, hook, result, 0);
+    }
+  }
+
+  /** SPEC §8: one outcome of a hook or ping (`by` 0: the series at 0, so its first outcome shows in increase()). */
+  hookOutcome(state: TaskState, hook: string, result: string, by = 1): void {
+    state.hooks.set(`${hook} ${result}`, { hook, result });
+    this.hooks.inc({ task: state.name, hook, result }, by);
   }
 
   finished(state: TaskState, result: RunResult, record: { exitCode: number | null; signal: string | null; jobPid: number | null; durationMs: number }): void {
     const labels = { task: state.name };
     state.results.add(result);
     this.runs.inc({ ...labels, result });
-    const code = exitCodeOf(record);
+    const code = shellStatus(record);
     if (code !== null) this.lastExit.set(labels, code);
     this.duration.observe(labels, record.durationMs / 1000);
   }
@@ -112,6 +116,7 @@ export class TaskShard {
     const labels = { task: state.name };
     for (const result of state.results) this.runs.remove({ ...labels, result });
     for (const reason of state.reasons) this.skipped.remove({ ...labels, reason });
+    for (const pair of state.hooks.values()) this.hooks.remove({ ...labels, ...pair });
     for (const metric of [this.retries, this.running, this.lastExit, this.restarts, this.duration]) metric.remove(labels);
     this.tasks.delete(state.name);
   }

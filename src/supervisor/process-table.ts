@@ -16,7 +16,7 @@ export interface ProcessTable {
   stat(pid: number): ProcessStat | undefined;
   /** One variable of the process's environment as it was started; undefined when unset or unreadable. */
   environ(pid: number, name: string): string | undefined;
-  /** Every process carrying a GOTORCH_RUN_ID, by run id. */
+  /** Every process carrying a GOTORCH_RUN_ID, by run id (command hooks, which carry GOTORCH_HOOK too, left out). */
   byRun(): ReadonlyMap<string, readonly number[]>;
   /** A start time in clock ticks since boot as ms since the epoch. */
   startedAtMs(startTime: string): number;
@@ -71,8 +71,10 @@ export const procTable: ProcessTable = {
       const byRun = new Map<string, number[]>();
       for (const entry of readdirSync('/proc')) {
         if (!/^\d+$/.test(entry)) continue;
-        const id = environValue(readEnviron(entry) ?? '', 'GOTORCH_RUN_ID');
-        if (id !== undefined) byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
+        const environ = readEnviron(entry) ?? '';
+        const id = environValue(environ, 'GOTORCH_RUN_ID');
+        // A command hook (SPEC §8) carries the run id it reports on, but is not that run's job.
+        if (id !== undefined && environValue(environ, 'GOTORCH_HOOK') === undefined) byRun.set(id, [...(byRun.get(id) ?? []), Number(entry)]);
       }
       scan = { at: now, byRun };
     }

@@ -3,6 +3,7 @@
  * `spawn error`), for history, status, metrics and hooks alike. A job adopted from a previous daemon
  * ended with an exit status nobody can know: `unknown`, neither a success nor a failure.
  */
+import { constants } from 'node:os';
 import type { RunRecord } from './run.js';
 
 export type RunResult = 'ok' | `exit ${number}` | `signal ${string}` | 'timeout' | 'killed' | 'spawn error' | 'unknown';
@@ -21,4 +22,12 @@ export function runResult(record: Outcome): RunResult {
 /** SPEC §8: a non-zero exit, a signal, a timeout or a spawn error. A run gotorch was asked to stop is not one. */
 export function isFailure(result: RunResult): boolean {
   return result !== 'ok' && result !== 'killed' && result !== 'unknown';
+}
+
+/** The shell's `$?` for a run: its exit code, 128 + N for signal N; -1 when it did not start; null when unknown (adopted). */
+export function shellStatus(record: Pick<RunRecord, 'exitCode' | 'signal' | 'jobPid'>): number | null {
+  if (record.exitCode !== null) return record.exitCode;
+  const signal = record.signal === null ? undefined : constants.signals[record.signal as NodeJS.Signals];
+  if (signal !== undefined) return 128 + signal;
+  return record.jobPid === null ? -1 : null;
 }

@@ -117,7 +117,7 @@ let setprivAvailable: boolean | undefined;
  * but clears the supplementary groups, so `setpriv` (util-linux) switches and then execs the shell in
  * place: same pid, same process group. Without setpriv, uid and gid only.
  */
-function asUser(ids: Extract<UserIds, { ok: true }>, request: SpawnRequest): [string, string[], { uid?: number; gid?: number }] {
+export function asUser(ids: Extract<UserIds, { ok: true }>, request: Pick<SpawnRequest, 'shell' | 'command'>): [string, string[], { uid?: number; gid?: number }] {
   setprivAvailable ??= existsSync(SETPRIV);
   if (!setprivAvailable) return [request.shell, ['-c', request.command], { uid: ids.uid, gid: ids.gid }];
   const groups = ids.name === undefined ? '--clear-groups' : '--init-groups';
