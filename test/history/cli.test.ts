@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runToEnd } from '../control/sandbox.js';
 import { CLI, runCli, waitFor } from '../helpers/processes.js';
-import { finishedLine, logFolders, outputLine, runId, skippedLine, writeLog } from './run-log-fixtures.js';
+import { finishedLine, hookLine, logFolders, outputLine, runId, skippedLine, writeLog } from './run-log-fixtures.js';
 
 const T = 1_796_000_000; // 2026-11-30 00:53:20 UTC
 const logFolder = logFolders();
@@ -54,8 +54,28 @@ describe('gotorch history', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([T + 3, T + 2].map((scheduledAt) => ({
-      task: 'held', run: null, scheduledAt, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null,
+      task: 'held', run: null, scheduledAt, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null,
     })));
+  });
+
+  it('a HOOKS column once a row shown has hooks; --json has them as an array', async () => {
+    const dir = sampleLog();
+    appendFileSync(path.join(dir, 'runs.log'), `${hookLine('fetch', runId(T + 1, 2), (T + 63) * 1000, 'ping', 'sent', '3')}\n${hookLine('fetch', runId(T + 1, 2), (T + 63) * 1000 + 1, 'on_failure', 'failed')}\n`);
+    const table = await gotorch(dir, ['history', '--limit', '2', 'fetch']);
+    expect(table.stdout).toBe(
+      [
+        'SCHEDULED                   TASK   RUN                    RESULT  TRIGGER   ATTEMPT  DURATION  LATE  HOOKS',
+        '2026-11-30 00:53:21 +00:00  fetch  1796000001-2-0463ee15  exit 3  schedule  1        20ms      1.5s  ping /3 sent, on_failure failed',
+        '',
+      ].join('\n'),
+    );
+    const json = await gotorch(dir, ['history', '--json', 'fetch']);
+    expect((JSON.parse(json.stdout) as { hooks: unknown }).hooks).toEqual([
+      { hook: 'ping', result: 'sent', ping: '3' },
+      { hook: 'on_failure', result: 'failed', ping: null },
+    ]);
+    // Rows without hooks show a dash beside one that has them.
+    expect((await gotorch(dir, ['history'])).stdout.split('\n')[4]).toMatch(/ok +schedule +1 +1\.2s +3ms +-$/);
   });
 
   it.each([

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { historyLinesContaining, selectHistory, type HistoryQuery, type HistoryRow } from '../../src/history/history-rows.js';
 import { RunLog } from '../../src/history/run-log-files.js';
-import { finishedLine, logFolders, outputLine, runId, skippedLine, writeLog } from './run-log-fixtures.js';
+import { finishedLine, hookLine, logFolders, outputLine, runId, skippedLine, writeLog } from './run-log-fixtures.js';
 
 const T = 1_796_000_000;
 const at = (seconds: number, ms = 0): number => (T + seconds) * 1000 + ms;
@@ -102,8 +102,9 @@ describe('history rows (SPEC §7) from a rotated run log', () => {
       finishedAt: at(124, 420),
       durationMs: 20,
       lateMs: 400,
+      hooks: [],
     });
-    expect(skipped).toEqual({ task: 'held', run: null, scheduledAt: T + 121, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null });
+    expect(skipped).toEqual({ task: 'held', run: null, scheduledAt: T + 121, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null });
   });
 
   it('a record of a version before trigger and attempt shows them as unknown', () => {
@@ -114,6 +115,33 @@ describe('history rows (SPEC §7) from a rotated run log', () => {
     delete old.killed;
     writeLog(dir, { 'runs.log': [JSON.stringify(old)] });
     expect(history(dir, { limit: 1 })).toMatchObject([{ task: 'old', result: 'ok', trigger: null, attempt: null }]);
+  });
+
+  it("a run's hooks and pings come with it (their records follow it in the log); a start ping is not shown", () => {
+    const dir = logFolder();
+    const failed = runId(T, 1);
+    const other = runId(T + 1, 2);
+    writeLog(dir, {
+      'runs.log': [
+        hookLine('fetch', failed, at(0, 1), 'ping', 'sent', 'start'),
+        finishedLine('fetch', failed, { scheduledAt: T, exitCode: 3 }),
+        finishedLine('report', other, { scheduledAt: T + 1 }),
+        hookLine('fetch', failed, at(1, 100), 'ping', 'failed', '3'),
+        hookLine('report', other, at(1, 200), 'on_success', 'sent'),
+        // Flood control's trailing hook, a minute on, after other runs' records.
+        finishedLine('fetch', runId(T + 50, 3), { scheduledAt: T + 50 }),
+        hookLine('fetch', failed, at(60, 0), 'on_failure', 'sent'),
+      ],
+    });
+    const rows = history(dir, { limit: 10 });
+    expect(rows.map((row) => [row.run, row.hooks])).toEqual([
+      [runId(T + 50, 3), []],
+      [other, [{ hook: 'on_success', result: 'sent', ping: null }]],
+      [failed, [{ hook: 'ping', result: 'failed', ping: '3' }, { hook: 'on_failure', result: 'sent', ping: null }]],
+    ]);
+    // A task's own query finds them too; --failed keeps the failed run's.
+    expect(history(dir, { task: 'fetch', failed: true, limit: 1 })).toMatchObject([{ run: failed, hooks: [{ hook: 'ping' }, { hook: 'on_failure' }] }]);
+    expect(history(dir, { task: 'report', limit: 1 })).toMatchObject([{ run: other, hooks: [{ hook: 'on_success' }] }]);
   });
 
   it('lines that are not records of ours are passed over', () => {

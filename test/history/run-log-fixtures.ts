@@ -62,6 +62,11 @@ export function skippedLine(task: string, time: number, seconds: readonly number
   return JSON.stringify({ level: 40, time, log: 'run', task, scheduledAt: seconds[0], reason, ...counted, running: 1, starting: 0, max: 1, msg: 'fire skipped' });
 }
 
+/** A hook's outcome (SPEC §8) as the run log writes it; `ping`: a ping's endpoint. */
+export function hookLine(task: string, run: string, time: number, hook: string, result: string, ping?: string): string {
+  return JSON.stringify({ level: result === 'sent' ? 30 : 40, time, log: 'run', task, run, hook, result, ...(ping === undefined ? {} : { ping }), msg: 'hook' });
+}
+
 /** A run id as the supervisor makes them. */
 export const runId = (second: number, counter: number): string => `${second}-${counter}-0463ee15`;
 

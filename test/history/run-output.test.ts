@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { linesBackward } from '../../src/history/reverse-lines.js';
 import { taskBytes } from '../../src/history/run-log-records.js';
 import { runOutput } from '../../src/history/run-output.js';
-import { finishedLine, outputLine, runId } from './run-log-fixtures.js';
+import { finishedLine, hookLine, outputLine, runId } from './run-log-fixtures.js';
 
 const T = 1_796_000_000;
 
@@ -45,6 +45,12 @@ describe('logs: the output of a run (SPEC §7)', () => {
     { name: 'a task that never ran', task: 'nosuch', run: undefined, expected: undefined },
   ])('$name', ({ task, run, expected }) => {
     expect(shown(runOutput(newestFirst(LOG, task).lines, task, run))).toEqual(expected);
+  });
+
+  it("a hook's record of an older run, logged last, does not make that run the latest; nor is it taken for a run's end", () => {
+    const log = [...LOG, hookLine('report', runId(T + 1, 3), (T + 59) * 1000, 'ping', 'sent', 'start'), hookLine('report', runId(T, 1), (T + 60) * 1000, 'on_failure', 'sent')];
+    expect(shown(runOutput(newestFirst(log, 'report').lines, 'report'))).toEqual({ run: runId(T + 1, 3), lines: ['stdout: second run, line 1', 'stdout: second run, line 2'], finished: undefined });
+    expect(shown(runOutput(newestFirst(log, 'report').lines, 'report', runId(T, 1)))?.finished).toBe(2);
   });
 
   it('reads back to where the run began (and a minute of clock slack), not further', () => {

@@ -1,21 +1,24 @@
 /** The metrics as a subscriber (src/metrics/run-metrics.ts): real run events, a fake daemon view, the text read back. */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TaskResults } from '../../src/daemon/task-results.js';
-import { RunEvents, type RunStarted } from '../../src/events.js';
+import { RunEvents, type HookOutcome, type RunStarted } from '../../src/events.js';
 import { RunMetrics, type DaemonView } from '../../src/metrics/run-metrics.js';
 import { RUN_DURATION_BUCKETS, SHARD_TASKS } from '../../src/metrics/task-shard.js';
 import type { RunRecord } from '../../src/supervisor/run.js';
 import type { Task } from '../../src/tasks/types.js';
 import { samples, seriesKey as key, seriesOfTask } from '../helpers/exposition.js';
 import { tasksFrom, utc } from '../helpers/tasks.js';
+import { PROMTOOL } from './metrics-support.js';
 
 const NOW = utc('2026-06-01T10:00:10') * 1000;
 
-/** A daemon whose schedule the test swaps, as a reload does. */
-function harness(lines: string, digest = 'one') {
+/** A daemon whose schedule the test swaps, as a reload does; `withOptions` lays options over the lines' tasks (by name). */
+function harness(lines: string, digest = 'one', withOptions: Record<string, Partial<Task['options']>> = {}) {
   const events = new RunEvents();
   const results = new TaskResults(events);
-  let schedule = { loaded: { tasks: tasksFrom(lines), digest }, applicable: tasksFrom(lines) };
+  const tasksOf = (text: string): Task[] => tasksFrom(text).map((task) => ({ ...task, options: { ...task.options, ...withOptions[task.id] } }));
+  let schedule = { loaded: { tasks: tasksOf(lines), digest }, applicable: tasksOf(lines) };
   const clock = { now: () => NOW };
   const view: DaemonView = { schedule: () => schedule, results, clock };
   const metrics = new RunMetrics(view, events);
@@ -27,7 +30,7 @@ function harness(lines: string, digest = 'one') {
     task,
     /** A reload: the new file applies, then the event says so. */
     reload(next: string, nextDigest: string) {
-      const tasks = tasksFrom(next);
+      const tasks = tasksOf(next);
       schedule = { loaded: { tasks, digest: nextDigest }, applicable: tasks.filter((candidate) => !candidate.hosts.includes('elsewhere')) };
       events.publish({ type: 'reload-applied', trigger: 'test', summary: '', fromSecond: 0, digest: nextDigest, tasks: tasks.length, applicable: schedule.applicable.length });
     },
@@ -112,6 +115,32 @@ describe('run metrics from the run events (SPEC §9)', () => {
     // Cron tasks have no restarts series.
     start(h, 'a');
     expect((await h.scrape()).has(key('gotorch_daemon_restarts_total', { task: 'a' }))).toBe(false);
+  });
+
+  it('counts hook and ping outcomes by hook and result (SPEC §8), from 0 for the hooks a task has; promtool accepts them; a removed task loses them', async () => {
+    const hook = { kind: 'url', url: 'http://127.0.0.1:9/hook' } as const;
+    const h = harness(FILE, 'one', { a: { onFailure: hook, ping: 'http://127.0.0.1:9/ping' }, b: { onSuccess: { kind: 'command', command: 'true' } } });
+    const outcome = (name: string, fields: Pick<HookOutcome, 'hook' | 'result'>): void =>
+      h.events.publish({ type: 'hook-outcome', task: h.task(name), run: `${name}-run`, via: 'url', ping: null, target: null, status: 200, exitCode: null, tries: 1, ms: 3, error: null, output: null, suppressed: 0, ...fields });
+    start(h, 'b');
+    outcome('a', { hook: 'on_failure', result: 'sent' });
+    outcome('a', { hook: 'on_failure', result: 'suppressed' });
+    outcome('a', { hook: 'on_failure', result: 'suppressed' });
+    outcome('a', { hook: 'ping', result: 'failed' });
+    outcome('a', { hook: 'ping', result: 'dropped' });
+    const found = await h.scrape();
+    const hooks = (name: string) => Object.fromEntries([...found].filter(([key]) => key.startsWith('gotorch_hooks_total{') && key.includes(`task="${name}"`)).map(([key, value]) => [key.replace(/^.*hook="([^"]+)",result="([^"]+)".*$/, '$1 $2'), value]));
+    expect(hooks('a')).toEqual({ 'on_failure sent': 1, 'on_failure failed': 0, 'on_failure suppressed': 2, 'ping sent': 0, 'ping failed': 1, 'ping dropped': 1 });
+    expect(hooks('b')).toEqual({ 'on_success sent': 0, 'on_success failed': 0 });
+    // A task without hooks has no such series.
+    start(h, 'idle');
+    expect(hooks('idle')).toEqual({});
+    if (PROMTOOL !== undefined) {
+      const checked = spawnSync(PROMTOOL, ['check', 'metrics'], { input: (await h.metrics.render()).toString(), encoding: 'utf8' });
+      expect({ status: checked.status, stdout: checked.stdout, stderr: checked.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    } else expect(process.env.CI, 'promtool is required under CI').toBeUndefined();
+    h.reload(['* * * * * * * 1 cron name=b true'].join('\n'), 'two');
+    expect(seriesOfTask(await h.scrape(), 'a')).toEqual([]);
   });
 
   it('puts run durations in buckets from 1 s to 1 h', async () => {
