@@ -75,13 +75,17 @@ export async function postWithRetries(request: HttpRequest, timing: SendTiming =
   for (;;) {
     tries++;
     let transient: boolean;
+    // A timer of our own, not AbortSignal.timeout: a signal only AbortSignal.any holds (weakly) can be
+    // garbage-collected before it fires, and the try then never times out (seen with a small young heap).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('timed out', 'TimeoutError')), timing.timeoutMs);
     try {
       const response = await fetch(request.url, {
         method: 'POST',
         headers: { 'content-type': request.contentType, 'user-agent': 'gotorch' },
         body: request.body,
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timing.timeoutMs), request.abort]),
+        signal: AbortSignal.any([timeout.signal, request.abort]),
       });
       status = response.status;
       await response.body?.cancel().catch(() => undefined); // the answer's body is not read: free the connection
@@ -92,6 +96,8 @@ export async function postWithRetries(request: HttpRequest, timing: SendTiming =
       status = null;
       error = errorText(thrown);
       transient = !request.abort.aborted;
+    } finally {
+      clearTimeout(timer);
     }
     const backoff = timing.backoffMs[tries - 1];
     if (!transient || backoff === undefined) return { ok: false, status, tries, ms: Math.round(performance.now() - began), error };
