@@ -32,6 +32,10 @@ export interface TaskReport {
   readonly failuresSinceSuccess: number;
   /** Unix seconds of the next fire (cron) or window second (daemon), or null. */
   readonly next: number | null;
+  /** SPEC §8: failed attempts waiting for their retry (the attempt it starts, when in ms). */
+  readonly retries: readonly { readonly attempt: number; readonly at: number }[];
+  /** SPEC §8 overlap=queue / replace: the scheduled second of the fire waiting for a slot, or null. */
+  readonly waiting: number | null;
 }
 
 export interface StatusReport {
@@ -53,7 +57,7 @@ export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatu
   const byId = new Map(statuses.map((status) => [status.id, status]));
   const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, results, nowSecond));
   const listed = new Set(tasks.map((task) => task.id));
-  for (const status of statuses) if (!listed.has(status.id) && status.running.length > 0) reports.push(report(status.id, status.type, status, undefined, results, nowSecond));
+  for (const status of statuses) if (!listed.has(status.id) && (status.running.length > 0 || status.retries.length > 0)) reports.push(report(status.id, status.type, status, undefined, results, nowSecond));
   return reports;
 }
 
@@ -70,6 +74,8 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
     lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
     lastSuccess: result?.lastSuccessAt ?? null,
     failuresSinceSuccess: result?.failuresSinceSuccess ?? 0,
+    retries: status?.retries ?? [],
+    waiting: status?.waiting ?? null,
     next: task ? (nextFires(task.schedule, Zone.for(task.zone), nowSecond, 1)[0] ?? null) : null,
   };
 }

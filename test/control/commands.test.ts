@@ -228,6 +228,8 @@ describe('status, kill and run (SPEC §4)', () => {
         lastSuccess: null,
         failuresSinceSuccess: 0,
         next: expect.any(Number),
+        retries: [],
+        waiting: null,
       },
       {
         name: 'tick',
@@ -240,8 +242,10 @@ describe('status, kill and run (SPEC §4)', () => {
         lastSuccess: expect.any(Number),
         failuresSinceSuccess: 0,
         next: expect.any(Number),
+        retries: [],
+        waiting: null,
       },
-      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, lastSuccess: null, failuresSinceSuccess: 0, next: nextJanuary },
+      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, lastSuccess: null, failuresSinceSuccess: 0, next: nextJanuary, retries: [], waiting: null },
     ]);
 
     const human = await box.cli('status');
