@@ -87,7 +87,7 @@ describe('run policy against a daemon (SPEC §8)', () => {
   it('overlap=replace: the oldest run is TERMed, KILLed after grace with its whole process group, and the newest fire starts once it is gone', async () => {
     const box = sandbox();
     // The job ignores TERM (as does its child, which inherits that): only the KILL after grace=1s ends them.
-    box.write([`* * * * * * * 1 cron name=replaced overlap=replace grace=1s -- sh -c 'trap "" TERM; sleep 60 & echo "$GOTORCH_SCHEDULED_AT $$ $!" >> kids; wait; wait'`]);
+    box.write(['* * * * * * * 1 cron name=replaced overlap=replace grace=1s trap "" TERM; sleep 60 & echo "$GOTORCH_SCHEDULED_AT $$ $!" >> kids; wait; wait']);
     await box.start();
     const records = await box.waitForFinished('replaced', 3, 30_000);
     const kids = () => lines(path.join(box.dir, 'kids')).map((line) => line.split(' ').map(Number));
