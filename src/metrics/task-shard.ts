@@ -25,8 +25,8 @@ export interface TaskState {
   /** The label values its counters have, to remove them with the task. */
   readonly results: Set<RunResult>;
   readonly reasons: Set<string>;
-  /** The next fire, cached until it passes or the definition changes. */
-  next?: { readonly of: Task; readonly at: number | null };
+  /** The next fire, cached until it passes or the definition (or its jitter offset) changes. */
+  next?: { readonly of: Task; readonly offset: number; readonly at: number | null };
 }
 
 /** Read when a shard is rendered (prom-client's collect). */

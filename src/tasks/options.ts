@@ -158,8 +158,11 @@ export interface OptionConflict {
 
 const NO_CONFLICTS: readonly OptionConflict[] = [];
 
-/** SPEC §8: the option keys given on a line, in order, checked against the task's type and each other. */
-export function optionConflicts(type: TaskType, keys: readonly string[]): readonly OptionConflict[] {
+/**
+ * SPEC §8: the option keys given on a line, in order, checked against the task's type, its schedule
+ * (`reboot`: an `@reboot` task) and each other.
+ */
+export function optionConflicts(type: TaskType, reboot: boolean, keys: readonly string[]): readonly OptionConflict[] {
   let conflicts: OptionConflict[] | undefined;
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index];
@@ -168,6 +171,8 @@ export function optionConflicts(type: TaskType, keys: readonly string[]): readon
     let conflict: OptionConflict | undefined;
     if (type === 'daemon' && CRON_ONLY.has(key)) {
       conflict = { index, message: `${key}= applies to cron tasks: a daemon task is restarted with back-off; remove it`, warning: false };
+    } else if (reboot && key === 'jitter') {
+      conflict = { index, message: 'jitter= has no effect on @reboot, which runs once when the daemon first starts after boot; remove it', warning: false };
     } else if (type === 'daemon' && key === 'on_success') {
       conflict = { index, message: 'on_success= never fires on a daemon task: each exit of a daemon task is a failure (SPEC §8); use on_failure=', warning: true };
     } else if (key === 'retry_delay' && !keys.includes('retries')) {

@@ -149,7 +149,8 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     at = skipBlanks(text, token.end);
   }
   if (seen.length > 0 && type !== undefined) {
-    for (const conflict of optionConflicts(type, seen)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
+    const reboot = compiled.ok && compiled.schedule.kind === 'reboot';
+    for (const conflict of optionConflicts(type, reboot, seen)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
   }
 
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskResults } from '../../src/daemon/task-results.js';
 import { RunEvents, type RunStarted } from '../../src/events.js';
 import { RunMetrics, type DaemonView } from '../../src/metrics/run-metrics.js';
+import { NO_JITTER, type JitterOf } from '../../src/planner/jitter.js';
 import { RUN_DURATION_BUCKETS, SHARD_TASKS } from '../../src/metrics/task-shard.js';
 import type { RunRecord } from '../../src/supervisor/run.js';
 import type { Task } from '../../src/tasks/types.js';
@@ -11,11 +12,11 @@ import { tasksFrom, utc } from '../helpers/tasks.js';
 
 const NOW = utc('2026-06-01T10:00:10') * 1000;
 
-/** A daemon whose schedule the test swaps, as a reload does. */
-function harness(lines: string, digest = 'one') {
+/** A daemon whose schedule the test swaps, as a reload does; `jitterOf` gives this host's offsets (SPEC §8). */
+function harness(lines: string, digest = 'one', jitterOf: JitterOf = NO_JITTER) {
   const events = new RunEvents();
   const results = new TaskResults(events);
-  let schedule = { loaded: { tasks: tasksFrom(lines), digest }, applicable: tasksFrom(lines) };
+  let schedule = { loaded: { tasks: tasksFrom(lines), digest }, applicable: tasksFrom(lines), jitterOf };
   const clock = { now: () => NOW };
   const view: DaemonView = { schedule: () => schedule, results, clock };
   const metrics = new RunMetrics(view, events);
@@ -28,7 +29,7 @@ function harness(lines: string, digest = 'one') {
     /** A reload: the new file applies, then the event says so. */
     reload(next: string, nextDigest: string) {
       const tasks = tasksFrom(next);
-      schedule = { loaded: { tasks, digest: nextDigest }, applicable: tasks.filter((candidate) => !candidate.hosts.includes('elsewhere')) };
+      schedule = { loaded: { tasks, digest: nextDigest }, applicable: tasks.filter((candidate) => !candidate.hosts.includes('elsewhere')), jitterOf };
       events.publish({ type: 'reload-applied', trigger: 'test', summary: '', fromSecond: 0, digest: nextDigest, tasks: tasks.length, applicable: schedule.applicable.length });
     },
     async scrape(): Promise<Map<string, number>> {
@@ -168,6 +169,17 @@ describe('run metrics from the run events (SPEC §9)', () => {
     h.clock.now = () => utc('2026-06-01T10:30:00') * 1000;
     found = await h.scrape();
     expect(found.get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T11:30:00'));
+  });
+
+  it('the next run of a task with jitter is its shifted fire (SPEC §8)', async () => {
+    const h = harness('0 30 * * * * * 1 cron name=half jitter=1m true', 'one', (task) => (task.options.jitterS > 0 ? 37 : 0));
+    start(h, 'half');
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T10:30:37'));
+    // Past the schedule's second but before the shifted one: still this hour's fire.
+    h.clock.now = () => utc('2026-06-01T10:30:10') * 1000;
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T10:30:37'));
+    h.clock.now = () => utc('2026-06-01T10:30:37') * 1000;
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T11:30:37'));
   });
 
   it('tick lateness as the hook reports it; start lateness of scheduled jobs only', async () => {

@@ -41,6 +41,7 @@ const valueRows: { name: string; text: string; expect: Record<string, unknown>; 
   { name: 'jitter in seconds', text: `${cron} jitter=30s true`, expect: { jitterS: 30 } },
   { name: 'jitter in minutes', text: `${cron} jitter=5m true`, expect: { jitterS: 300 } },
   { name: 'jitter in whole seconds of milliseconds', text: `${cron} jitter=2000ms true`, expect: { jitterS: 2 } },
+  { name: 'jitter on @every', text: '@every 90s * 1 cron jitter=30s true', expect: { jitterS: 30 } },
   { name: 'jitter just under a day', text: `${cron} jitter=23h59m59s true`, expect: { jitterS: 86_399 } },
   { name: 'a daemon task takes on_failure and ping', text: `${daemon} on_failure=/bin/page ping=https://hc.example/p sleep 9`, expect: { onFailure: { kind: 'command', command: '/bin/page' }, ping: 'https://hc.example/p' } },
 ];
@@ -78,6 +79,7 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'retry_delay on a daemon task', text: `${daemon} retry_delay=5s sleep 9`, column: 24, message: 'retry_delay= applies to cron tasks' },
   { name: 'overlap on a daemon task', text: `${daemon} name=w overlap=queue sleep 9`, column: 31, message: 'overlap= applies to cron tasks: a daemon task is restarted with back-off' },
   { name: 'jitter on a daemon task', text: `${daemon} jitter=30s sleep 9`, column: 24, message: 'jitter= applies to cron tasks' },
+  { name: 'jitter on @reboot', text: '@reboot * 1 cron jitter=30s true', column: 18, message: 'jitter= has no effect on @reboot' },
   { name: 'a new option given twice', text: `${cron} retries=1 retries=2 true`, column: 32, message: 'option retries= is given twice' },
   { name: 'a typo in a new option', text: `${cron} on_failur=/bin/x true`, column: 22, message: 'did you mean "on_failure"' },
   // env lines: the error stands at the value
