@@ -18,9 +18,9 @@ import type { Task } from './tasks/types.js';
 /**
  * Why a fire did not start: SPEC §1.3 `max` (overlap=skip); overlap=queue with a fire already waiting
  * (`queue full`); overlap=replace where a newer fire took the waiting one's place (`superseded`); a
- * stop drops fires, waiting ones included (`shutting down`).
+ * stop drops fires, waiting ones included (`shutting down`), and so does a reload that removes the task.
  */
-export type SkipReason = 'max' | 'queue full' | 'superseded' | 'shutting down';
+export type SkipReason = 'max' | 'queue full' | 'superseded' | 'task removed' | 'shutting down';
 
 export interface FireSkipped {
   readonly type: 'fire-skipped';
@@ -70,14 +70,14 @@ export interface RunFinished {
 }
 
 /**
- * A retry that was due but will not start (SPEC §8: none across a stop; a removed task; overlap=replace
- * took its place): `record` is the last attempt's, which is now the last.
+ * A retry that was due but will not start (SPEC §8: none across a stop; a removed task; `gotorch kill`;
+ * overlap=replace took its place): `record` is the attempt it would have repeated, which is now the last.
  */
 export interface RetryDropped {
   readonly type: 'retry-dropped';
   readonly task: Task;
   readonly record: RunRecord;
-  readonly reason: 'shutting down' | 'task removed' | 'replaced';
+  readonly reason: 'shutting down' | 'task removed' | 'killed' | 'replaced';
 }
 
 export interface DaemonExited {

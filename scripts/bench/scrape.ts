@@ -20,14 +20,17 @@ import { expressions } from './workload.js';
 
 const scraper = path.resolve('dist/scripts/bench/scraper.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Far enough ahead for a 10,000-task daemon to be ready on a busy machine. */
-const FIRE_AFTER_SECONDS = 5;
+/**
+ * The burst is set once the daemon is ready, by a reload (a 10,000-task start on a busy machine, three
+ * of them at once in quick mode, can take longer than any fixed lead): this far ahead of that reload.
+ */
+const FIRE_AFTER_SECONDS = 3;
 
-/** `tasks` tasks: the first `ran` fire once at `fireAt` (Unix seconds), the rest on 1 January only. */
-function workload(tasks: number, ran: number, fireAt: number): string {
-  const at = new Date(fireAt * 1000);
+/** `tasks` tasks: the first `ran` fire once at `fireAt` (Unix seconds; none when null), the rest on 1 January only. */
+function workload(tasks: number, ran: number, fireAt: number | null): string {
+  const at = new Date((fireAt ?? 0) * 1000);
   const once = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
-  const lines = expressions(tasks).map((expression, index) => `${index < ran ? once : `${expression.split(' ').slice(0, 3).join(' ')} 1 jan *`} * 1 cron name=t${index} true`);
+  const lines = expressions(tasks).map((expression, index) => `${index < ran && fireAt !== null ? once : `${expression.split(' ').slice(0, 3).join(' ')} 1 jan *`} * 1 cron name=t${index} true`);
   return ['TZ=UTC', ...lines].join('\n') + '\n';
 }
 
@@ -53,11 +56,14 @@ async function scrapeCost(tasks: number, ran: number, scrapes: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-scrape-'));
   const file = path.join(dir, 'tasks.conf');
   const paths = runtimePaths({ pidfile: path.join(dir, 'gotorch.pid'), logDir: path.join(dir, 'log') });
-  writeFileSync(file, workload(tasks, ran, Math.floor(Date.now() / 1000) + FIRE_AFTER_SECONDS));
+  writeFileSync(file, workload(tasks, ran, null));
   const port = await freePort();
   const daemon = await Daemon.start({ tasksFile: file, paths, stdoutLogs: false, metrics: { host: '127.0.0.1', port } });
   if (!(daemon instanceof Daemon)) throw new Error(daemon.reason);
   try {
+    writeFileSync(file, workload(tasks, ran, Math.floor(Date.now() / 1000) + FIRE_AFTER_SECONDS));
+    const reloaded = await daemon.reload('benchmark burst');
+    if (!reloaded.ok) throw new Error(`the burst's reload failed: ${JSON.stringify(reloaded)}`);
     await waitFor(() => finishedRuns(paths.logDir) >= ran, 60_000, `${ran} runs`);
     await sleep(2000); // the burst's exits and log writes are over
     daemon.takeTickLateMax();
@@ -76,12 +82,15 @@ async function scrapeCost(tasks: number, ran: number, scrapes: number) {
 /** RSS of a background daemon with `tasks` tasks of which `ran` ran, `settleMs` after a scrape when it serves metrics. */
 async function daemonRss(tasks: number, ran: number, metrics: boolean, settleMs: number): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-rss-'));
-  writeFileSync(path.join(dir, 'tasks.conf'), workload(tasks, ran, Math.floor(Date.now() / 1000) + FIRE_AFTER_SECONDS));
+  writeFileSync(path.join(dir, 'tasks.conf'), workload(tasks, ran, null));
   const port = await freePort();
   const started = gotorch(dir, 'start', ...(metrics ? ['--metrics', String(port)] : []));
   try {
     const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
     if (started.status !== 0 || !pid) throw new Error(`start failed: ${started.stdout}`);
+    writeFileSync(path.join(dir, 'tasks.conf'), workload(tasks, ran, Math.floor(Date.now() / 1000) + FIRE_AFTER_SECONDS));
+    const reloaded = gotorch(dir, 'reload');
+    if (reloaded.status !== 0) throw new Error(`the burst's reload failed: ${reloaded.stdout}`);
     await waitFor(() => finishedRuns(path.join(dir, 'log')) >= ran, 60_000, `${ran} runs`);
     if (metrics) await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     await sleep(settleMs);

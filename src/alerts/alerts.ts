@@ -173,7 +173,7 @@ export class Alerts {
         report({ result: sent.ok ? 'sent' : 'failed', status: sent.status, exitCode: null, tries: sent.tries, ms: sent.ms, error: sent.error, output: null });
         return;
       }
-      const env = { ...jobEnv(this.options.baseEnv, task, record.run, record.scheduledAt), ...documentVariables(document), GOTORCH_HOOK: name };
+      const env = { ...jobEnv(this.options.baseEnv, task, record.run, record.scheduledAt, record.attempt), ...documentVariables(document), GOTORCH_HOOK: name };
       const ran = await runCommandHook({ task, command: hook.command, input, env, timeoutMs: this.timing.commandTimeoutMs, abort });
       report({ result: ran.ok ? 'sent' : 'failed', status: null, exitCode: ran.exitCode, tries: 1, ms: ran.ms, error: ran.error, output: ran.output });
     });

@@ -2,8 +2,8 @@
  * SPEC §8 `ping=`: healthchecks.io's pinging API. A run is `<url>/start` when it starts and
  * `<url>/<exit status>` (0-255) when it ends, each with `?rid=`, a UUID derived from the run id so the
  * two pair up when runs of a task overlap. A spawn error is `/fail`; an attempt a retry follows, a run
- * gotorch was asked to stop, and one whose end is unknown are `/log` (healthchecks records the body
- * and changes no status). README: Alerts.
+ * gotorch was asked to stop or replaced, and one whose end is unknown are `/log` (healthchecks records
+ * the body and changes no status). README: Alerts.
  */
 import { createHash } from 'node:crypto';
 import type { RunRecord } from '../supervisor/run.js';
@@ -33,7 +33,7 @@ export function endEndpoint(record: RunRecord, retried: boolean): PingEndpoint {
   if (retried) return 'log';
   const result = runResult(record);
   if (result === 'timeout' || result === 'spawn error') return 'fail';
-  if (result === 'killed' || result === 'unknown') return 'log';
+  if (result === 'killed' || result === 'replaced' || result === 'unknown') return 'log';
   const status = shellStatus(record);
   return status === null || status < 0 || status > 255 ? 'fail' : `${status}`;
 }
@@ -49,7 +49,14 @@ export function pingUrl(base: string, endpoint: PingEndpoint, run: string): stri
 /** The body of a `/log` ping: why it ends no run, then as much of the output tail as fits in TAIL_BYTES. */
 export function logPingBody(record: RunRecord, retried: boolean, tail: string): string {
   const result = runResult(record);
-  const why = retried ? `attempt ${record.attempt} failed (${result}); a retry follows` : result === 'killed' ? `stopped on request (${record.signal ?? `exit ${record.exitCode}`})` : `ended: ${result}`;
+  const ended = record.signal ?? `exit ${record.exitCode}`;
+  const why = retried
+    ? `attempt ${record.attempt} failed (${result}); a retry follows`
+    : result === 'killed'
+      ? `stopped on request (${ended})`
+      : result === 'replaced'
+        ? `replaced by a newer fire, overlap=replace (${ended})`
+        : `ended: ${result}`;
   const head = `gotorch: ${why}\n`;
   return head + lastBytes(tail, TAIL_BYTES - Buffer.byteLength(head));
 }

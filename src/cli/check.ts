@@ -1,17 +1,12 @@
 /** `gotorch check` (SPEC §4): validate like `nginx -t`; list the tasks for a host and their next fire times. */
 import { applicableTasks, HostList } from '../fleet/host-list.js';
-import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
-import { nextFires } from '../schedule/next-fire.js';
-import { Zone } from '../schedule/zone.js';
+import { describeIdentity, hostName, resolveIdentity } from '../fleet/identity.js';
+import { hostJitter, nextTaskFires } from '../planner/jitter.js';
 import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
-import { formatInstant, table, zoneAsWritten } from './format.js';
+import { formatInstant, formatJitter, table, zoneAsWritten } from './format.js';
 import type { CommonOptions } from './main.js';
-
-function upcoming(task: Task, now: number, count: number): number[] {
-  return nextFires(task.schedule, Zone.for(task.zone), now, count);
-}
 
 export interface CheckOptions {
   readonly next: string;
@@ -53,7 +48,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   }
   if (fleetView) {
     const hosts = [...(options.hosts ? parseHostsOption(options.hosts) : []), ...(options.hostsFile ? await readHostsFile(options.hostsFile) : [])];
-    const matrix = fleetMatrix(loaded.tasks, hosts);
+    const matrix = fleetMatrix(loaded.tasks, hosts, Math.floor(Date.now() / 1000));
     if (options.json) {
       process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, ...matrix, warnings: loaded.warnings }, null, 2) + '\n');
     } else {
@@ -65,6 +60,9 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   const applicable = applicableTasks(loaded.tasks, identity);
   const host = describeIdentity(identity, common.hostId);
   const now = Math.floor(Date.now() / 1000);
+  // SPEC §8: the times shown are the shifted ones, for this host's name.
+  const jitterOf = hostJitter(hostName(common.hostId));
+  const upcoming = (task: Task): number[] => nextTaskFires(task, jitterOf(task), now, count);
   if (options.json) {
     const tasks = applicable.map((task) => ({
       name: task.id,
@@ -75,18 +73,19 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
       hosts: task.hosts,
       command: task.command,
       location: `${task.location.file}:${task.location.line}`,
-      next: upcoming(task, now, count).map((second) => new Date(second * 1000).toISOString()),
+      jitterOffsetS: jitterOf(task),
+      next: upcoming(task).map((second) => new Date(second * 1000).toISOString()),
     }));
     const otherHosts = loaded.tasks.filter((task) => !applicable.includes(task)).map((task) => task.id);
     process.stdout.write(JSON.stringify({ file: common.tasks, ok: true, host, tasks, otherHosts, warnings: loaded.warnings }, null, 2) + '\n');
     return 0;
   }
-  const rows: string[][] = [['NAME', 'TYPE', 'MAX', 'SCHEDULE', 'ZONE', 'NEXT']];
+  const rows: string[][] = [['NAME', 'TYPE', 'MAX', 'SCHEDULE', 'ZONE', 'JITTER', 'NEXT']];
   for (const task of applicable) {
-    const next = upcoming(task, now, count).map((second) => formatInstant(second, task.zone));
+    const next = upcoming(task).map((second) => formatInstant(second, task.zone));
     const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
-    rows.push([task.id, task.type, String(task.max), task.scheduleText, zoneAsWritten(task.zone), count === 0 ? '' : first]);
-    for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', later]);
+    rows.push([task.id, task.type, String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
+    for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', '', later]);
   }
   const skipped = loaded.tasks.length - applicable.length;
   process.stdout.write(

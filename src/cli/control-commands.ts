@@ -80,6 +80,7 @@ export async function taskCommand(common: CommonOptions, cmd: 'kill' | 'run', na
   const answer = await ask(common, { cmd, name });
   if (answer instanceof NotRunningError) return fail(answer.message);
   if (!answer.ok) return fail(answer.error);
-  process.stdout.write(cmd === 'kill' ? `stopped ${String(answer.killed)} running instance(s) of ${name}\n` : `started ${name}\n`);
+  if (cmd === 'kill') process.stdout.write(`stopped ${String(answer.killed)} running instance(s) of ${name}\n`);
+  else process.stdout.write(answer.waiting === true ? `${name} waits for a free slot (max, overlap=): it starts when one frees\n` : `started ${name}\n`);
   return 0;
 }

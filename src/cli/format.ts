@@ -1,6 +1,7 @@
 /** Human-readable times and tables for the CLI. */
 import { LOCAL_ZONE, Zone } from '../schedule/zone.js';
 import { newWallTime } from '../schedule/calendar.js';
+import type { Task } from '../tasks/types.js';
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
@@ -37,6 +38,11 @@ export function formatLocalInstant(ms: number, withMillis = false): string {
  */
 export function zoneAsWritten(zone: string): string {
   return zone === LOCAL_ZONE ? Zone.for(zone).name : zone;
+}
+
+/** A jitter offset as check shows it (SPEC §8): `+37s`; empty for a task without `jitter=`. */
+export function formatJitter(task: Task, offsetS: number): string {
+  return task.options.jitterS === 0 ? '' : `+${offsetS}s`;
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */

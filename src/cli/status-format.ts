@@ -18,6 +18,16 @@ function lastExit(task: TaskReport): string {
   return `${how}${last.timedOut ? ' (timed out)' : ''}, ${duration(last.durationMs)}, ${clock(last.at)}`;
 }
 
+/** The pids running, then what waits (SPEC §8): `1234 (+1 waiting)`, `- (attempt 2 in 25s)`. */
+function running(task: TaskReport, now: number): string {
+  const pids = task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? '?').join(',');
+  const waits = [
+    ...task.retries.map((retry) => `attempt ${retry.attempt} in ${duration(Math.max(0, retry.at - now))}`),
+    ...(task.waiting === null ? [] : ['+1 waiting']),
+  ];
+  return waits.length === 0 ? pids : `${pids} (${waits.join(', ')})`;
+}
+
 export function formatStatus(status: StatusReport, now: number): string {
   const reload = status.lastReload;
   const lines = [
@@ -33,7 +43,7 @@ export function formatStatus(status: StatusReport, now: number): string {
       task.current ? task.name : `${task.name} (removed)`,
       task.type,
       task.max === null ? '-' : String(task.max),
-      task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? '?').join(','),
+      running(task, now),
       lastExit(task),
       // SPEC §7: the last success and the failures since it (failures without a success: `-` and their count).
       task.lastSuccess === null ? '-' : `${duration(Math.max(0, now - task.lastSuccess))} ago`,

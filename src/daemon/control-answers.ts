@@ -32,7 +32,9 @@ export async function answerControl(daemon: Controllable, request: ControlReques
       if (!task) return { ok: false, error: `no task named "${request.name}" applies to this host` };
       if (task.type === 'daemon') return { ok: false, error: `"${request.name}" is a daemon task: it runs while its schedule matches` };
       const result = daemon.supervisor.runNow(task);
-      return result === 'queued' ? { ok: true, started: true } : { ok: false, error: `"${request.name}" already runs ${task.max} instance(s) (max)` };
+      if (result === 'queued') return { ok: true, started: true };
+      if (result === 'waiting') return { ok: true, started: false, waiting: true };
+      return { ok: false, error: `"${request.name}" already runs ${task.max} instance(s) (max)` };
     }
   }
 }

@@ -1,13 +1,13 @@
 /**
  * What the daemon's log says of the run events (gotorch.log): fires skipped (SPEC §1.3, counted per
- * minute: skip-report.ts), jobs adopted from a previous daemon, daemon instances that exited (SPEC
- * §1.4, every exit with its code), reloads applied or rejected (SPEC §5), and every hook's and ping's
- * outcome (SPEC §8).
+ * minute: skip-report.ts), retries (SPEC §8), jobs adopted from a previous daemon, daemon instances
+ * that exited (SPEC §1.4, every exit with its code), reloads applied or rejected (SPEC §5), and every
+ * hook's and ping's outcome (SPEC §8).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
-import { SKIP_MESSAGE, SkipReport } from './skip-report.js';
+import { SKIP_MESSAGES, SkipReport, SkipReports } from './skip-report.js';
 
 export interface DaemonLog {
   /** Logs the skip counts still open (at shutdown, once the last events are delivered). */
@@ -15,10 +15,19 @@ export interface DaemonLog {
 }
 
 export function writeDaemonLog(events: RunEvents, log: Logger, clock: Clock): DaemonLog {
-  const skips = new SkipReport(clock, log, SKIP_MESSAGE);
+  const skips = new SkipReports((reason) => new SkipReport(clock, log, SKIP_MESSAGES[reason as keyof typeof SKIP_MESSAGES]));
   events.on('fire-skipped', 'daemon log', ({ task, scheduledAt, reason, running, starting, at }) => {
-    if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
-    else log.warn({ task: task.id, scheduledAt }, 'skipped: shutting down');
+    const report = skips.for(reason);
+    if (report !== undefined) report.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
+    else log.warn({ task: task.id, scheduledAt }, `skipped: ${reason}`);
+  });
+  events.on('run-finished', 'daemon log', ({ task, record, retryInMs }) => {
+    if (retryInMs === null) return;
+    const { run, attempt, exitCode, signal, timedOut, error } = record;
+    log.info({ task: task.id, run, attempt, exitCode, signal, timedOut, error, retryInMs }, `run failed: attempt ${attempt + 1} of ${task.options.retries + 1} in ${Math.round(retryInMs / 1000)} s`);
+  });
+  events.on('retry-dropped', 'daemon log', ({ task, record, reason }) => {
+    log.info({ task: task.id, run: record.run, attempt: record.attempt + 1, reason }, `retry not started: ${reason}`);
   });
   events.on('run-started', 'daemon log', ({ task, run, pid, adopted }) => {
     if (adopted) log.info({ task: task.id, run, pid }, 'adopted a job still running from a previous daemon');

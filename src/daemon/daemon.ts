@@ -171,7 +171,7 @@ export class Daemon {
   private async apply(loaded: LoadResult): Promise<{ diff: TaskDiff; fromSecond: number }> {
     const matched = matchHost(loaded, this.options.hostId);
     const diff = await finishBetweenTicks(diffTasks(this.schedule.applicable, matched.applicable));
-    const prepared = await finishBetweenTicks(Planner.prepare(matched.applicable));
+    const prepared = await finishBetweenTicks(Planner.prepare(matched.applicable, matched.jitterOf));
     this.schedule = Object.freeze({ ...matched, daemonTasks: prepared.daemons });
     this.planner.install(prepared);
     this.supervisor.setTasks(matched.applicable);
@@ -185,7 +185,7 @@ export class Daemon {
    */
   private replay(saved: SavedState, second: number): void {
     const fromSecond = this.planner.lastSecond + 1;
-    const fires = this.tick(second, replayFilter(saved));
+    const fires = this.tick(second, replayFilter(saved, this.schedule.jitterOf));
     this.log.info({ fromSecond, toSecond: second, fires }, 'replayed the seconds missed since the previous daemon stopped cleanly');
   }
 
@@ -235,7 +235,7 @@ export class Daemon {
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
-      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000)),
+      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf),
     };
   }
 
@@ -279,7 +279,7 @@ export class Daemon {
       await this.subscribers.flush();
       await this.control?.close();
       await this.metrics?.close();
-      await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable).catch(() => undefined);
+      await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable, this.schedule.jitterOf).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
       this.log.info('stopped');
       this.loggers.close();

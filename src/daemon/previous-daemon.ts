@@ -3,6 +3,7 @@
  * the jobs still running, and which tasks a replay after a clean stop may fire.
  */
 import type { Logger } from 'pino';
+import type { JitterOf } from '../planner/jitter.js';
 import { LATE_WAKE_LIMIT } from '../planner/planner.js';
 import { adoptableJobs } from '../supervisor/adoption.js';
 import { procTable } from '../supervisor/process-table.js';
@@ -15,10 +16,13 @@ export function resumeSecond(saved: SavedState | undefined, now: number): number
   return saved?.clean && now - saved.lastSecond >= 0 && now - saved.lastSecond <= LATE_WAKE_LIMIT ? saved.lastSecond : now;
 }
 
-/** A replay fires only what the stopped daemon would have run: the same identity with the same schedule. */
-export function replayFilter(saved: SavedState): (task: Task) => boolean {
+/**
+ * A replay fires only what the stopped daemon would have run: the same identity with the same schedule
+ * and jitter offset, so the replayed seconds are the shifted seconds it would have fired at.
+ */
+export function replayFilter(saved: SavedState, jitterOf: JitterOf): (task: Task) => boolean {
   const schedules = saved.schedules ?? {};
-  return (task) => schedules[task.id] === scheduleKey(task);
+  return (task) => schedules[task.id] === scheduleKey(task, jitterOf(task));
 }
 
 /** SPEC §6: jobs of the previous daemon that are still the same processes are tracked again. */

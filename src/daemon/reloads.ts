@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { RunEvents } from '../events.js';
 import { applicableTasks, HostList, type HostIdentity } from '../fleet/host-list.js';
-import { describeIdentity, resolveIdentity } from '../fleet/identity.js';
+import { describeIdentity, hostName, resolveIdentity } from '../fleet/identity.js';
+import { hostJitter, NO_JITTER, type JitterOf } from '../planner/jitter.js';
 import { formatError } from '../tasks/errors.js';
 import { loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
@@ -25,6 +26,8 @@ export interface AppliedSchedule {
   readonly host: string;
   /** Names and addresses the hosts columns were matched against: a change re-evaluates them. */
   readonly identityKey: string;
+  /** SPEC §8: each task's jitter offset on this host (its name hashed with the task's identity). */
+  readonly jitterOf: JitterOf;
 }
 
 export const NOTHING_APPLIED: AppliedSchedule = Object.freeze({
@@ -33,6 +36,7 @@ export const NOTHING_APPLIED: AppliedSchedule = Object.freeze({
   daemonTasks: [],
   host: '',
   identityKey: '',
+  jitterOf: NO_JITTER,
 });
 
 function identityKey(identity: HostIdentity): string {
@@ -40,9 +44,15 @@ function identityKey(identity: HostIdentity): string {
 }
 
 /** A loaded file matched against this host's identity (`--host-id` replaces it), before indexing. */
-export function matchHost(loaded: LoadResult, hostId: string | undefined): Pick<AppliedSchedule, 'loaded' | 'applicable' | 'host' | 'identityKey'> {
+export function matchHost(loaded: LoadResult, hostId: string | undefined): Omit<AppliedSchedule, 'daemonTasks'> {
   const identity = resolveIdentity(hostId);
-  return { loaded, applicable: applicableTasks(loaded.tasks, identity), host: describeIdentity(identity, hostId), identityKey: identityKey(identity) };
+  return {
+    loaded,
+    applicable: applicableTasks(loaded.tasks, identity),
+    host: describeIdentity(identity, hostId),
+    identityKey: identityKey(identity),
+    jitterOf: hostJitter(hostName(hostId)),
+  };
 }
 
 const currentIdentityKey = (hostId: string | undefined): string => identityKey(resolveIdentity(hostId));

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
-import { SKIPPED_FIRE_MESSAGE, SkipReport } from './skip-report.js';
+import { SKIPPED_FIRE_MESSAGE, SkipReport, SkipReports } from './skip-report.js';
 
 /** The run log's record of a hook's or ping's outcome (history reads it). */
 export const HOOK_MESSAGE = 'hook';
@@ -19,7 +19,7 @@ export interface RunLog {
 }
 
 export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): RunLog {
-  const skips = new SkipReport(clock, runLog, SKIPPED_FIRE_MESSAGE, { reason: 'max' });
+  const skips = new SkipReports((reason) => new SkipReport(clock, runLog, SKIPPED_FIRE_MESSAGE, { reason }));
   const byTask = new Map<string, Logger>();
   const byRun = new Map<string, Logger>();
   const taskLogger = (task: string): Logger => {
@@ -33,13 +33,14 @@ export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): Ru
     return logger;
   };
   events.on('output', 'run log', ({ task, run, stream, line }) => runLogger(task.id, run).info({ stream, line }));
-  events.on('run-finished', 'run log', ({ task, record }) => {
+  events.on('run-finished', 'run log', ({ task, record, retryInMs }) => {
     const { task: _task, run, ...fields } = record; // both are bound on the logger already
-    runLogger(task.id, run)[record.exitCode === 0 ? 'info' : 'warn'](fields, 'run finished');
+    runLogger(task.id, run)[record.exitCode === 0 ? 'info' : 'warn'](retryInMs === null ? fields : { ...fields, retryInMs }, 'run finished');
     byRun.delete(run);
   });
   events.on('fire-skipped', 'run log', ({ task, scheduledAt, reason, running, starting, at }) => {
-    if (reason === 'max') skips.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
+    const report = skips.for(reason);
+    if (report !== undefined) report.skipped(task.id, scheduledAt, { running, starting, max: task.max }, at);
     else runLog.warn({ task: task.id, scheduledAt, reason }, SKIPPED_FIRE_MESSAGE);
   });
   // SPEC §8: what became of each hook and ping, beside the run it is of (history shows them with it).

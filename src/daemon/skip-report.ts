@@ -6,10 +6,17 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
+import type { SkipReason } from '../events.js';
 
 export const SKIP_REPORT_MS = 60_000;
 /** The daemon log's warning. */
 export const SKIP_MESSAGE = 'skipped: max instances reached';
+/** The daemon log's warning for each reason that can repeat (SPEC §8 overlap=). */
+export const SKIP_MESSAGES: Readonly<Record<'max' | 'queue full' | 'superseded', string>> = {
+  max: SKIP_MESSAGE,
+  'queue full': 'skipped: a fire already waits for a slot (overlap=queue)',
+  superseded: 'skipped: a newer fire took its place (overlap=replace)',
+};
 /** The run log's record of the same fires: the history of what did not run (SPEC §7). */
 export const SKIPPED_FIRE_MESSAGE = 'fire skipped';
 
@@ -72,5 +79,27 @@ export class SkipReport {
     if (seconds.length === 0) return false;
     this.log.warn({ task, scheduledAt: seconds[0], ...this.fields, skipped: seconds.length, seconds, ...facts }, this.message);
     return true;
+  }
+}
+
+/**
+ * One report per reason that can repeat every second (`max`, overlap=queue's `queue full`,
+ * overlap=replace's `superseded`); one-off reasons (a stop, a removed task) are logged as they come.
+ */
+export class SkipReports {
+  private readonly reports = new Map<SkipReason, SkipReport>();
+
+  constructor(private readonly make: (reason: SkipReason) => SkipReport) {}
+
+  /** The report counting skips of this reason, or undefined for a one-off reason. */
+  for(reason: SkipReason): SkipReport | undefined {
+    if (reason === 'shutting down' || reason === 'task removed') return undefined;
+    let report = this.reports.get(reason);
+    if (report === undefined) this.reports.set(reason, (report = this.make(reason)));
+    return report;
+  }
+
+  flush(): void {
+    for (const report of this.reports.values()) report.flush();
   }
 }

@@ -8,6 +8,7 @@ import type { PreviousDaemon, SavedJob } from '../supervisor/adoption.js';
 import { procTable } from '../supervisor/process-table.js';
 import type { Run } from '../supervisor/run.js';
 import { LOCAL_ZONE } from '../schedule/zone.js';
+import type { JitterOf } from '../planner/jitter.js';
 import type { Task } from '../tasks/types.js';
 import { OPTION_DEFAULTS } from '../tasks/options.js';
 
@@ -23,9 +24,10 @@ export interface SavedState extends PreviousDaemon {
   readonly schedules?: Readonly<Record<string, string>>;
 }
 
-/** What makes two definitions of a task fire at the same seconds: its schedule and its zone. */
-export function scheduleKey(task: Task): string {
-  return `${task.scheduleText} ${task.zone}`;
+/** What makes two definitions of a task fire at the same seconds: its schedule, its zone and its jitter offset (SPEC §8). */
+export function scheduleKey(task: Task, jitterOffset: number): string {
+  // Without jitter the key is what state files had before jitter existed.
+  return jitterOffset === 0 ? `${task.scheduleText} ${task.zone}` : `${task.scheduleText} ${task.zone} +${jitterOffset}s`;
 }
 
 /** The state file, if it is a regular file of this user (never read through a symlink). */
@@ -80,9 +82,9 @@ export class StateFile {
   }
 
   /** The last save of a daemon that stopped cleanly: no jobs, the exact last second, the schedules. */
-  saveClean(lastSecond: number, tasks: readonly Task[]): Promise<void> {
+  saveClean(lastSecond: number, tasks: readonly Task[], jitterOf: JitterOf): Promise<void> {
     const schedules: Record<string, string> = {};
-    for (const task of tasks) if (task.type === 'cron') schedules[task.id] = scheduleKey(task);
+    for (const task of tasks) if (task.type === 'cron') schedules[task.id] = scheduleKey(task, jitterOf(task));
     return this.save(lastSecond, [], true, schedules);
   }
 

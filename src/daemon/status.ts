@@ -1,6 +1,5 @@
 /** What `gotorch status` shows (SPEC §4): the daemon, its last reload, and per task pids, last exit, next run. */
-import { nextFires } from '../schedule/next-fire.js';
-import { Zone } from '../schedule/zone.js';
+import { nextTaskFires, type JitterOf } from '../planner/jitter.js';
 import type { RunRecord } from '../supervisor/run.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
@@ -30,8 +29,14 @@ export interface TaskReport {
   /** SPEC §7: when the last successful run ended (ms), and the failed runs since it. */
   readonly lastSuccess: number | null;
   readonly failuresSinceSuccess: number;
-  /** Unix seconds of the next fire (cron) or window second (daemon), or null. */
+  /** Unix seconds of the next fire (cron, jitter included) or window second (daemon), or null. */
   readonly next: number | null;
+  /** SPEC §8: the task's jitter offset on this host in seconds (0 without jitter); null for a removed task. */
+  readonly jitterOffsetS: number | null;
+  /** SPEC §8: failed attempts waiting for their retry (the attempt it starts, when in ms). */
+  readonly retries: readonly { readonly attempt: number; readonly at: number }[];
+  /** SPEC §8 overlap=queue / replace: the scheduled second of the fire waiting for a slot, or null. */
+  readonly waiting: number | null;
 }
 
 export interface StatusReport {
@@ -49,17 +54,18 @@ export interface StatusReport {
   readonly tasks: readonly TaskReport[];
 }
 
-export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number): TaskReport[] {
+export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number, jitterOf: JitterOf): TaskReport[] {
   const byId = new Map(statuses.map((status) => [status.id, status]));
-  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, results, nowSecond));
+  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, results, nowSecond, jitterOf));
   const listed = new Set(tasks.map((task) => task.id));
-  for (const status of statuses) if (!listed.has(status.id) && status.running.length > 0) reports.push(report(status.id, status.type, status, undefined, results, nowSecond));
+  for (const status of statuses) if (!listed.has(status.id) && (status.running.length > 0 || status.retries.length > 0)) reports.push(report(status.id, status.type, status, undefined, results, nowSecond, jitterOf));
   return reports;
 }
 
-function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, results: TaskResults, nowSecond: number): TaskReport {
+function report(name: string, type: string, status: TaskStatus | undefined, task: Task | undefined, results: TaskResults, nowSecond: number, jitterOf: JitterOf): TaskReport {
   const result = results.get(name);
   const last = result?.lastRecord;
+  const offset = task ? jitterOf(task) : null;
   return {
     name,
     type,
@@ -70,6 +76,9 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
     lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
     lastSuccess: result?.lastSuccessAt ?? null,
     failuresSinceSuccess: result?.failuresSinceSuccess ?? 0,
-    next: task ? (nextFires(task.schedule, Zone.for(task.zone), nowSecond, 1)[0] ?? null) : null,
+    next: task && offset !== null ? (nextTaskFires(task, offset, nowSecond, 1)[0] ?? null) : null,
+    jitterOffsetS: offset,
+    retries: status?.retries ?? [],
+    waiting: status?.waiting ?? null,
   };
 }

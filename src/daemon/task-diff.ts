@@ -14,11 +14,16 @@ function sameRecord<T extends object>(a: T, b: T): boolean {
   if (a === b) return true;
   let keys = 0;
   for (const key in a) {
-    if (a[key] !== b[key]) return false;
+    if (a[key] !== b[key] && !sameHook(a[key], b[key])) return false;
     keys++;
   }
   for (const _key in b) keys--;
   return keys === 0;
+}
+
+/** Option values are strings and numbers but for hooks (SPEC §8), flat records parsed anew on each reload. */
+function sameHook(a: unknown, b: unknown): boolean {
+  return typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && sameRecord(a, b);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

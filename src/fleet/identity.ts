@@ -3,11 +3,13 @@ import os from 'node:os';
 import { parseAddress, type Address } from './address.js';
 import type { HostIdentity } from './host-list.js';
 
+const listItems = (list: string): string[] => list.split(',').map((part) => part.trim()).filter(Boolean);
+
 /** Builds an identity from a comma list of names and addresses (`--host-id`, `GOTORCH_HOST`). */
 export function identityFromList(list: string): HostIdentity {
   const names: string[] = [];
   const addresses: Address[] = [];
-  for (const item of list.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const item of listItems(list)) {
     const address = parseAddress(item);
     if (address) addresses.push(address);
     else names.push(...nameForms(item));
@@ -33,16 +35,22 @@ export function localIdentity(): HostIdentity {
   return { names: nameForms(os.hostname()), addresses };
 }
 
+/**
+ * This host's name as SPEC §8 `jitter=` hashes it and hook documents name it: the machine's host
+ * name, or for a `--host-id` / `GOTORCH_HOST` list its first name item, else its first item (a list
+ * of addresses only). Lower case, as host names compare; one answer for the daemon, check and the
+ * fleet view alike.
+ */
+export function hostName(override: string | undefined): string {
+  if (!override) return nameForms(os.hostname())[0];
+  const items = listItems(override);
+  return (items.find((item) => parseAddress(item) === undefined) ?? items[0] ?? '').toLowerCase();
+}
+
 export function resolveIdentity(override: string | undefined): HostIdentity {
   return override ? identityFromList(override) : localIdentity();
 }
 
 export function describeIdentity(identity: HostIdentity, override: string | undefined): string {
   return override ?? `${identity.names[0] ?? 'localhost'} (${identity.addresses.length} addresses)`;
-}
-
-/** This host's one name, for hook documents (SPEC §8): `--host-id`'s first item, else the host name. */
-export function hostName(override: string | undefined): string {
-  const first = override?.split(',').map((part) => part.trim()).find(Boolean);
-  return first ?? localIdentity().names[0] ?? os.hostname();
 }

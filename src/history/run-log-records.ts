@@ -21,13 +21,17 @@ export interface OutputEntry {
 }
 
 /** A run record as logged: the fields of RunRecord, and `time`, when it was logged (ms). */
-export interface RunFinishedEntry extends Omit<RunRecord, 'trigger' | 'attempt' | 'killed'> {
+export interface RunFinishedEntry extends Omit<RunRecord, 'trigger' | 'attempt' | 'killed' | 'replaced'> {
   readonly kind: 'run-finished';
   readonly time: number;
   /** Absent from records of versions before SPEC §7 history. */
   readonly trigger?: RunRecord['trigger'];
   readonly attempt?: number;
   readonly killed?: boolean;
+  /** Absent from records of versions before SPEC §8 overlap=. */
+  readonly replaced?: boolean;
+  /** SPEC §8: a retry of this failed attempt followed after this many ms (absent: none). */
+  readonly retryInMs?: number;
 }
 
 export interface FireSkippedEntry {

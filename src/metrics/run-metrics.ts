@@ -16,8 +16,7 @@ import type { Clock } from '../clock.js';
 import type { AppliedSchedule } from '../daemon/reloads.js';
 import type { TaskResults } from '../daemon/task-results.js';
 import type { RunEvents } from '../events.js';
-import { nextFires } from '../schedule/next-fire.js';
-import { Zone } from '../schedule/zone.js';
+import { nextTaskFires } from '../planner/jitter.js';
 import { runResult } from '../supervisor/run-result.js';
 import type { Task } from '../tasks/types.js';
 import { SHARD_TASKS, TaskShard, type TaskState } from './task-shard.js';
@@ -32,7 +31,7 @@ export const START_LATENESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** What the metrics read of the daemon, never change. */
 export interface DaemonView {
   /** The schedule in force: reloads and host identity changes swap it. */
-  readonly schedule: () => Pick<AppliedSchedule, 'loaded' | 'applicable'>;
+  readonly schedule: () => Pick<AppliedSchedule, 'loaded' | 'applicable' | 'jitterOf'>;
   readonly results: Pick<TaskResults, 'get'>;
   readonly clock: Pick<Clock, 'now'>;
 }
@@ -203,9 +202,11 @@ export class RunMetrics {
       lastSuccessAt: (name) => this.view.results.get(name)?.lastSuccessAt ?? null,
       nextRunAt: (state) => {
         const now = Math.floor(this.view.clock.now() / 1000);
-        // A next fire stays the next until it passes: computed again only then, or for a changed definition.
-        if (state.next === undefined || state.next.of !== state.task || (state.next.at !== null && state.next.at <= now)) {
-          state.next = { of: state.task, at: nextFires(state.task.schedule, Zone.for(state.task.zone), now, 1)[0] ?? null };
+        // SPEC §8: the shifted fire; a new host name (a new identity) moves the offset of the same definition.
+        const offset = this.view.schedule().jitterOf(state.task);
+        // A next fire stays the next until it passes: computed again only then, or for a changed definition or offset.
+        if (state.next === undefined || state.next.of !== state.task || state.next.offset !== offset || (state.next.at !== null && state.next.at <= now)) {
+          state.next = { of: state.task, offset, at: nextTaskFires(state.task, offset, now, 1)[0] ?? null };
         }
         return state.next.at;
       },

@@ -26,8 +26,8 @@ export interface TaskState {
   readonly reasons: Set<string>;
   /** `hook` and `result` label pairs of its hooks counter. */
   readonly hooks: Map<string, { readonly hook: string; readonly result: string }>;
-  /** The next fire, cached until it passes or the definition changes. */
-  next?: { readonly of: Task; readonly at: number | null };
+  /** The next fire, cached until it passes or the definition (or its jitter offset) changes. */
+  next?: { readonly of: Task; readonly offset: number; readonly at: number | null };
 }
 
 /** Read when a shard is rendered (prom-client's collect). */

@@ -1,14 +1,18 @@
 /**
  * The planner (SPEC §3): given the last second planned and the second now, which (task, second) pairs
  * are due. Pure: no timers, no clock reads, no I/O — the daemon's ticker feeds it seconds.
+ *
+ * SPEC §8 jitter: a task with offset j fires at real second T when its schedule matches at T - j. Tasks
+ * are grouped by (zone, offset); each group's clock runs j seconds behind, and every rule of SPEC §3
+ * holds on it. Without jitter there is one group per zone, as before.
  */
 import { matchesWall } from '../schedule/match.js';
 import { CATCH_UP_LIMIT_SECONDS } from '../schedule/next-fire.js';
 import { Zone } from '../schedule/zone.js';
-import { newWallTime } from '../schedule/calendar.js';
-import type { WallTime } from '../schedule/types.js';
+import { fillCivil, newWallTime } from '../schedule/calendar.js';
 import type { Task } from '../tasks/types.js';
 import { finishNow, type Sliced } from '../sliced.js';
+import { NO_JITTER, type JitterOf } from './jitter.js';
 import { ZoneIndexBuilder, type ZoneIndex } from './zone-index.js';
 
 /** A late wake up to this many seconds replays every missed second (SPEC §3). */
@@ -20,7 +24,7 @@ const PREPARE_SLICE = 1000;
 
 export interface Fire {
   readonly task: Task;
-  /** The scheduled second (Unix seconds) this run is for: GOTORCH_SCHEDULED_AT. */
+  /** The scheduled second (Unix seconds) this run is for, jitter included: GOTORCH_SCHEDULED_AT. */
   readonly second: number;
 }
 
@@ -36,19 +40,30 @@ export interface Advance {
   readonly openDaemons: ReadonlySet<string>;
 }
 
+/** The tasks of one zone that share one jitter offset. */
+interface GroupIndex {
+  readonly zone: string;
+  readonly offset: number;
+  readonly index: ZoneIndex;
+}
+
 /** A task list indexed for planning, built before a reload switches to it. */
 export interface PreparedSchedule {
   readonly all: readonly Task[];
   readonly tasks: readonly Task[];
   readonly daemons: readonly Task[];
-  readonly indexes: ReadonlyMap<string, ZoneIndex>;
+  /** By zone and offset (`groupKey`). */
+  readonly groups: ReadonlyMap<string, GroupIndex>;
 }
 
+/** One (zone, offset) group: its wall clock is the zone's at `second - offset`. */
 interface ZoneState {
   readonly zone: Zone;
+  readonly offset: number;
+  /** The group of its zone that reports the zone's DST changes: one event per change, not one per group. */
+  reportsDst: boolean;
   index: ZoneIndex;
-  readonly wall: WallTime;
-  /** Wall second (unix + offset) of the last second evaluated in this zone. */
+  /** Wall second (unix + UTC offset) of the last second evaluated in this group. */
   lastWall: number;
   /** The highest wall second evaluated: fixed-time tasks do not run again below it (SPEC §3 backward). */
   highWall: number;
@@ -56,10 +71,13 @@ interface ZoneState {
 
 const utc = Zone.for('UTC');
 
+const groupKey = (zone: string, offset: number): string => (offset === 0 ? zone : `${zone} +${offset}`);
+
 export class Planner {
   private tasks: readonly Task[] = [];
   private daemons: readonly Task[] = [];
-  private zones = new Map<string, ZoneState>();
+  /** By `groupKey`: one per zone without jitter, one per (zone, offset) with it. */
+  private groups = new Map<string, ZoneState>();
   /** SPEC §3: each (task, scheduled second) starts at most once — keyed by identity, kept across reloads. */
   private readonly lastFired = new Map<string, number>();
   private last: number;
@@ -69,11 +87,13 @@ export class Planner {
   private readonly matched: number[] = [];
   /** Wall fields for catch-up and daemon windows, reused to keep the tick free of allocation. */
   private readonly scratch = newWallTime();
+  /** The wall fields of the group being evaluated. */
+  private readonly wall = newWallTime();
 
   /** `startSecond` counts as planned: the first advance evaluates the second after it. */
-  constructor(tasks: readonly Task[], startSecond: number) {
+  constructor(tasks: readonly Task[], startSecond: number, jitterOf: JitterOf = NO_JITTER) {
     this.last = startSecond;
-    this.setTasks(tasks);
+    this.setTasks(tasks, jitterOf);
   }
 
   get lastSecond(): number {
@@ -81,47 +101,53 @@ export class Planner {
   }
 
   /** Replaces the schedule; it holds from the next second planned (SPEC §5). */
-  setTasks(tasks: readonly Task[]): void {
-    this.install(finishNow(Planner.prepare(tasks)));
+  setTasks(tasks: readonly Task[], jitterOf: JitterOf = NO_JITTER): void {
+    this.install(finishNow(Planner.prepare(tasks, jitterOf)));
   }
 
   /**
-   * The expensive part of a reload, done before the switch: index the tasks of each zone. A generator
-   * that pauses every PREPARE_SLICE tasks, so a caller can yield to the event loop in between.
+   * The expensive part of a reload, done before the switch: index the tasks of each zone and offset
+   * (`jitterOf`: this host's, SPEC §8). A generator that pauses every PREPARE_SLICE tasks, so a caller
+   * can yield to the event loop in between.
    */
-  static *prepare(all: readonly Task[]): Sliced<PreparedSchedule> {
+  static *prepare(all: readonly Task[], jitterOf: JitterOf = NO_JITTER): Sliced<PreparedSchedule> {
     const tasks = all.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
-    const builders = new Map<string, ZoneIndexBuilder>();
+    const builders = new Map<string, { zone: string; offset: number; builder: ZoneIndexBuilder }>();
     for (let index = 0; index < tasks.length; index++) {
       if (index > 0 && index % PREPARE_SLICE === 0) yield;
-      const zone = tasks[index].zone;
-      let builder = builders.get(zone);
-      if (builder === undefined) builders.set(zone, (builder = new ZoneIndexBuilder(tasks)));
-      builder.add(index);
+      const { zone } = tasks[index];
+      const offset = jitterOf(tasks[index]);
+      const key = groupKey(zone, offset);
+      let group = builders.get(key);
+      if (group === undefined) builders.set(key, (group = { zone, offset, builder: new ZoneIndexBuilder(tasks) }));
+      group.builder.add(index);
     }
     yield;
-    const indexes = new Map([...builders].map(([zone, builder]) => [zone, builder.build()]));
-    return { all, tasks, daemons: all.filter((task) => task.type === 'daemon'), indexes };
+    const groups = new Map([...builders].map(([key, { zone, offset, builder }]) => [key, { zone, offset, index: builder.build() }]));
+    return { all, tasks, daemons: all.filter((task) => task.type === 'daemon'), groups };
   }
 
   /** Switches to a prepared schedule: cheap, so no tick waits for it. */
   install(prepared: PreparedSchedule): void {
     this.tasks = prepared.tasks;
     this.daemons = prepared.daemons;
-    const zones = new Map<string, ZoneState>();
-    for (const [name, index] of prepared.indexes) {
-      const previous = this.zones.get(name);
-      if (previous) {
-        previous.index = index;
-        zones.set(name, previous);
+    const states = new Map<string, ZoneState>();
+    const dstReporters = new Map<Zone, ZoneState>();
+    for (const [key, { zone: name, offset, index }] of prepared.groups) {
+      let state = this.groups.get(key);
+      if (state) {
+        state.index = index;
       } else {
         const zone = Zone.for(name);
-        const wall = newWallTime();
-        zone.fillWallTime(this.last, wall);
-        zones.set(name, { zone, index, wall, lastWall: wall.wallSeconds, highWall: wall.wallSeconds });
+        const lastWall = wallSeconds(zone, this.last - offset);
+        state = { zone, offset, reportsDst: false, index, lastWall, highWall: lastWall };
       }
+      states.set(key, state);
+      const reporter = dstReporters.get(state.zone);
+      if (reporter === undefined || offset < reporter.offset) dstReporters.set(state.zone, state);
     }
-    this.zones = zones;
+    for (const state of states.values()) state.reportsDst = dstReporters.get(state.zone) === state;
+    this.groups = states;
     const ids = new Set(prepared.all.map((task) => task.id));
     for (const id of this.lastFired.keys()) if (!ids.has(id)) this.lastFired.delete(id);
   }
@@ -149,7 +175,7 @@ export class Planner {
     } else if (delta !== 0) {
       const kind = Math.abs(delta) > JUMP_LIMIT ? 'resync' : delta > 0 ? 'forward' : 'backward';
       events.push({ kind, fromSecond: this.last, toSecond: nowSecond });
-      if (kind === 'resync') for (const state of this.zones.values()) this.resync(state, nowSecond);
+      if (kind === 'resync') for (const state of this.groups.values()) this.resync(state, nowSecond);
       this.evaluate(nowSecond, kind === 'resync' ? 1 : delta, due, events, replayOnly);
     }
     this.last = nowSecond;
@@ -162,22 +188,22 @@ export class Planner {
   }
 
   private resync(state: ZoneState, second: number): void {
-    state.zone.fillWallTime(second, state.wall);
-    state.lastWall = state.wall.wallSeconds - 1;
+    state.lastWall = wallSeconds(state.zone, second - state.offset) - 1;
     state.highWall = state.lastWall;
   }
 
   /**
-   * One real second in every zone. `realStep` is how far the real clock moved since the previous
-   * evaluation; a zone whose wall clock moved by a different amount changed its UTC offset (DST).
+   * One real second in every zone and offset group: the group's tasks are due for `second` when their
+   * schedule matches at `second - offset`. `realStep` is how far the real clock moved since the
+   * previous evaluation; a zone whose wall clock moved by a different amount changed its UTC offset (DST).
    */
   private evaluate(second: number, realStep: number, due: Map<Task, number>, events: ClockEvent[], replayOnly?: (task: Task) => boolean): void {
-    for (const state of this.zones.values()) {
-      const { zone, index, wall } = state;
-      zone.fillWallTime(second, wall);
-      const wallNow = wall.wallSeconds;
+    for (const state of this.groups.values()) {
+      const { zone, index } = state;
+      const shifted = second - state.offset;
+      const wallNow = wallSeconds(zone, shifted);
       const step = wallNow - state.lastWall;
-      if (step !== realStep) events.push({ kind: 'dst', zone: zone.name, second, wallShift: step - realStep });
+      if (step !== realStep && state.reportsDst) events.push({ kind: 'dst', zone: zone.name, second: shifted, wallShift: step - realStep });
       const matched = this.matched;
       matched.length = 0;
       if (step > 1) {
@@ -188,7 +214,11 @@ export class Planner {
         }
       }
       const skipped = matched.length;
-      index.collectDue(wall, second, matched);
+      // The calendar only for a group with a task in this second's slots: most groups of a few jittered tasks have none.
+      if (index.mayBeDue(wallNow, shifted)) {
+        fillCivil(wallNow, this.wall);
+        index.collectDue(this.wall, shifted, matched);
+      }
       // SPEC §3 backward: fixed-time tasks that already ran for a wall time are not run again.
       const replay = wallNow <= state.highWall;
       for (let at = 0; at < matched.length; at++) {
@@ -211,6 +241,10 @@ export class Planner {
     }
     return open;
   }
+}
+
+function wallSeconds(zone: Zone, unixSecond: number): number {
+  return unixSecond + zone.offsetSeconds(unixSecond);
 }
 
 function isFixed(task: Task): boolean {

@@ -31,6 +31,8 @@ export interface RunRecord {
   readonly timedOut: boolean;
   /** Ended by gotorch on request (`kill`, `stop`, a daemon instance stopped), not by its timeout. */
   readonly killed: boolean;
+  /** Ended by gotorch to start a newer fire in its place (SPEC §8 overlap=replace). */
+  readonly replaced: boolean;
   readonly bytesKept: number;
   readonly bytesDropped: number;
   /** Why the spawn failed, or null. */
@@ -53,8 +55,10 @@ export interface RunStart {
   readonly spawn: (request: SpawnRequest) => ChildHandle;
   /** Where the run says it started, printed and finished (the run log is a subscriber). */
   readonly events: RunEvents;
-  /** Called exactly once, after the record is published. */
-  readonly onExit: (run: Run, record: RunRecord) => void;
+  /** SPEC §8: whether a retry of this attempt follows, and in how many ms (null: none). Asked once, at the end. */
+  readonly retryAfter: (record: RunRecord) => number | null;
+  /** Called exactly once, after the record is published, with what retryAfter answered. */
+  readonly onExit: (run: Run, record: RunRecord, retryInMs: number | null) => void;
   /** For a run adopted from a previous daemon: when it really started (ms). */
   readonly startedAt?: number;
 }
@@ -74,6 +78,7 @@ export function jobEnv(
   task: Task,
   runId: string,
   scheduledAt: number,
+  attempt: number,
 ): Record<string, string> {
   const user = task.options.user;
   return {
@@ -82,6 +87,7 @@ export function jobEnv(
     GOTORCH_TASK: task.id,
     GOTORCH_RUN_ID: runId,
     GOTORCH_SCHEDULED_AT: String(scheduledAt),
+    GOTORCH_ATTEMPT: String(attempt),
   };
 }
 
@@ -101,6 +107,8 @@ export class Run {
   stopping = false;
   /** A daemon instance of a changed definition: stopped once its replacements are started (SPEC §5). */
   retiring = false;
+  /** Being stopped for a newer fire (SPEC §8 overlap=replace). */
+  replaced = false;
   readonly finished: Promise<RunRecord>;
   private readonly clock: Clock;
   private readonly handle: ChildHandle;
@@ -152,7 +160,7 @@ export class Run {
       .catch((error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }))
       .then(async (outcome) => {
         for (const drained of await Promise.all(drains.values())) output.bytesDropped += drained ?? 0;
-        return this.finish(outcome, output, events, start.onExit);
+        return this.finish(outcome, output, events, start);
       });
   }
 
@@ -187,7 +195,7 @@ export class Run {
     });
   }
 
-  private finish(outcome: SpawnOutcome, output: OutputSplitter, events: RunEvents, onExit: RunStart['onExit']): RunRecord {
+  private finish(outcome: SpawnOutcome, output: OutputSplitter, events: RunEvents, start: RunStart): RunRecord {
     this.done = true;
     this.timeoutTimer?.cancel();
     // A TERM-ignoring member that closed its pipes may outlive the leader: let its KILL still come.
@@ -206,13 +214,15 @@ export class Run {
       signal: outcome.signal,
       timedOut: this.timedOut,
       killed: this.terminating && !this.timedOut,
+      replaced: this.replaced && !this.timedOut,
       bytesKept: output.bytesKept,
       bytesDropped: output.bytesDropped,
       error: outcome.error ?? null,
     };
     output.end(); // the last unfinished line of each stream, before the record
-    events.publish({ type: 'run-finished', task: this.task, role: this.role, record, retryInMs: null });
-    onExit(this, record);
+    const retryInMs = start.retryAfter(record);
+    events.publish({ type: 'run-finished', task: this.task, role: this.role, record, retryInMs });
+    start.onExit(this, record, retryInMs);
     return record;
   }
 }

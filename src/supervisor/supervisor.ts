@@ -4,11 +4,12 @@ import type { Clock } from '../clock.js';
 import type { RunEvents, SkipReason } from '../events.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
+import { retryDelayMs, TaskRetries, type RetryHost } from './retries.js';
 import { jobEnv, Run, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
-import { newEntry, type TaskEntry } from './task-entry.js';
+import { heldPlaces, newEntry, type TaskEntry } from './task-entry.js';
 
 export interface SupervisorOptions {
   readonly clock: Clock;
@@ -25,7 +26,8 @@ export interface SupervisorOptions {
   readonly instance?: string;
 }
 
-export type FireResult = 'queued' | 'skipped';
+/** Queued to start; skipped (and said why); or waiting for a slot (SPEC §8 overlap=queue / replace). */
+export type FireResult = 'queued' | 'skipped' | 'waiting';
 
 export interface RunningInstance {
   readonly run: string;
@@ -44,6 +46,9 @@ export interface TaskStatus {
   readonly current: boolean;
   readonly running: readonly RunningInstance[];
   readonly queued: number;
+  /** SPEC §8: failed attempts waiting for their retry, and the fire waiting for a slot (its second). */
+  readonly retries: readonly { readonly attempt: number; readonly at: number }[];
+  readonly waiting: number | null;
   readonly lastExit: RunRecord | null;
   /** Daemon tasks only: the delay the next unexpected exit waits, and a pending restart (ms). */
   readonly backoff: { readonly nextDelayMs: number; readonly restartAt: number | null } | null;
@@ -71,9 +76,11 @@ export class Supervisor {
   private runCounter = 0;
   private closing = false;
   private readonly instance: string;
+  private readonly retryHost: RetryHost;
 
   constructor(private readonly options: SupervisorOptions) {
     this.instance = options.instance ?? randomBytes(4).toString('hex');
+    this.retryHost = { clock: options.clock, events: options.events, start: (task, record) => this.startRetry(task, record) };
     this.daemons = new DaemonKeeper({
       clock: options.clock,
       log: options.log,
@@ -83,15 +90,58 @@ export class Supervisor {
     });
   }
 
-  /** SPEC §1.3: a cron fire; skipped (and logged) when `max` instances already run or wait. */
+  /**
+   * SPEC §1.3: a cron fire. When `max` places are taken (runs, starts not yet spawned, retries
+   * waiting), SPEC §8 overlap= decides: skip it (logged), let it wait for a slot, or replace the
+   * oldest run.
+   */
   fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule'): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
     if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
-    const running = entry.runs.size;
-    if (task.max > 0 && running + entry.queued >= task.max) return this.skip(task, second, 'max', running, entry.queued);
-    this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1 });
-    return 'queued';
+    if (task.max === 0 || heldPlaces(entry) < task.max) {
+      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1 });
+      return 'queued';
+    }
+    const [running, starting] = [entry.runs.size, entry.queued + entry.retries.size];
+    const overlap = task.options.overlap;
+    if (overlap === 'skip' || (overlap === 'queue' && entry.waiting !== null)) return this.skip(task, second, overlap === 'skip' ? 'max' : 'queue full', running, starting);
+    if (overlap === 'replace') {
+      // The newest fire waits; one already waiting (its run already asked to make room) gives way.
+      if (entry.waiting !== null) this.skip(task, entry.waiting.scheduledAt, 'superseded', running, starting);
+      else this.makeRoom(entry);
+    }
+    entry.waiting = { scheduledAt: second, trigger };
+    this.startWaiting(entry);
+    return entry.waiting === null ? 'queued' : 'waiting';
+  }
+
+  /** overlap=replace: TERM (then KILL after grace) the oldest run not yet stopping, else drop the oldest retry. */
+  private makeRoom(entry: TaskEntry): void {
+    const oldest = [...entry.runs].find((run) => !run.stopping); // runs are kept in start order
+    if (oldest === undefined) {
+      entry.retries.dropOldest(entry.task, 'replaced');
+      return;
+    }
+    this.options.log.info({ task: entry.task.id, run: oldest.id, jobPid: oldest.pid }, 'replacing the oldest run with a newer fire (overlap=replace)');
+    oldest.stopping = true;
+    oldest.replaced = true;
+    void oldest.terminate();
+  }
+
+  /** The fire waiting for a slot starts once one is free (marked late by its scheduled second). */
+  private startWaiting(entry: TaskEntry): void {
+    const waiting = entry.waiting;
+    if (waiting === null || this.closing || (entry.task.max > 0 && heldPlaces(entry) >= entry.task.max)) return;
+    entry.waiting = null;
+    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1 });
+  }
+
+  /** Drops the waiting fire (said as skipped) and the waiting retries: the task is removed or the daemon stops. */
+  private dropWaiting(entry: TaskEntry, reason: 'task removed' | 'shutting down', quietly = false): void {
+    if (entry.waiting !== null && !quietly) this.skip(entry.task, entry.waiting.scheduledAt, reason, entry.runs.size, entry.queued);
+    entry.waiting = null;
+    entry.retries.dropAll(entry.task, reason, quietly);
   }
 
   private skip(task: Task, scheduledAt: number, reason: SkipReason, running: number, starting: number): FireResult {
@@ -123,11 +173,14 @@ export class Supervisor {
       entry.task = task;
       entry.current = true;
       this.daemons.redefine(entry, previous);
+      if (task.type !== 'cron' || task.options.overlap === 'skip') this.dropWaiting(entry, 'task removed');
+      this.startWaiting(entry); // a raised max frees a slot
     }
     for (const entry of [...this.entries.values()]) {
       if (next.has(entry.task.id) || !entry.current) continue;
       entry.current = false;
       this.daemons.stopInstances(entry, 'task removed');
+      this.dropWaiting(entry, 'task removed');
       this.forgetIfIdle(entry);
     }
   }
@@ -154,6 +207,7 @@ export class Supervisor {
     if (entry === undefined) return 0;
     const runs = [...entry.runs];
     this.options.log.info({ task: id, pids: runs.map((run) => run.pid) }, 'kill requested');
+    entry.retries.dropAll(entry.task, 'killed');
     await Promise.all(runs.map((run) => run.terminate()));
     return runs.length;
   }
@@ -173,6 +227,8 @@ export class Supervisor {
         stopping: run.stopping,
       })),
       queued: entry.queued,
+      retries: entry.retries.list(),
+      waiting: entry.waiting?.scheduledAt ?? null,
       lastExit: entry.lastExit,
       backoff:
         entry.task.type === 'daemon' ? { nextDelayMs: entry.backoff.nextDelayMs, restartAt: entry.restartAt } : null,
@@ -197,13 +253,17 @@ export class Supervisor {
   release(): void {
     this.closing = true;
     this.queue.clear();
+    for (const entry of this.entries.values()) this.dropWaiting(entry, 'shutting down', true);
     for (const run of this.live) run.release();
   }
 
   /** No more starts: queued ones are dropped, daemon instances stopped, restart timers cancelled. */
   private close(): void {
     this.closing = true;
-    for (const entry of this.entries.values()) this.daemons.stopInstances(entry, 'shutting down');
+    for (const entry of this.entries.values()) {
+      this.daemons.stopInstances(entry, 'shutting down');
+      this.dropWaiting(entry, 'shutting down');
+    }
     const dropped = this.queue.clear();
     for (const start of dropped) start.entry.queued--;
     if (dropped.length > 0) {
@@ -219,7 +279,7 @@ export class Supervisor {
   private entryFor(task: Task): TaskEntry {
     let entry = this.entries.get(task.id);
     if (entry === undefined) {
-      entry = newEntry(task);
+      entry = newEntry(task, new TaskRetries(this.retryHost));
       entry.current = true;
       this.entries.set(task.id, entry);
     }
@@ -249,11 +309,12 @@ export class Supervisor {
     const run = new Run({
       ...spec,
       runId,
-      env: jobEnv(this.options.baseEnv, task, runId, scheduledAt),
+      env: jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt),
       clock: this.options.clock,
       spawn: adopted?.spawn ?? ((request) => this.options.spawner.spawn(request)),
       events: this.options.events,
-      onExit: (exited, record) => this.exited(entry, exited, record),
+      retryAfter: (record) => this.retryAfter(entry, spec.role, record),
+      onExit: (exited, record, retryInMs) => this.exited(entry, exited, record, retryInMs),
       startedAt: adopted?.startedAt,
     });
     entry.runs.add(run);
@@ -261,17 +322,33 @@ export class Supervisor {
     this.options.onRunsChanged?.();
   }
 
-  private exited(entry: TaskEntry, run: Run, record: RunRecord): void {
+  /** SPEC §8: a failed job attempt of a current task is retried, unless the daemon is stopping. */
+  private retryAfter(entry: TaskEntry, role: RunRole, record: RunRecord): number | null {
+    if (role !== 'job' || this.closing || !entry.current || entry.task.type !== 'cron') return null;
+    return retryDelayMs(entry.task, record);
+  }
+
+  private exited(entry: TaskEntry, run: Run, record: RunRecord, retryInMs: number | null): void {
     entry.runs.delete(run);
     this.live.delete(run);
     this.options.onRunsChanged?.();
     entry.lastExit = record;
+    // The retry takes the place the failed run held, before a waiting fire can.
+    if (retryInMs !== null) entry.retries.schedule(() => entry.task, record, retryInMs);
     if (run.role === 'daemon') this.daemons.exited(entry, run, record);
+    this.startWaiting(entry);
     this.forgetIfIdle(entry);
+  }
+
+  /** A retry's delay has passed: it starts (its place was kept against `max`). */
+  private startRetry(task: Task, record: RunRecord): void {
+    const entry = this.entries.get(task.id);
+    if (entry === undefined || this.closing) return;
+    this.enqueue({ entry, task, scheduledAt: record.scheduledAt, role: 'job', trigger: 'retry', attempt: record.attempt + 1 });
   }
 
   /** A removed task is tracked until its last run exits. */
   private forgetIfIdle(entry: TaskEntry): void {
-    if (!entry.current && entry.runs.size === 0 && entry.queued === 0) this.entries.delete(entry.task.id);
+    if (!entry.current && entry.runs.size === 0 && entry.queued === 0 && entry.retries.size === 0) this.entries.delete(entry.task.id);
   }
 }

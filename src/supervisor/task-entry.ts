@@ -1,7 +1,14 @@
 import type { Timer } from '../clock.js';
 import type { Task } from '../tasks/types.js';
 import { type Backoff, initialBackoff } from './backoff.js';
-import type { Run, RunRecord } from './run.js';
+import type { TaskRetries } from './retries.js';
+import type { Run, RunRecord, RunTrigger } from './run.js';
+
+/** SPEC §8 overlap=queue / replace: the one fire of a task waiting for a slot. */
+export interface WaitingFire {
+  readonly scheduledAt: number;
+  readonly trigger: RunTrigger;
+}
 
 /** What the supervisor tracks per task identity, including tasks removed while their jobs still run. */
 export interface TaskEntry {
@@ -12,6 +19,10 @@ export interface TaskEntry {
   readonly runs: Set<Run>;
   /** Starts accepted but not spawned yet; they count against `max`. */
   queued: number;
+  /** Failed attempts waiting to be retried (SPEC §8); they keep their place against `max`. */
+  readonly retries: TaskRetries;
+  /** A fire waiting for a slot (overlap=queue or replace); it does not count against `max`. */
+  waiting: WaitingFire | null;
   lastExit: RunRecord | null;
   /** Daemon tasks (SPEC §1.4): the schedule window as of the last tick. */
   windowOpen: boolean;
@@ -21,12 +32,14 @@ export interface TaskEntry {
   restartTimer: Timer | null;
 }
 
-export function newEntry(task: Task): TaskEntry {
+export function newEntry(task: Task, retries: TaskRetries): TaskEntry {
   return {
     task,
     current: false,
     runs: new Set(),
     queued: 0,
+    retries,
+    waiting: null,
     lastExit: null,
     windowOpen: false,
     backoff: initialBackoff,
@@ -38,4 +51,9 @@ export function newEntry(task: Task): TaskEntry {
 /** Daemon instances that count towards `max`: not being stopped, not replaced by a newer definition. */
 export function activeInstances(entry: TaskEntry): Run[] {
   return [...entry.runs].filter((run) => run.role === 'daemon' && !run.stopping && !run.retiring);
+}
+
+/** The places taken against `max`: runs alive (being stopped included), starts not yet spawned, retries waiting. */
+export function heldPlaces(entry: TaskEntry): number {
+  return entry.runs.size + entry.queued + entry.retries.size;
 }

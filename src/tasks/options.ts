@@ -3,11 +3,20 @@ import path from 'node:path';
 import { zoneError } from '../schedule/zone.js';
 import { parseDuration } from '../schedule/duration.js';
 import { didYouMean } from '../schedule/suggest.js';
-import type { TaskOptions } from './types.js';
+import { parseHook, parsePingUrl } from './alert-options.js';
+import type { OverlapPolicy, TaskOptions, TaskType } from './types.js';
 
 export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0 } as const;
 /** SPEC §8: retry delays double up to this. */
 export const RETRY_DELAY_CAP_MS = 10 * 60_000;
+const RETRIES_LIMIT = 100;
+/** `jitter=` stays below a day (SPEC §8 spreads fires over a window, not across days). */
+const JITTER_LIMIT_S = 86_400;
+const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'queue', 'replace'];
+/** SPEC §8 run policy that applies to cron tasks only (a daemon task is restarted with back-off, SPEC §1.4). */
+const CRON_ONLY: ReadonlySet<string> = new Set(['retries', 'retry_delay', 'overlap', 'jitter']);
+/** The keys optionConflicts looks at. */
+const CONFLICTING: ReadonlySet<string> = new Set([...CRON_ONLY, 'on_success']);
 
 export interface OptionContext {
   /** `user=` is only allowed when the daemon runs as root. */
@@ -35,6 +44,17 @@ function duration(value: string, key: string): Validated<number> {
   if (!parsed.ok) return { offset: parsed.offset, message: `${key}: ${parsed.message}` };
   if (parsed.ms === 0) return { offset: 0, message: `${key} must be longer than 0 (e.g. ${key}=30s)` };
   return { value: parsed.ms };
+}
+
+/** SPEC §8 `jitter=`: whole seconds, more than 0, less than a day. */
+function jitterSeconds(value: string): Validated<number> {
+  const parsed = parseDuration(value);
+  const wholeSeconds = 'jitter is whole seconds, e.g. jitter=30s';
+  if (!parsed.ok) return parsed.decimalMs === undefined ? { offset: parsed.offset, message: `jitter: ${parsed.message}` } : { offset: 0, message: wholeSeconds };
+  if (parsed.ms % 1000 !== 0) return { offset: 0, message: wholeSeconds };
+  if (parsed.ms === 0) return { offset: 0, message: 'jitter must be longer than 0 (e.g. jitter=30s)' };
+  if (parsed.ms >= JITTER_LIMIT_S * 1000) return { offset: 0, message: 'jitter must be less than 1d (e.g. jitter=5m)' };
+  return { value: parsed.ms / 1000 };
 }
 
 const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, into: MutableOptions) => OptionError | undefined>> = {
@@ -74,6 +94,43 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
     if (!Number.isSafeInteger(bytes)) return { offset: 0, message: `log_limit "${value}" is too large` };
     into.logLimit = bytes;
   },
+  on_failure(value, _context, into) {
+    const result = parseHook(value, 'on_failure');
+    if ('value' in result) into.onFailure = result.value;
+    else return result;
+  },
+  on_success(value, _context, into) {
+    const result = parseHook(value, 'on_success');
+    if ('value' in result) into.onSuccess = result.value;
+    else return result;
+  },
+  ping(value, _context, into) {
+    const result = parsePingUrl(value, 'ping');
+    if ('value' in result) into.ping = result.value;
+    else return result;
+  },
+  retries(value, _context, into) {
+    const count = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(count <= RETRIES_LIMIT)) return { offset: 0, message: `retries "${value}" must be a whole number from 0 to ${RETRIES_LIMIT}, e.g. retries=3` };
+    into.retries = count;
+  },
+  retry_delay(value, _context, into) {
+    const result = duration(value, 'retry_delay');
+    if (!('value' in result)) return result;
+    if (result.value > RETRY_DELAY_CAP_MS) return { offset: 0, message: 'retry_delay must be at most 10m: that is the cap of its doubling (e.g. retry_delay=30s)' };
+    into.retryDelayMs = result.value;
+  },
+  overlap(value, _context, into) {
+    if (!(OVERLAP_POLICIES as readonly string[]).includes(value)) {
+      return { offset: 0, message: `overlap must be skip, queue or replace, not "${value}"${didYouMean(value, OVERLAP_POLICIES)}` };
+    }
+    into.overlap = value as OverlapPolicy;
+  },
+  jitter(value, _context, into) {
+    const result = jitterSeconds(value);
+    if ('value' in result) into.jitterS = result.value;
+    else return result;
+  },
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS);
@@ -89,6 +146,41 @@ export function unknownOptionMessage(key: string): string {
 /** Applies one `key=value` to `into`; returns the error, if any. */
 export function applyOption(key: string, value: string, context: OptionContext, into: MutableOptions): OptionError | undefined {
   return OPTIONS[key](value, context, into);
+}
+
+/** An option that is valid alone but wrong (error) or without effect (warning) on its line. */
+export interface OptionConflict {
+  /** Which of the keys given. */
+  readonly index: number;
+  readonly message: string;
+  readonly warning: boolean;
+}
+
+const NO_CONFLICTS: readonly OptionConflict[] = [];
+
+/**
+ * SPEC §8: the option keys given on a line, in order, checked against the task's type, its schedule
+ * (`reboot`: an `@reboot` task) and each other.
+ */
+export function optionConflicts(type: TaskType, reboot: boolean, keys: readonly string[]): readonly OptionConflict[] {
+  let conflicts: OptionConflict[] | undefined;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index];
+    // Most lines give only name=, timeout= and the like: one Set lookup each (compile speed).
+    if (!CONFLICTING.has(key) || keys.indexOf(key) !== index) continue;
+    let conflict: OptionConflict | undefined;
+    if (type === 'daemon' && CRON_ONLY.has(key)) {
+      conflict = { index, message: `${key}= applies to cron tasks: a daemon task is restarted with back-off; remove it`, warning: false };
+    } else if (reboot && key === 'jitter') {
+      conflict = { index, message: 'jitter= has no effect on @reboot, which runs once when the daemon first starts after boot; remove it', warning: false };
+    } else if (type === 'daemon' && key === 'on_success') {
+      conflict = { index, message: 'on_success= never fires on a daemon task: each exit of a daemon task is a failure (SPEC §8); use on_failure=', warning: true };
+    } else if (key === 'retry_delay' && !keys.includes('retries')) {
+      conflict = { index, message: 'retry_delay= has no effect without retries= on the line (e.g. retries=3 retry_delay=30s)', warning: true };
+    }
+    if (conflict !== undefined) (conflicts ??= []).push(conflict);
+  }
+  return conflicts ?? NO_CONFLICTS;
 }
 
 /** The last folder resolved: every task of a file shares one string instead of a copy each (10,000 tasks: 0.5 MiB). */

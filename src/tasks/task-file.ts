@@ -4,6 +4,7 @@
  */
 import { zoneError } from '../schedule/zone.js';
 import { argumentTooLong } from './arg-limit.js';
+import { applyDefaultsLine, isDefaultsLine } from './alert-options.js';
 import { finishBetweenTicks, finishNow, type Sliced } from '../sliced.js';
 import { logicalLines, positionOf, type LogicalLine } from './logical-lines.js';
 import type { TaskFileError } from './errors.js';
@@ -91,6 +92,13 @@ function* parseSlices(source: string, file: string, inherited: LineContext): Sli
       const valueAt = logical.text.length - raw.length;
       if (name === 'TZ' && zoneError(value) !== undefined) {
         errors.push({ ...at(logical, valueAt), message: zoneError(value) as string });
+        continue;
+      }
+      // SPEC §8: gotorch's own defaults; kept out of the jobs' environment (no ping key leaks to jobs).
+      if (isDefaultsLine(name)) {
+        const result = applyDefaultsLine(name, value, context);
+        if ('defaults' in result) context = { ...context, ...result.defaults };
+        else errors.push({ ...at(logical, valueAt + result.offset), message: result.message });
         continue;
       }
       if (name === 'SHELL' && !value.startsWith('/')) {

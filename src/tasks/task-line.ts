@@ -8,7 +8,8 @@ import { compileSchedule } from '../schedule/compile.js';
 import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
 import { lateOptionsWarning } from './late-options.js';
-import { applyOption, isOptionKey, newOptions, unknownOptionMessage, type OptionContext } from './options.js';
+import { applyOption, isOptionKey, newOptions, optionConflicts, unknownOptionMessage, type OptionContext } from './options.js';
+import { withAlertDefaults, type AlertDefaults } from './alert-options.js';
 import { didYouMean } from '../schedule/suggest.js';
 import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
 import type { SourceLocation, Task, TaskType } from './types.js';
@@ -26,8 +27,8 @@ export interface ParsedLine {
   readonly warnings: readonly LineError[];
 }
 
-/** What a task line inherits from the lines above it (SPEC §1.6). */
-export interface LineContext extends OptionContext {
+/** What a task line inherits from the lines above it (SPEC §1.6; the alert defaults, SPEC §8). */
+export interface LineContext extends OptionContext, AlertDefaults {
   readonly env: Readonly<Record<string, string>>;
   readonly shell: string;
   readonly zone: string;
@@ -121,6 +122,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
 
   const options = newOptions(context.baseDir);
   const seen: string[] = [];
+  const seenAt: number[] = [];
   let suppressed = 0;
   let endedByDashes = false;
   let at = skipBlanks(text, typeToken.end);
@@ -143,7 +145,12 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
       if (error) errors.push({ at: valueAt + error.offset, message: error.message });
     }
     seen.push(key);
+    seenAt.push(at);
     at = skipBlanks(text, token.end);
+  }
+  if (seen.length > 0 && type !== undefined) {
+    const reboot = compiled.ok && compiled.schedule.kind === 'reboot';
+    for (const conflict of optionConflicts(type, reboot, seen)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
   }
 
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
@@ -156,11 +163,13 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   if (late) warnings.push(late);
   if (errors.length > 0 || !compiled.ok || type === undefined) return { errors, warnings };
 
+  const id = options.name ?? deriveIdentity(command);
+  withAlertDefaults(options, context, id);
   return {
     errors,
     warnings,
     task: {
-      id: options.name ?? deriveIdentity(command),
+      id,
       location,
       scheduleText: scheduleTokens.map((token) => token.text).join(' '),
       schedule: compiled.schedule,

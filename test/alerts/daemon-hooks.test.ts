@@ -175,6 +175,38 @@ describe('hooks against a real daemon (SPEC §8)', () => {
     expect(hookRecords(box, { task: 'to-500', result: 'failed' }).map((record) => record.tries)).toEqual([3, 3]);
   });
 
+  it('retries: an attempt a retry follows pings /log and fires no hook; the last attempt, or the one whose retry `kill` cancelled, fires the failure hook', async () => {
+    const endpoint = await server();
+    const box = sandbox();
+    const options = (name: string, delay: string) => `name=${name} retries=1 retry_delay=${delay} on_failure=${endpoint.url('/fail')} ping=${endpoint.url(`/ping/${name}`)}`;
+    box.write([`0 0 0 1 1 * * 1 cron ${options('retried', '1s')} echo attempt $GOTORCH_ATTEMPT; exit 3`, `0 0 0 1 1 * * 1 cron ${options('cancelled', '10m')} echo only once; exit 5`]);
+    await started(box);
+    expect((await box.cli('run', 'retried')).code).toBe(0);
+    const retried = await documentFor(endpoint, '/fail', 'retried');
+    expect(retried).toMatchObject({ attempt: 2, attempts: 2, exitCode: 3, output: 'attempt 2\n', summary: 'retried failed: exit 3 (attempt 2 of 2)' });
+    const [first, second] = await box.waitForFinished('retried', 2);
+    const [firstRid, secondRid] = [runUuid(String(first.run)), runUuid(String(second.run))];
+    await endpoint.waitFor(4, '/ping/retried');
+    expect(endpoint.to('/ping/retried').map((request) => request.url)).toEqual([
+      `/ping/retried/start?rid=${firstRid}`,
+      `/ping/retried/log?rid=${firstRid}`,
+      `/ping/retried/start?rid=${secondRid}`,
+      `/ping/retried/3?rid=${secondRid}`,
+    ]);
+    expect(endpoint.to('/ping/retried/log')[0].body).toBe('gotorch: attempt 1 failed (exit 3); a retry follows\nattempt 1\n');
+    expect(endpoint.to('/fail')).toHaveLength(1);
+
+    expect((await box.cli('run', 'cancelled')).code).toBe(0);
+    await box.waitForLog('run failed: attempt 2 of 2 in 600 s', { task: 'cancelled' }, 10_000);
+    expect((await box.cli('kill', 'cancelled')).code).toBe(0);
+    const cancelled = await documentFor(endpoint, '/fail', 'cancelled');
+    expect(cancelled).toMatchObject({ attempt: 1, attempts: 2, exitCode: 5, output: 'only once\n' });
+    const [only] = box.finishedRuns('cancelled');
+    await endpoint.waitFor(3, '/ping/cancelled');
+    expect(endpoint.to('/ping/cancelled').map((request) => request.url.split('?')[0])).toEqual(['/ping/cancelled/start', '/ping/cancelled/log', '/ping/cancelled/5']);
+    expect(endpoint.to('/ping/cancelled/5')[0].url).toBe(`/ping/cancelled/5?rid=${runUuid(String(only.run))}`);
+  });
+
   it('a fake healthchecks: start and end paths and rid pairing of overlapping runs (max=2), /fail for a timeout and a spawn error', async () => {
     const hc = await server();
     const box = sandbox();

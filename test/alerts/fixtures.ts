@@ -26,6 +26,7 @@ export function recordOf(task: Task, fields: Partial<RunRecord> = {}): RunRecord
     signal: null,
     timedOut: false,
     killed: false,
+    replaced: false,
     bytesKept: 10,
     bytesDropped: 0,
     error: null,

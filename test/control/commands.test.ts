@@ -228,6 +228,9 @@ describe('status, kill and run (SPEC §4)', () => {
         lastSuccess: null,
         failuresSinceSuccess: 0,
         next: expect.any(Number),
+        jitterOffsetS: 0,
+        retries: [],
+        waiting: null,
       },
       {
         name: 'tick',
@@ -240,8 +243,11 @@ describe('status, kill and run (SPEC §4)', () => {
         lastSuccess: expect.any(Number),
         failuresSinceSuccess: 0,
         next: expect.any(Number),
+        jitterOffsetS: 0,
+        retries: [],
+        waiting: null,
       },
-      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, lastSuccess: null, failuresSinceSuccess: 0, next: nextJanuary },
+      { name: 'never', type: 'cron', max: 1, schedule: '0 0 0 1 1 *', current: true, running: [], lastExit: null, lastSuccess: null, failuresSinceSuccess: 0, next: nextJanuary, jitterOffsetS: 0, retries: [], waiting: null },
     ]);
 
     const human = await box.cli('status');

@@ -36,19 +36,22 @@ function expectedRows(records: readonly LogRecord[]): Omit<JsonRow, 'reason'>[] 
 const jsonRows = (stdout: string): JsonRow[] => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as JsonRow);
 
 describe('history and logs against a daemon', () => {
-  it('ok, failing (exit 3), skipped by max and manual runs: the rows runs.log holds, with the daemon running and stopped', async () => {
+  it('ok, failing (exit 3), skipped by max, manual and retried runs: the rows runs.log holds, with the daemon running and stopped', async () => {
     const box = sandbox();
     box.write([
       '* * * * * * * 1 cron name=ok echo "hello $GOTORCH_SCHEDULED_AT"; echo warn >&2',
       '* * * * * * * 1 cron name=fail echo failing; exit 3',
       '* * * * * * * 1 cron name=slow sleep 3',
       '0 0 0 1 1 * * 1 cron name=manual echo by hand',
+      '0 0 0 1 1 * * 1 cron name=retried retries=1 retry_delay=1s -- sh -c \'echo "attempt $GOTORCH_ATTEMPT"; exit 4\'',
     ]);
     await box.start();
     await box.waitForFinished('ok', 2, 10_000);
     await box.waitForFinished('fail', 2, 10_000);
     expect((await box.cli('run', 'manual')).code).toBe(0);
     await box.waitForFinished('manual', 1, 10_000);
+    expect((await box.cli('run', 'retried')).code).toBe(0);
+    await box.waitForFinished('retried', 2, 10_000);
     await waitFor(() => box.runRecords().some((record) => record.task === 'slow' && record.msg === 'fire skipped'), 10_000, 'a skipped fire of slow');
 
     // With the daemon running, from the file it is writing.
@@ -67,6 +70,13 @@ describe('history and logs against a daemon', () => {
     expect(rows.filter((row) => row.task === 'slow' && row.result === 'skipped').length).toBeGreaterThan(0);
     expect(rows.find((row) => row.task === 'manual')).toMatchObject({ trigger: 'manual', attempt: 1, result: 'ok' });
     expect(new Set(rows.filter((row) => row.task === 'fail').map((row) => row.result))).toEqual(new Set(['exit 3']));
+    // SPEC §8: both attempts of one scheduled second, newest first.
+    const retried = rows.filter((row) => row.task === 'retried');
+    expect(retried.map(({ trigger, attempt, result }) => ({ trigger, attempt, result }))).toEqual([
+      { trigger: 'retry', attempt: 2, result: 'exit 4' },
+      { trigger: 'manual', attempt: 1, result: 'exit 4' },
+    ]);
+    expect(retried[0].scheduledAt).toBe(retried[1].scheduledAt);
 
     // The table shows the same rows, in the same order.
     const table = await box.cli('history', '--limit', '100000');
@@ -75,7 +85,7 @@ describe('history and logs against a daemon', () => {
     expect(lines.slice(1).map((line) => line.split(/ {2,}/).slice(1, 4))).toEqual(rows.map((row) => [row.task, row.run ?? '-', row.result === 'skipped' ? 'skipped (max)' : row.result]));
 
     const failed = jsonRows((await box.cli('history', '--failed', '--json', '--limit', '100000')).stdout);
-    expect(failed.map((row) => row.run)).toEqual(expected.filter((row) => row.task === 'fail').map((row) => row.run));
+    expect(failed.map((row) => row.run)).toEqual(expected.filter((row) => row.task === 'fail' || row.task === 'retried').map((row) => row.run));
     const slow = jsonRows((await box.cli('history', 'slow', '--json', '--limit', '3')).stdout);
     expect(slow.map((row) => row.scheduledAt)).toEqual(expected.filter((row) => row.task === 'slow').slice(0, 3).map((row) => row.scheduledAt));
 
@@ -92,6 +102,7 @@ describe('history and logs against a daemon', () => {
     expect(okLines.at(-1)).toMatch(new RegExp(`^==> ok run ${String(lastOk.run)}: ok after \\d+ms <==$`));
     expect((await box.cli('logs', 'manual', '--json')).stdout).toContain('"line":"by hand"');
     expect((await box.cli('logs', 'fail')).stdout).toMatch(/: exit 3 after /);
+    expect((await box.cli('logs', 'retried')).stdout).toContain('stdout attempt 2');
   });
 
   it('logs --follow keeps printing a task\'s new lines across a rotation of runs.log, and ends on SIGINT with exit 0', async () => {

@@ -33,6 +33,8 @@ export interface TaskJson {
   readonly running: readonly RunningJob[];
   readonly lastExit: LogRecord | null;
   readonly next: number | null;
+  /** SPEC §8: the task's jitter offset on this host (0 without jitter). */
+  readonly jitterOffsetS: number | null;
 }
 
 export interface StatusJson {

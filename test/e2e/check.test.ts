@@ -149,6 +149,22 @@ describe('gotorch check (SPEC §4)', () => {
     expect(output).toContain('warning: task "orphan" runs on none of the listed hosts');
   });
 
+  it('--hosts shows a jittered task\'s offset and next fire per host, from each host\'s name (SPEC §8)', async () => {
+    writeFileSync(conf, '0 0 * * * * * 1 cron name=spread jitter=1h true\n0 0 * * * * web-* 1 cron name=plain true\n');
+    const { code, output } = await check(['--hosts', '10.0.1.9,web-1=10.0.1.5,web-3=10.0.1.7,db-1']);
+    expect(code).toBe(0);
+    // jitterOffset('spread', name, 3600): web-1 1815, web-3 2012, db-1 1019; an address-only host hashes its address (1707).
+    expect(output).toMatch(/spread\s+cron\s+\+1707s\s+\+1815s\s+\+2012s\s+\+1019s/);
+    expect(output).toMatch(/plain\s+cron\s+\.\s+x\s+x\s+\./);
+    expect(output).toMatch(/spread\s+web-1\s+\+1815s\s+\d{4}-\d\d-\d\d \d\d:30:15 /);
+    expect(output).toMatch(/spread\s+db-1\s+\+1019s\s+\d{4}-\d\d-\d\d \d\d:16:59 /);
+    const json = JSON.parse((await check(['--hosts', 'web-1=10.0.1.5,db-1', '--json'])).output) as { tasks: { name: string; jitter?: { host: string; jitterOffsetS: number; next: string }[] }[] };
+    const spread = json.tasks.find((task) => task.name === 'spread');
+    expect(spread?.jitter?.map((entry) => [entry.host, entry.jitterOffsetS])).toEqual([['web-1', 1815], ['db-1', 1019]]);
+    for (const entry of spread?.jitter ?? []) expect((Date.parse(entry.next) / 1000 - entry.jitterOffsetS) % 3600).toBe(0);
+    expect(json.tasks.find((task) => task.name === 'plain')).not.toHaveProperty('jitter');
+  });
+
   it('--hosts-file reads one host per line; --json gives the matrix', async () => {
     writeFileSync(conf, FILE);
     const hostsFile = path.join(dir, 'hosts');

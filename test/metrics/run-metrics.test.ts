@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskResults } from '../../src/daemon/task-results.js';
 import { RunEvents, type HookOutcome, type RunStarted } from '../../src/events.js';
 import { RunMetrics, type DaemonView } from '../../src/metrics/run-metrics.js';
+import { NO_JITTER, type JitterOf } from '../../src/planner/jitter.js';
 import { RUN_DURATION_BUCKETS, SHARD_TASKS } from '../../src/metrics/task-shard.js';
 import type { RunRecord } from '../../src/supervisor/run.js';
 import type { Task } from '../../src/tasks/types.js';
@@ -13,12 +14,11 @@ import { PROMTOOL } from './metrics-support.js';
 
 const NOW = utc('2026-06-01T10:00:10') * 1000;
 
-/** A daemon whose schedule the test swaps, as a reload does; `withOptions` lays options over the lines' tasks (by name). */
-function harness(lines: string, digest = 'one', withOptions: Record<string, Partial<Task['options']>> = {}) {
+/** A daemon whose schedule the test swaps, as a reload does; `jitterOf` gives this host's offsets (SPEC §8). */
+function harness(lines: string, digest = 'one', jitterOf: JitterOf = NO_JITTER) {
   const events = new RunEvents();
   const results = new TaskResults(events);
-  const tasksOf = (text: string): Task[] => tasksFrom(text).map((task) => ({ ...task, options: { ...task.options, ...withOptions[task.id] } }));
-  let schedule = { loaded: { tasks: tasksOf(lines), digest }, applicable: tasksOf(lines) };
+  let schedule = { loaded: { tasks: tasksFrom(lines), digest }, applicable: tasksFrom(lines), jitterOf };
   const clock = { now: () => NOW };
   const view: DaemonView = { schedule: () => schedule, results, clock };
   const metrics = new RunMetrics(view, events);
@@ -30,8 +30,8 @@ function harness(lines: string, digest = 'one', withOptions: Record<string, Part
     task,
     /** A reload: the new file applies, then the event says so. */
     reload(next: string, nextDigest: string) {
-      const tasks = tasksOf(next);
-      schedule = { loaded: { tasks, digest: nextDigest }, applicable: tasks.filter((candidate) => !candidate.hosts.includes('elsewhere')) };
+      const tasks = tasksFrom(next);
+      schedule = { loaded: { tasks, digest: nextDigest }, applicable: tasks.filter((candidate) => !candidate.hosts.includes('elsewhere')), jitterOf };
       events.publish({ type: 'reload-applied', trigger: 'test', summary: '', fromSecond: 0, digest: nextDigest, tasks: tasks.length, applicable: schedule.applicable.length });
     },
     async scrape(): Promise<Map<string, number>> {
@@ -118,8 +118,7 @@ describe('run metrics from the run events (SPEC §9)', () => {
   });
 
   it('counts hook and ping outcomes by hook and result (SPEC §8), from 0 for the hooks a task has; promtool accepts them; a removed task loses them', async () => {
-    const hook = { kind: 'url', url: 'http://127.0.0.1:9/hook' } as const;
-    const h = harness(FILE, 'one', { a: { onFailure: hook, ping: 'http://127.0.0.1:9/ping' }, b: { onSuccess: { kind: 'command', command: 'true' } } });
+    const h = harness(['* * * * * * * 1 cron name=a on_failure=http://127.0.0.1:9/hook ping=http://127.0.0.1:9/ping true', '* * * * * * * 1 cron name=b on_success="logger ok" true', '0 0 3 1 jan * * 1 cron name=idle true'].join('\n'));
     const outcome = (name: string, fields: Pick<HookOutcome, 'hook' | 'result'>): void =>
       h.events.publish({ type: 'hook-outcome', task: h.task(name), run: `${name}-run`, via: 'url', ping: null, target: null, status: 200, exitCode: null, tries: 1, ms: 3, error: null, output: null, suppressed: 0, ...fields });
     start(h, 'b');
@@ -197,6 +196,17 @@ describe('run metrics from the run events (SPEC §9)', () => {
     h.clock.now = () => utc('2026-06-01T10:30:00') * 1000;
     found = await h.scrape();
     expect(found.get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T11:30:00'));
+  });
+
+  it('the next run of a task with jitter is its shifted fire (SPEC §8)', async () => {
+    const h = harness('0 30 * * * * * 1 cron name=half jitter=1m true', 'one', (task) => (task.options.jitterS > 0 ? 37 : 0));
+    start(h, 'half');
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T10:30:37'));
+    // Past the schedule's second but before the shifted one: still this hour's fire.
+    h.clock.now = () => utc('2026-06-01T10:30:10') * 1000;
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T10:30:37'));
+    h.clock.now = () => utc('2026-06-01T10:30:37') * 1000;
+    expect((await h.scrape()).get(key('gotorch_next_run_timestamp_seconds', { task: 'half' }))).toBe(utc('2026-06-01T11:30:37'));
   });
 
   it('tick lateness as the hook reports it; start lateness of scheduled jobs only', async () => {

@@ -39,6 +39,20 @@ describe('includes (SPEC §1.6)', () => {
     expect(tasks.find((task) => task.id === 'after')).toMatchObject({ env: { A: '1' }, zone: 'UTC' });
   });
 
+  it('gives an included file the ON_FAILURE=/PING= defaults in force (SPEC §8); a clearing inside does not leak back', async () => {
+    write('tasks.conf', 'ON_FAILURE=/bin/page\nPING=https://hc.example/ping/KEY\ninclude inc.conf\n* * * * * * * 1 cron name=after true');
+    write('inc.conf', '* * * * * * * 1 cron name=inside true\nON_FAILURE=\n* * * * * * * 1 cron name=cleared true');
+    const { tasks, errors } = await load();
+    expect(errors).toEqual([]);
+    const options = Object.fromEntries(tasks.map((task) => [task.id, [task.options.onFailure, task.options.ping]]));
+    const page = { kind: 'command', command: '/bin/page' };
+    expect(options).toEqual({
+      inside: [page, 'https://hc.example/ping/KEY/inside'],
+      cleared: [undefined, 'https://hc.example/ping/KEY/cleared'],
+      after: [page, 'https://hc.example/ping/KEY/after'],
+    });
+  });
+
   it('accepts a glob that matches nothing but not a missing literal include', async () => {
     write('tasks.conf', 'include none/*.conf\ninclude missing.conf');
     const { errors } = await load();
