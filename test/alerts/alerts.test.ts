@@ -92,6 +92,7 @@ describe('failure and success hooks', () => {
     { name: 'a signal: a failure', fields: { exitCode: null, signal: 'SIGKILL' }, path: '/fail' },
     { name: 'a timeout: a failure', fields: { exitCode: null, signal: 'SIGTERM', timedOut: true }, path: '/fail' },
     { name: 'killed on request: neither', fields: { exitCode: null, signal: 'SIGTERM', killed: true }, path: null },
+    { name: 'replaced by overlap=replace: neither', fields: { exitCode: null, signal: 'SIGTERM', killed: true, replaced: true }, path: null },
     { name: 'an adopted run of unknown end: neither', fields: { exitCode: null, error: 'exit status unknown: adopted from a previous daemon' }, path: null },
   ])('$name', async ({ fields, path: expected }) => {
     const endpoint = await server();
@@ -202,6 +203,7 @@ describe('pings (healthchecks.io)', () => {
     { name: 'SIGTERM: 128 + 15', fields: { exitCode: null, signal: 'SIGTERM' }, endpoint: '143' },
     { name: 'a timeout: fail, whatever the killed job exited with', fields: { exitCode: 0, timedOut: true }, endpoint: 'fail' },
     { name: 'killed on request: log', fields: { exitCode: null, signal: 'SIGTERM', killed: true }, endpoint: 'log' },
+    { name: 'replaced by overlap=replace: log', fields: { exitCode: null, signal: 'SIGTERM', killed: true, replaced: true }, endpoint: 'log' },
   ])('the end of a run: $name → /$endpoint', async ({ fields, endpoint: expected }) => {
     const endpoint = await server();
     const h = harness();
