@@ -46,7 +46,8 @@ export function writeDaemonLog(events: RunEvents, log: Logger, clock: Clock): Da
     const all = { task: task.id, run, hook, via, result, ping, target, status, exitCode, tries, ms, error, output, suppressed };
     const fields = Object.fromEntries(Object.entries(all).filter(([, value]) => value !== null));
     if (result === 'sent') log.info(fields, 'hook sent');
-    else if (result === 'suppressed') log.info(fields, 'hook suppressed: counted into the next failure hook');
+    // Not a record a failure (a task failing every second would write one a second): the next hook sent carries the count.
+    else if (result === 'suppressed') log.debug(fields, 'hook suppressed: counted into the next failure hook');
     else log.warn(fields, result === 'dropped' ? 'hook dropped' : 'hook failed');
   });
   return { flush: () => skips.flush() };
