@@ -2,6 +2,7 @@
  * The hooks and pings subscriber (src/alerts/alerts.ts) fed run events directly, sending to a real
  * local HTTP server and running real command hooks; a fake clock drives flood control's minute only.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { Alerts, type AlertTiming } from '../../src/alerts/alerts.js';
 import type { HookDocument } from '../../src/alerts/document.js';
 import { runUuid } from '../../src/alerts/ping.js';
 import { RunEvents, type HookOutcome } from '../../src/events.js';
+import { procTable } from '../../src/supervisor/process-table.js';
 import type { RunRecord, RunRole } from '../../src/supervisor/run.js';
 import type { Task, TaskOptions } from '../../src/tasks/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -370,6 +372,21 @@ describe('command hooks', () => {
     expect(outcome).toMatchObject({ result: 'failed', error: 'timed out after 0.5s: its process group was killed' });
     const pgid = Number(readFileSync(path.join(dir, 'pgid'), 'utf8'));
     await waitFor(() => groupMembers(pgid).length === 0, 5000, `process group ${pgid} to be gone`);
+  });
+
+  it('a hook process is never taken for the job it reports on: the process table leaves out what carries GOTORCH_HOOK', async () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const job = spawn('sleep', ['30'], { env: { ...env, GOTORCH_RUN_ID: 'job-run-1' }, stdio: 'ignore' });
+    const hook = spawn('sleep', ['30'], { env: { ...env, GOTORCH_RUN_ID: 'job-run-2', GOTORCH_HOOK: 'on_failure' }, stdio: 'ignore' });
+    try {
+      await waitFor(() => procTable.environ(hook.pid!, 'GOTORCH_HOOK') === 'on_failure' && procTable.environ(job.pid!, 'GOTORCH_RUN_ID') === 'job-run-1', 5000, 'both processes to exec');
+      // A scan is reused for 20 ms: look until one taken after both started says so.
+      await waitFor(() => procTable.byRun().get('job-run-1')?.includes(job.pid!), 5000, 'the job in the process table');
+      expect(procTable.byRun().has('job-run-2')).toBe(false);
+    } finally {
+      job.kill('SIGKILL');
+      hook.kill('SIGKILL');
+    }
   });
 
   it('a missing cwd: a failed outcome that says why, never the command', async () => {
