@@ -208,7 +208,7 @@ describe.skipIf(!asRoot)('as root: runtime folders and files', () => {
     const env = Object.fromEntries(text.split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
     expect(env).toMatchObject({ HOME: `/home/${user}`, USER: user, LOGNAME: user, SHELL: '/bin/sh', PATH: USER_JOB_PATH, LANG: 'C.UTF-8', TEAM: 'ops', GOTORCH_TASK: 'env' });
     // What the shell itself adds (PWD, and OLDPWD/SHLVL/_ for some shells) is all there is besides.
-    const expected = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'TEAM', 'GOTORCH_TASK', 'GOTORCH_RUN_ID', 'GOTORCH_SCHEDULED_AT', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+    const expected = new Set(['HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'TEAM', 'GOTORCH_TASK', 'GOTORCH_RUN_ID', 'GOTORCH_SCHEDULED_AT', 'GOTORCH_ATTEMPT', 'PWD', 'OLDPWD', 'SHLVL', '_']);
     expect(Object.keys(env).filter((name) => !expected.has(name))).toEqual([]);
   });
 });
