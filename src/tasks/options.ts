@@ -57,21 +57,20 @@ function jitterSeconds(value: string): Validated<number> {
   return { value: parsed.ms / 1000 };
 }
 
+/** Keeps a validated value, or returns its error. */
+function store<T>(result: Validated<T>, keep: (value: T) => void): OptionError | undefined {
+  if (!('value' in result)) return result;
+  keep(result.value);
+  return undefined;
+}
+
 const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, into: MutableOptions) => OptionError | undefined>> = {
   name(value, _context, into) {
     if (!NAME.test(value)) return { offset: 0, message: `name "${value}" may use only letters, digits, "-", "_" and "."` };
     into.name = value;
   },
-  timeout(value, _context, into) {
-    const result = duration(value, 'timeout');
-    if ('value' in result) into.timeoutMs = result.value;
-    else return result;
-  },
-  grace(value, _context, into) {
-    const result = duration(value, 'grace');
-    if ('value' in result) into.graceMs = result.value;
-    else return result;
-  },
+  timeout: (value, _context, into) => store(duration(value, 'timeout'), (parsed) => (into.timeoutMs = parsed)),
+  grace: (value, _context, into) => store(duration(value, 'grace'), (parsed) => (into.graceMs = parsed)),
   tz(value, _context, into) {
     const error = zoneError(value);
     if (error !== undefined) return { offset: 0, message: error };
@@ -94,21 +93,9 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
     if (!Number.isSafeInteger(bytes)) return { offset: 0, message: `log_limit "${value}" is too large` };
     into.logLimit = bytes;
   },
-  on_failure(value, _context, into) {
-    const result = parseHook(value, 'on_failure');
-    if ('value' in result) into.onFailure = result.value;
-    else return result;
-  },
-  on_success(value, _context, into) {
-    const result = parseHook(value, 'on_success');
-    if ('value' in result) into.onSuccess = result.value;
-    else return result;
-  },
-  ping(value, _context, into) {
-    const result = parsePingUrl(value, 'ping');
-    if ('value' in result) into.ping = result.value;
-    else return result;
-  },
+  on_failure: (value, _context, into) => store(parseHook(value, 'on_failure'), (parsed) => (into.onFailure = parsed)),
+  on_success: (value, _context, into) => store(parseHook(value, 'on_success'), (parsed) => (into.onSuccess = parsed)),
+  ping: (value, _context, into) => store(parsePingUrl(value, 'ping'), (parsed) => (into.ping = parsed)),
   retries(value, _context, into) {
     const count = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!(count <= RETRIES_LIMIT)) return { offset: 0, message: `retries "${value}" must be a whole number from 0 to ${RETRIES_LIMIT}, e.g. retries=3` };
@@ -126,11 +113,7 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
     }
     into.overlap = value as OverlapPolicy;
   },
-  jitter(value, _context, into) {
-    const result = jitterSeconds(value);
-    if ('value' in result) into.jitterS = result.value;
-    else return result;
-  },
+  jitter: (value, _context, into) => store(jitterSeconds(value), (parsed) => (into.jitterS = parsed)),
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS);
