@@ -1,0 +1,122 @@
+/**
+ * A real etcd (Debian's etcd-server, 3.4) for the fleet tests (issue 14): one member on free loopback
+ * ports with a data folder of its own, stopped by pid. It can be paused (SIGSTOP/SIGCONT: a slow or
+ * hung server), killed (kill -9: a crash) and started again on the same ports and data (a restart).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../scripts/bench/free-port.js';
+import { waitFor } from './processes.js';
+
+export const ETCD = (() => {
+  const found = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+})();
+if (ETCD === undefined) console.warn('\n!!! ETCD TESTS SKIPPED: etcd not found (Debian package etcd-server; .ci/run installs it) !!!\n');
+
+export class EtcdServer {
+  readonly dataDir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-etcd-'));
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  private constructor(
+    readonly clientPort: number,
+    readonly peerPort: number,
+  ) {}
+
+  /** Starts one on free ports and waits until it answers its health check. */
+  static async start(): Promise<EtcdServer> {
+    if (ETCD === undefined) throw new Error('etcd not found (Debian package etcd-server)');
+    const server = new EtcdServer(await freePort(), await freePort());
+    await server.run();
+    return server;
+  }
+
+  /** The `--etcd` value for daemons and the CLI. */
+  get url(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** What etcd printed (for a failing test's message). */
+  log(): string {
+    return this.output;
+  }
+
+  /** SIGSTOP: the server hangs, connections stay open, nothing answers. */
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  /** kill -9, as a crash or an OOM kill would. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await exited;
+    this.child = undefined;
+  }
+
+  /** Starts it again on the same ports and data (after kill()). */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.run();
+  }
+
+  /** Kills it and removes its data. */
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (this.child?.pid !== undefined) process.kill(this.child.pid, signal);
+  }
+
+  private async run(): Promise<void> {
+    const client = `http://127.0.0.1:${this.clientPort}`;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const child = spawn(
+      ETCD as string,
+      [
+        '--name', 'test',
+        '--data-dir', this.dataDir,
+        '--listen-client-urls', client,
+        '--advertise-client-urls', client,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `test=${peer}`,
+        '--initial-cluster-state', 'new',
+        '--log-level', 'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.child = child;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${this.output}`);
+        try {
+          const answer = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) });
+          return answer.ok && ((await answer.json()) as { health?: string }).health === 'true';
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      `etcd to answer on ${client}`,
+    );
+  }
+}
