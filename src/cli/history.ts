@@ -28,7 +28,8 @@ export function formatHistory(rows: readonly HistoryRow[]): string {
   const withHooks = rows.some((row) => row.hooks !== null && row.hooks.length > 0);
   const header = ['SCHEDULED', 'TASK', 'RUN', 'RESULT', 'TRIGGER', 'ATTEMPT', 'DURATION', 'LATE', ...(withHooks ? ['HOOKS'] : [])];
   const body = rows.map((row) => [
-    formatLocalInstant(row.scheduledAt * 1000),
+    // SPEC §8: a jittered second says by how much it was shifted.
+    row.jitterS === null || row.jitterS === 0 ? formatLocalInstant(row.scheduledAt * 1000) : `${formatLocalInstant(row.scheduledAt * 1000)} (+${row.jitterS}s)`,
     row.task,
     orDash(row.run),
     row.result === 'skipped' ? `skipped (${row.reason})` : row.result,

@@ -194,7 +194,7 @@ export class Daemon {
     const { fires, events, openDaemons } = this.planner.advance(second, replayOnly);
     for (const event of events) logClockEvent(this.log, event);
     // A second planned after it passed (a late wake, a replay, a clock jump) is a catch-up.
-    for (const fire of fires) this.supervisor.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule');
+    for (const fire of fires) this.supervisor.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule', this.schedule.jitterOf(fire.task));
     for (const task of this.schedule.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
     void this.saveState(second);
     return fires.length;

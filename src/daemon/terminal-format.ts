@@ -15,7 +15,7 @@ const LEVEL_COLOURS: Readonly<Record<string, string>> = { TRACE: '2', DEBUG: '2'
 const HIDDEN = new Set(['level', 'time', 'msg', 'log', 'scheduledAt', 'startedAt', 'jobPid', 'bytesKept']);
 
 /** Run-record fields left out when they hold the usual value: a scheduled first attempt gotorch did not stop. */
-const USUAL: Readonly<Record<string, unknown>> = { trigger: 'schedule', attempt: 1, killed: false, replaced: false };
+const USUAL: Readonly<Record<string, unknown>> = { trigger: 'schedule', attempt: 1, killed: false, replaced: false, jitterS: 0 };
 
 /** A start this late is worth a look; a few ms is every start (README, Performance). */
 const NOTABLE_LATENESS_MS = 1000;

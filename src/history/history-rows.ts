@@ -37,6 +37,8 @@ export interface HistoryRow {
   readonly reason: string | null;
   readonly trigger: RunTrigger | null;
   readonly attempt: number | null;
+  /** SPEC §8 jitter: the seconds `scheduledAt` lies after the schedule's own second on that host; null for a skipped fire. */
+  readonly jitterS: number | null;
   /** ms since the epoch. */
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
@@ -61,6 +63,7 @@ function runRow(entry: RunFinishedEntry, hooks: readonly HookRow[]): Ordered {
     reason: null,
     trigger: entry.trigger ?? null,
     attempt: entry.attempt ?? null,
+    jitterS: entry.jitterS ?? 0,
     startedAt: entry.startedAt,
     finishedAt: entry.startedAt + entry.durationMs,
     durationMs: entry.durationMs,
@@ -79,6 +82,7 @@ function skipRows(entry: FireSkippedEntry): Ordered[] {
     reason: entry.reason,
     trigger: null,
     attempt: null,
+    jitterS: null,
     startedAt: null,
     finishedAt: null,
     durationMs: null,

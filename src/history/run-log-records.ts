@@ -21,15 +21,16 @@ export interface OutputEntry {
 }
 
 /** A run record as logged: the fields of RunRecord, and `time`, when it was logged (ms). */
-export interface RunFinishedEntry extends Omit<RunRecord, 'trigger' | 'attempt' | 'killed' | 'replaced'> {
+export interface RunFinishedEntry extends Omit<RunRecord, 'trigger' | 'attempt' | 'killed' | 'replaced' | 'jitterS'> {
   readonly kind: 'run-finished';
   readonly time: number;
   /** Absent from records of versions before SPEC §7 history. */
   readonly trigger?: RunRecord['trigger'];
   readonly attempt?: number;
   readonly killed?: boolean;
-  /** Absent from records of versions before SPEC §8 overlap=. */
+  /** Absent from records of versions before SPEC §8 overlap= and jitter=. */
   readonly replaced?: boolean;
+  readonly jitterS?: number;
   /** SPEC §8: a retry of this failed attempt followed after this many ms (absent: none). */
   readonly retryInMs?: number;
 }

@@ -20,8 +20,10 @@ export interface RunRecord {
   readonly attempt: number;
   /** The job's process (group leader); named apart from the daemon's own `pid` in log records. */
   readonly jobPid: number | null;
-  /** The scheduled second, Unix seconds. */
+  /** The scheduled second, Unix seconds (SPEC §8: jitter included). */
   readonly scheduledAt: number;
+  /** SPEC §8 jitter: how many seconds `scheduledAt` lies after the schedule's own second on this host. */
+  readonly jitterS: number;
   /** Spawn time by the injected clock, ms since the epoch. */
   readonly startedAt: number;
   readonly lateMs: number;
@@ -49,6 +51,7 @@ export interface RunStart {
   readonly role: RunRole;
   readonly trigger: RunTrigger;
   readonly attempt: number;
+  readonly jitterS: number;
   readonly env: Readonly<Record<string, string>>;
   readonly clock: Clock;
   /** Starts the process (or, for an adopted run, takes over the one running). */
@@ -101,6 +104,7 @@ export class Run {
   readonly trigger: RunTrigger;
   readonly attempt: number;
   readonly scheduledAt: number;
+  readonly jitterS: number;
   readonly startedAt: number;
   readonly pid: number | undefined;
   /** Set by the supervisor when it wants this run gone: its exit is expected, not a crash. */
@@ -125,6 +129,7 @@ export class Run {
     this.trigger = start.trigger;
     this.attempt = start.attempt;
     this.scheduledAt = start.scheduledAt;
+    this.jitterS = start.jitterS;
     this.clock = start.clock;
     const { events, task } = start;
     const output = new OutputSplitter(task.options.logLimit, (stream, line) => events.publish({ type: 'output', task, run: this.id, stream, line }));
@@ -207,6 +212,7 @@ export class Run {
       attempt: this.attempt,
       jobPid: this.pid ?? null,
       scheduledAt: this.scheduledAt,
+      jitterS: this.jitterS,
       startedAt: this.startedAt,
       lateMs: this.startedAt - this.scheduledAt * 1000,
       durationMs: this.clock.now() - this.startedAt,

@@ -61,6 +61,8 @@ interface StartSpec {
   readonly role: RunRole;
   readonly trigger: RunTrigger;
   readonly attempt: number;
+  /** SPEC §8 jitter: the seconds `scheduledAt` was shifted by on this host (0 without jitter). */
+  readonly jitterS: number;
 }
 
 interface PendingStart extends StartSpec {
@@ -85,7 +87,7 @@ export class Supervisor {
       clock: options.clock,
       log: options.log,
       events: options.events,
-      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon', trigger: 'schedule', attempt: 1 }),
+      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon', trigger: 'schedule', attempt: 1, jitterS: 0 }),
       isClosing: () => this.closing,
     });
   }
@@ -95,12 +97,12 @@ export class Supervisor {
    * waiting), SPEC §8 overlap= decides: skip it (logged), let it wait for a slot, or replace the
    * oldest run.
    */
-  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule'): FireResult {
+  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule', jitterS = 0): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
     if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
     if (task.max === 0 || heldPlaces(entry) < task.max) {
-      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1 });
+      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1, jitterS });
       return 'queued';
     }
     const [running, starting] = [entry.runs.size, entry.queued + entry.retries.size];
@@ -111,7 +113,7 @@ export class Supervisor {
       if (entry.waiting !== null) this.skip(task, entry.waiting.scheduledAt, 'superseded', running, starting);
       else this.makeRoom(entry);
     }
-    entry.waiting = { scheduledAt: second, trigger };
+    entry.waiting = { scheduledAt: second, trigger, jitterS };
     this.startWaiting(entry);
     return entry.waiting === null ? 'queued' : 'waiting';
   }
@@ -134,7 +136,7 @@ export class Supervisor {
     const waiting = entry.waiting;
     if (waiting === null || this.closing || (entry.task.max > 0 && heldPlaces(entry) >= entry.task.max)) return;
     entry.waiting = null;
-    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1 });
+    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1, jitterS: waiting.jitterS });
   }
 
   /** Drops the waiting fire (said as skipped) and the waiting retries: the task is removed or the daemon stops. */
@@ -192,7 +194,7 @@ export class Supervisor {
   adopt(task: Task, job: AdoptedJob, current: boolean): void {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1 };
+    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: 0 };
     this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
   }
 
@@ -344,7 +346,7 @@ export class Supervisor {
   private startRetry(task: Task, record: RunRecord): void {
     const entry = this.entries.get(task.id);
     if (entry === undefined || this.closing) return;
-    this.enqueue({ entry, task, scheduledAt: record.scheduledAt, role: 'job', trigger: 'retry', attempt: record.attempt + 1 });
+    this.enqueue({ entry, task, scheduledAt: record.scheduledAt, role: 'job', trigger: 'retry', attempt: record.attempt + 1, jitterS: record.jitterS });
   }
 
   /** A removed task is tracked until its last run exits. */

@@ -8,6 +8,7 @@ import type { Run, RunRecord, RunTrigger } from './run.js';
 export interface WaitingFire {
   readonly scheduledAt: number;
   readonly trigger: RunTrigger;
+  readonly jitterS: number;
 }
 
 /** What the supervisor tracks per task identity, including tasks removed while their jobs still run. */

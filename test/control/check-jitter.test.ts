@@ -63,6 +63,12 @@ describe('jitter (SPEC §8)', () => {
     await box.start('--host-id', HOST);
     await waitFor(() => box.numbers('recorder.out').length >= 2, 15_000, 'recorder to run twice');
     for (const second of box.numbers('recorder.out')) expect(second % 5).toBe(offset);
+    // history says by how much each run was shifted: the run records carry the offset.
+    await box.waitForFinished('recorder', 2, 10_000);
+    const rows = (await box.cli('history', 'recorder', '--json')).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { scheduledAt: number; jitterS: number });
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) expect([row.scheduledAt % 5, row.jitterS]).toEqual([offset, offset]);
+    expect((await box.cli('history', 'recorder')).stdout.split('\n')[1]).toContain(`(+${offset}s)`);
 
     const before = await box.status();
     const spread = before.tasks.find((task) => task.name === 'spread');

@@ -54,7 +54,7 @@ describe('gotorch history', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([T + 3, T + 2].map((scheduledAt) => ({
-      task: 'held', run: null, scheduledAt, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null,
+      task: 'held', run: null, scheduledAt, result: 'skipped', reason: 'max', trigger: null, attempt: null, jitterS: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null,
     })));
   });
 

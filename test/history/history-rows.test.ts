@@ -98,13 +98,14 @@ describe('history rows (SPEC §7) from a rotated run log', () => {
       reason: null,
       trigger: 'manual',
       attempt: 1,
+      jitterS: 0,
       startedAt: at(124, 400),
       finishedAt: at(124, 420),
       durationMs: 20,
       lateMs: 400,
       hooks: [],
     });
-    expect(skipped).toEqual({ task: 'held', run: null, scheduledAt: T + 121, result: 'skipped', reason: 'max', trigger: null, attempt: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null });
+    expect(skipped).toEqual({ task: 'held', run: null, scheduledAt: T + 121, result: 'skipped', reason: 'max', trigger: null, attempt: null, jitterS: null, startedAt: null, finishedAt: null, durationMs: null, lateMs: null, hooks: null });
   });
 
   it('a record of a version before trigger and attempt shows them as unknown', () => {
