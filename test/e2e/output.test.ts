@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readJsonLines } from '../control/sandbox.js';
 import { killAll, processesMentioning, runCli, waitFor, type Started } from '../helpers/processes.js';
 
 const MiB = 1024 * 1024;
@@ -19,13 +20,8 @@ function rssOf(pid: number): number {
 }
 
 function runRecords(dir: string, task: string): Record<string, unknown>[] {
-  const file = path.join(dir, 'log', 'runs.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((record) => record.task === task && 'durationMs' in record);
+  // The daemon is writing the file: its last line may be half written (readJsonLines skips it).
+  return readJsonLines(path.join(dir, 'log', 'runs.log')).filter((record) => record.task === task && 'durationMs' in record);
 }
 
 async function startDaemon(lines: readonly string[]): Promise<{ dir: string; daemon: Started }> {
