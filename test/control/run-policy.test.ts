@@ -33,7 +33,10 @@ const LOCKED_JOB = (seconds: number): string =>
 describe('run policy against a daemon (SPEC §8)', () => {
   it('retries=2: three attempts for one scheduled second, delays doubling, each with GOTORCH_ATTEMPT; history shows them', async () => {
     const box = sandbox();
-    box.write([`0 0 0 1 1 * * 1 cron name=flaky retries=2 retry_delay=1s -- sh -c 'echo "$GOTORCH_ATTEMPT $GOTORCH_SCHEDULED_AT $(date +%s%N)" >> attempts; exit 3'`]);
+    box.write([
+      `0 0 0 1 1 * * 1 cron name=flaky retries=2 retry_delay=1s -- sh -c 'echo "$GOTORCH_ATTEMPT $GOTORCH_SCHEDULED_AT $(date +%s%N)" >> attempts; exit 3'`,
+      '0 0 0 1 1 * * 1 cron name=waits retries=1 retry_delay=1m exit 3',
+    ]);
     await box.start();
     expect((await box.cli('run', 'flaky')).code).toBe(0);
     const records = await box.waitForFinished('flaky', 3, 20_000);
@@ -56,12 +59,13 @@ describe('run policy against a daemon (SPEC §8)', () => {
       [2, 'exit 3'],
       [1, 'exit 3'],
     ]);
-    expect((await box.cli('run', 'flaky')).code).toBe(0);
-    await box.waitForFinished('flaky', 4, 10_000);
-    // A stop while a retry waits: the retry is not started, and says so.
+    // A stop while a retry waits (a minute, so the stop surely comes first): it is not started, and says so.
+    expect((await box.cli('run', 'waits')).code).toBe(0);
+    await box.waitForFinished('waits', 1, 10_000);
+    await box.waitForLog('run failed: attempt 2 of 2 in 60 s', { task: 'waits' });
     expect((await box.cli('stop')).code).toBe(0);
-    expect(box.daemonRecords().some((record) => record.msg === 'retry not started: shutting down' && record.task === 'flaky')).toBe(true);
-    expect(box.finishedRuns('flaky')).toHaveLength(4);
+    expect(box.daemonRecords().some((record) => record.msg === 'retry not started: shutting down' && record.task === 'waits')).toBe(true);
+    expect(box.finishedRuns('waits')).toHaveLength(1);
   }, 60_000);
 
   it('overlap=queue: a fire waits for the running one, starts right after it (late), the next is skipped; never two at once', async () => {

@@ -103,9 +103,10 @@ async function runPlan(expect: ExpectStatic, label: string, plan: Plan): Promise
     expect(inOrder.length).toBeGreaterThan(0);
     const first = inOrder[0];
     const last = inOrder[inOrder.length - 1];
-    // The daemon plans from the second after it started; a slow start may cost it a few seconds.
+    // The daemon plans from the second after it started; a slow start may cost it a few seconds (5 on
+    // a 2-core box running two test suites and a `yes` beside it).
     expect(first - unix(plan.start), 'first planned second after start').toBeGreaterThanOrEqual(1);
-    expect(first - unix(plan.start), 'first planned second after start').toBeLessThanOrEqual(4);
+    expect(first - unix(plan.start), 'first planned second after start').toBeLessThanOrEqual(10);
     expect(last).toBeGreaterThanOrEqual(unix(plan.until));
 
     const finished = new Map(plan.tasks.map((task) => [task.name, daemon.finished(task.name)]));
