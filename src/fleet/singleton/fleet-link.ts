@@ -1,8 +1,9 @@
 /**
  * What singleton tasks (SPEC §10) need of the fleet's etcd connection, and nothing more: the gate and
- * the leadership code against this, the connection (src/fleet/, the `--etcd` session) satisfies it by
- * an adapter, and the unit tests by an in-memory etcd (test/fleet/singleton/fake-etcd.ts).
+ * the leadership are written against this; the connection (src/fleet/, the `--etcd` session) meets it through
+ * an adapter (etcd-link.ts), the unit tests through an in-memory etcd (test/fleet/singleton/fake-etcd.ts).
  */
+import type { Clock, Timer } from '../../clock.js';
 
 /** Which lease a key is bound to: the host's (gone with the host), or the claims lease (outlives skew). */
 export type LeaseKind = 'host' | 'claims';
@@ -43,11 +44,22 @@ export interface FleetLink {
 /**
  * SPEC §10: the host lease is alive on the server at least until the last keep-alive's answer + TTL;
  * this host acts as if it ended `marginMs` before that (its own watchdog: the client's 'lost' event can
- * come 2 × TTL late, microsoft/etcd3#155). Infinity-free: null when there is no lease to trust.
+ * come 2 × TTL late, microsoft/etcd3#155). Null when there is no lease to trust.
  */
 export function leaseDeadline(link: FleetLink, marginMs: number): number | null {
   const last = link.lastKeepAliveAt();
   return last === null ? null : last + link.ttlMs - marginMs;
+}
+
+/** The longest a stop waits for etcd to free this host's slots and leaderships (else their lease ends them). */
+export const CLOSE_WAIT_MS = 2000;
+
+/** Waits for `work` to settle, but at most `ms` (a stop must not hang on a hung etcd). */
+export async function settleWithin(clock: Clock, ms: number, work: readonly Promise<unknown>[]): Promise<void> {
+  let timer: Timer | undefined;
+  const late = new Promise<void>((resolve) => (timer = clock.setTimer(clock.now() + ms, resolve)));
+  await Promise.race([Promise.allSettled(work), late]);
+  timer?.cancel();
 }
 
 /** Why this host cannot claim now, or undefined when it can (connected, lease trusted for `marginMs` more). */

@@ -12,7 +12,7 @@ import type { RunTrigger } from '../../supervisor/run.js';
 import type { FireResult } from '../../supervisor/supervisor.js';
 import type { Task } from '../../tasks/types.js';
 import { claimFire, type ClaimOutcome, type ClaimRecord } from './claim.js';
-import { unavailable, type FleetLink } from './fleet-link.js';
+import { CLOSE_WAIT_MS, settleWithin, unavailable, type FleetLink } from './fleet-link.js';
 
 /** A claim is not made with less than this left of the host lease (its slot would die with it). */
 export const CLAIM_LEASE_MARGIN_MS = 1000;
@@ -84,7 +84,7 @@ export class FireGate {
     const link = this.options.link();
     const held = [...this.slots.values()];
     this.slots.clear();
-    if (link !== undefined) await Promise.allSettled(held.map((slot) => link.store.removeIf(slot.key, slot.value)));
+    if (link !== undefined) await settleWithin(this.options.clock, CLOSE_WAIT_MS, held.map((slot) => link.store.removeIf(slot.key, slot.value)));
   }
 
   private async claim(link: FleetLink, task: Task, second: number, trigger: RunTrigger): Promise<void> {

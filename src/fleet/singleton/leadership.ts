@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../clock.js';
 import type { Task } from '../../tasks/types.js';
-import { leaseDeadline, unavailable, type FleetLink } from './fleet-link.js';
+import { CLOSE_WAIT_MS, leaseDeadline, settleWithin, unavailable, type FleetLink } from './fleet-link.js';
 
 /** How long before the lease may end the holder stops: TERM at the deadline leaves it grace + 1 s to exit (README: Singleton tasks), at most half the TTL. */
 export function stopMarginMs(task: Task, ttlMs: number): number {
@@ -80,7 +80,7 @@ export class Leadership {
     const held = [...this.tasks.values()].filter((state) => state.held);
     for (const state of this.tasks.values()) this.disarm(state);
     this.tasks.clear();
-    if (link !== undefined) await Promise.allSettled(held.map((state) => link.store.removeIf(this.leaderKey(link, state.task), this.value(link))));
+    if (link !== undefined) await settleWithin(this.options.clock, CLOSE_WAIT_MS, held.map((state) => link.store.removeIf(this.leaderKey(link, state.task), this.value(link))));
   }
 
   private stateOf(task: Task): TaskLeadership {
