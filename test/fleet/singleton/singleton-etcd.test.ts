@@ -4,16 +4,16 @@
  * singletonLink. The supervisor is a counter: what is checked is which host was let fire which second.
  */
 import { randomBytes } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../../src/clock.js';
 import { RunEvents, type FireSkipped } from '../../../src/events.js';
-import { singletonLink, type FleetConnection } from '../../../src/fleet/singleton/etcd-link.js';
+import { singletonLink } from '../../../src/fleet/singleton/etcd-link.js';
 import { FireGate } from '../../../src/fleet/singleton/gate.js';
 import type { RunRecord } from '../../../src/supervisor/run.js';
 import type { Task } from '../../../src/tasks/types.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { captureLogger, makeTask } from '../../supervisor/fakes.js';
+import { connect } from './etcd-connection.js';
 import { offsetClock } from './fake-etcd.js';
 
 const TTL_S = 10;
@@ -25,31 +25,15 @@ interface Host {
   readonly clock: Clock;
   readonly gate: FireGate;
   readonly events: RunEvents;
-  readonly client: Etcd3;
   readonly fired: { task: string; second: number; at: number }[];
   readonly skipped: FireSkipped[];
   close(): Promise<void>;
 }
 
-/** A connection as the `--etcd` session's object looks: a client, a host lease and its keep-alive record. */
 async function host(url: string, fleet: string, name: string, offsetMs: number, runMs: number, claimTimeoutMs?: number): Promise<Host> {
-  const client = new Etcd3({ hosts: url });
-  const lease = client.lease(TTL_S);
-  let last: number | null = null;
-  lease.on('keepaliveSucceeded', () => (last = Date.now()));
-  lease.on('lost', () => (last = null));
-  await lease.grant();
-  last = Date.now();
+  const connected = await connect(url, fleet, name, TTL_S);
+  const { connection } = connected;
   const clock = offsetClock(systemClock, offsetMs);
-  const connection: FleetConnection = {
-    hostName: name,
-    client,
-    ttlMs: TTL_S * 1000,
-    key: (...parts) => ['gotorch', fleet, ...parts].join('/'),
-    hostLease: () => lease,
-    lastKeepAliveAt: () => last,
-    isUp: () => last !== null,
-  };
   const link = singletonLink(connection, clock);
   const events = new RunEvents();
   const fired: Host['fired'] = [];
@@ -66,11 +50,10 @@ async function host(url: string, fleet: string, name: string, offsetMs: number, 
   };
   const gate = new FireGate({ link: () => link, fire, events, clock, log: captureLogger().logger, instance: name, claimTimeoutMs });
   return {
-    name, clock, gate, events, client, fired, skipped,
+    name, clock, gate, events, fired, skipped,
     async close() {
       link.close();
-      await lease.revoke().catch(() => undefined);
-      client.close();
+      await connected.close();
     },
   };
 }
