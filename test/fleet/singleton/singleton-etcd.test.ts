@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../../src/clock.js';
 import { RunEvents, type FireSkipped } from '../../../src/events.js';
-import { singletonLink } from '../../../src/fleet/singleton/etcd-link.js';
+import { CLAIMS_ROTATE_MS, CLAIMS_TTL_S, singletonLink } from '../../../src/fleet/singleton/etcd-link.js';
 import { FireGate } from '../../../src/fleet/singleton/gate.js';
 import type { RunRecord } from '../../../src/supervisor/run.js';
 import type { Task } from '../../../src/tasks/types.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogger, makeTask } from '../../supervisor/fakes.js';
 import { connect } from './etcd-connection.js';
 import { offsetClock } from './fake-etcd.js';
@@ -150,4 +151,36 @@ describe.skipIf(ETCD === undefined)('SPEC §10 singleton fires on a real etcd, t
       await Promise.all(hosts.map((h) => h.close()));
     }
   }, 40_000);
+  it('the claims lease: fire keys carry a lease of CLAIMS_TTL_S never kept alive, a new one each minute; slots the host lease', async () => {
+    const fleet = `it-${randomBytes(3).toString('hex')}`;
+    const connected = await connect(server.url, fleet, 'host-1', TTL_S);
+    const clock = new FakeClock(Date.now());
+    const link = singletonLink(connected.connection, clock);
+    const { client } = connected;
+    try {
+      const leaseOf = async (key: string): Promise<string> => String((await client.get(key).exec()).kvs[0].lease);
+      const ttlOf = async (lease: string): Promise<number> => Number((await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
+      expect(await link.store.createIfAbsent(['a', 'b'], [{ key: 'a', value: '1', lease: 'claims' }, { key: 'b', value: '1', lease: 'host' }])).toEqual({ created: true });
+      expect(await link.store.createIfAbsent(['a'], [{ key: 'a', value: '2', lease: 'claims' }])).toEqual({ created: false, existing: new Map([['a', '1']]) });
+      clock.advance(CLAIMS_ROTATE_MS - 1);
+      await link.store.createIfAbsent(['c'], [{ key: 'c', value: '1', lease: 'claims' }]);
+      clock.advance(1);
+      await link.store.createIfAbsent(['d'], [{ key: 'd', value: '1', lease: 'claims' }]);
+      const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map(leaseOf));
+      expect(c).toBe(a);
+      expect(d).not.toBe(a);
+      expect(b).toBe(String(await connected.connection.hostLease()!.grant()));
+      expect(await ttlOf(a)).toBeGreaterThan(CLAIMS_TTL_S - 10);
+      expect(await ttlOf(a)).toBeLessThanOrEqual(CLAIMS_TTL_S);
+      await link.store.removeIf('b', 'other');
+      expect(await client.get('b').string()).toBe('1');
+      await link.store.removeIf('b', '1');
+      expect(await client.get('b').string()).toBeNull();
+      expect([...(await link.store.list('c'))]).toEqual(['c']);
+    } finally {
+      link.close();
+      await Promise.all(['a', 'b', 'c', 'd'].map((key) => client.delete().key(key).exec()));
+      await connected.close();
+    }
+  });
 });
