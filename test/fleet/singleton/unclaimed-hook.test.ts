@@ -10,6 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Alerts } from '../../../src/alerts/alerts.js';
 import type { HookDocument } from '../../../src/alerts/document.js';
 import { RunEvents, type HookOutcome } from '../../../src/events.js';
+import { writeDaemonLog } from '../../../src/daemon/daemon-log.js';
+import { writeRunLog } from '../../../src/daemon/run-log.js';
+import { SKIP_MESSAGES, SKIPPED_FIRE_MESSAGE } from '../../../src/daemon/skip-report.js';
 import { FireGate } from '../../../src/fleet/singleton/gate.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { waitFor } from '../../helpers/processes.js';
@@ -22,7 +25,7 @@ afterEach(() => {
 });
 
 describe('SPEC §10 an unclaimed singleton fire is a failure', () => {
-  it('etcd down: the first skipped fire sends on_failure at once, later ones in the minute are counted into the next', async () => {
+  it('etcd down: the first skipped fire sends on_failure at once, later ones in the minute are counted into the next; the logs and history say it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-unclaimed-'));
     dirs.push(dir);
     const out = path.join(dir, 'hooks');
@@ -32,6 +35,10 @@ describe('SPEC §10 an unclaimed singleton fire is a failure', () => {
     const events = new RunEvents();
     const outcomes: HookOutcome[] = [];
     events.on('hook-outcome', 'test', (outcome) => outcomes.push(outcome));
+    const daemonLog = captureLogger();
+    const runLog = captureLogger();
+    writeDaemonLog(events, daemonLog.logger, clock);
+    writeRunLog(events, runLog.logger, clock);
     const alerts = new Alerts({ events, clock, host: 'web-1', digest: () => 'd', baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const fired: number[] = [];
     const gate = new FireGate({ link: () => link, fire: (_task, second) => (fired.push(second), 'queued'), events, clock, log: captureLogger().logger, instance: 'i' });
@@ -50,6 +57,12 @@ describe('SPEC §10 an unclaimed singleton fire is a failure', () => {
     const documents = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as HookDocument);
     expect(documents.map((doc) => [doc.scheduledAt, doc.suppressed])).toEqual([[1_800_000_001, 0], [1_800_000_003, 1]]);
     expect(fired).toEqual([]);
+    // The daemon's log and the run log (history) say it, the first at once and the rest counted per minute.
+    expect(daemonLog.records.find((record) => record.msg === SKIP_MESSAGES['fleet unavailable'])).toMatchObject({ task: 'report', scheduledAt: 1_800_000_001 });
+    expect(runLog.records.filter((record) => record.msg === SKIPPED_FIRE_MESSAGE)).toMatchObject([
+      { task: 'report', reason: 'fleet unavailable', scheduledAt: 1_800_000_001 },
+      { task: 'report', reason: 'fleet unavailable', skipped: 2, seconds: [1_800_000_002, 1_800_000_003] },
+    ]);
     await alerts.flush();
   });
 });
