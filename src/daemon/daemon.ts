@@ -105,9 +105,10 @@ export class Daemon {
       onRunsChanged: () => this.state.markDirty(),
       instance,
     });
-    const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log, instance };
-    this.gate = new FireGate({ ...fleet, events: this.events, fire: (task, second, trigger) => this.supervisor.fire(task, second, trigger) });
-    this.leadership = new Leadership({ ...fleet, changed: (task, mayRun) => this.supervisor.keepDaemons(task, mayRun) });
+    const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log };
+    const supervisor = this.supervisor;
+    this.gate = new FireGate({ ...fleet, events: this.events, fire: (task, second, trigger, runId) => supervisor.fire(task, second, trigger, runId), runId: (second) => supervisor.newRunId(second) });
+    this.leadership = new Leadership({ ...fleet, instance, changed: (task, mayRun) => supervisor.keepDaemons(task, mayRun) });
     this.ticker = new Ticker(this.clock, (second, nowMs) => {
       this.tickLateness.record(nowMs - second * 1000);
       this.tick(second);

@@ -61,6 +61,8 @@ interface StartSpec {
   readonly role: RunRole;
   readonly trigger: RunTrigger;
   readonly attempt: number;
+  /** Given by the caller (a singleton fire's claim names its run, SPEC §10); else made at the start. */
+  readonly runId?: string;
 }
 
 interface PendingStart extends StartSpec {
@@ -95,12 +97,12 @@ export class Supervisor {
    * waiting), SPEC §8 overlap= decides: skip it (logged), let it wait for a slot, or replace the
    * oldest run.
    */
-  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule'): FireResult {
+  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule', runId?: string): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
     if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
     if (task.max === 0 || heldPlaces(entry) < task.max) {
-      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1 });
+      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1, runId });
       return 'queued';
     }
     const [running, starting] = [entry.runs.size, entry.queued + entry.retries.size];
@@ -111,7 +113,7 @@ export class Supervisor {
       if (entry.waiting !== null) this.skip(task, entry.waiting.scheduledAt, 'superseded', running, starting);
       else this.makeRoom(entry);
     }
-    entry.waiting = { scheduledAt: second, trigger };
+    entry.waiting = { scheduledAt: second, trigger, runId };
     this.startWaiting(entry);
     return entry.waiting === null ? 'queued' : 'waiting';
   }
@@ -134,7 +136,7 @@ export class Supervisor {
     const waiting = entry.waiting;
     if (waiting === null || this.closing || (entry.task.max > 0 && heldPlaces(entry) >= entry.task.max)) return;
     entry.waiting = null;
-    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1 });
+    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1, runId: waiting.runId });
   }
 
   /** Drops the waiting fire (said as skipped) and the waiting retries: the task is removed or the daemon stops. */
@@ -147,6 +149,11 @@ export class Supervisor {
   private skip(task: Task, scheduledAt: number, reason: SkipReason, running: number, starting: number): FireResult {
     this.options.events.publish({ type: 'fire-skipped', task, scheduledAt, reason, running, starting, at: this.options.clock.now() });
     return 'skipped';
+  }
+
+  /** A run id for a fire of `scheduledAt` (GOTORCH_RUN_ID): unique, ending with this supervisor's instance. */
+  newRunId(scheduledAt: number): string {
+    return `${scheduledAt}-${++this.runCounter}-${this.instance}`;
   }
 
   /** SPEC §4 `run <name>`: one instance now, respecting `max`. */
@@ -305,7 +312,7 @@ export class Supervisor {
 
   private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
     const { task, scheduledAt } = spec;
-    const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${this.instance}`;
+    const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
     const run = new Run({
       ...spec,
       runId,

@@ -8,10 +8,10 @@
 import type { Task } from '../../tasks/types.js';
 import type { FleetLink } from './fleet-link.js';
 
-/** What the fire and slot keys hold: who claimed, which daemon (every run id ends with `instance`). */
+/** What the fire and slot keys hold: who claimed, with which run id (GOTORCH_RUN_ID of the run it starts). */
 export interface ClaimRecord {
   readonly host: string;
-  readonly instance: string;
+  readonly run: string;
   readonly second: number;
   /** When the claim was made, this host's clock (ms). */
   readonly at: number;

@@ -23,12 +23,12 @@ export interface GateOptions {
   /** The fleet connection; undefined without `--etcd` (then singleton fires never run: README). */
   readonly link: () => FleetLink | undefined;
   /** The supervisor's fire. */
-  readonly fire: (task: Task, second: number, trigger: RunTrigger) => FireResult;
+  readonly fire: (task: Task, second: number, trigger: RunTrigger, runId?: string) => FireResult;
+  /** A new run id for a fire of that second (the supervisor's newRunId): the claim names the run. */
+  readonly runId: (second: number) => string;
   readonly events: RunEvents;
   readonly clock: Clock;
   readonly log: Logger;
-  /** The daemon instance every run id ends with: the claim names it. */
-  readonly instance: string;
   readonly claimTimeoutMs?: number;
 }
 
@@ -88,8 +88,8 @@ export class FireGate {
   }
 
   private async claim(link: FleetLink, task: Task, second: number, trigger: RunTrigger): Promise<void> {
-    const { clock, instance } = this.options;
-    const record: ClaimRecord = { host: link.hostName, instance, second, at: clock.now() };
+    const { clock } = this.options;
+    const record: ClaimRecord = { host: link.hostName, run: this.options.runId(second), second, at: clock.now() };
     const claiming = claimFire(link, task, second, record);
     const outcome = await this.bounded(claiming);
     if (outcome === undefined) {
@@ -105,7 +105,7 @@ export class FireGate {
       case 'claimed':
         this.last.set(task.id, { second, holder: 'this host' });
         if (outcome.slot !== null) this.slots.set(fireId(task.id, second), outcome.slot);
-        this.options.fire(task, second, trigger);
+        this.options.fire(task, second, trigger, record.run);
         return;
       case 'taken':
         this.last.set(task.id, { second, holder: outcome.holder });

@@ -21,16 +21,18 @@ interface GateHost {
   readonly events: RunEvents;
   readonly clock: Clock;
   /** Seconds this host's supervisor was asked to fire, per task. */
-  readonly fired: { task: string; second: number }[];
+  readonly fired: { task: string; second: number; runId?: string }[];
   readonly skipped: FireSkipped[];
 }
 
+let runs = 0;
+
 function gateHost(name: string, link: FleetLink | undefined, clock: Clock): GateHost {
   const events = new RunEvents();
-  const fired: { task: string; second: number }[] = [];
+  const fired: GateHost['fired'] = [];
   const skipped: FireSkipped[] = [];
   events.on('fire-skipped', 'test', (event) => skipped.push(event));
-  const gate = new FireGate({ link: () => link, fire: (task, second) => (fired.push({ task: task.id, second }), 'queued'), events, clock, log: captureLogger().logger, instance: `i-${name}` });
+  const gate = new FireGate({ link: () => link, fire: (task, second, _trigger, runId) => (fired.push({ task: task.id, second, runId }), 'queued'), events, clock, log: captureLogger().logger, runId: (second) => `${second}-${++runs}-${name}` });
   return { name, gate, events, clock, fired, skipped };
 }
 
@@ -98,6 +100,13 @@ describe('SPEC §10 singleton cron fires: one claim per (task, second)', () => {
     expect(bySecond.size).toBe(20);
     for (const ran of bySecond.values()) expect(ran).toHaveLength(1);
     expect(etcd.commits).toHaveLength(20);
+    // The fire key names the claiming host and the run id the run then gets (GOTORCH_RUN_ID).
+    for (const host of hosts) {
+      for (const { second, runId } of host.fired) {
+        expect(JSON.parse(etcd.keys.get(`gotorch/test/fires/report/${second}`)!.value)).toMatchObject({ host: host.name, run: runId, second });
+        expect(runId).toMatch(new RegExp(`^${second}-\\d+-${host.name}$`));
+      }
+    }
     expect(hosts.flatMap((host) => host.skipped)).toEqual([]);
   });
 
@@ -110,7 +119,7 @@ describe('SPEC §10 singleton cron fires: one claim per (task, second)', () => {
     const late = gateHost('late', links[1], links[1].clock);
     late.gate.fire(every, second, 'schedule');
     await settle();
-    expect(hosts[0].fired).toEqual([{ task: 'report', second }]);
+    expect(hosts[0].fired).toMatchObject([{ task: 'report', second }]);
     expect(late.fired).toEqual([]);
     expect(late.skipped).toEqual([]);
     expect(late.gate.lastClaim('report')).toEqual({ second, holder: 'host-1' });
@@ -156,7 +165,7 @@ describe('SPEC §10 max counts across the fleet (slot keys)', () => {
     clock.advance(10_000);
     hosts[1].gate.fire(task, s + 11, 'schedule');
     await settle();
-    expect(hosts[1].fired).toEqual([{ task: 'sync', second: s + 11 }]);
+    expect(hosts[1].fired).toMatchObject([{ task: 'sync', second: s + 11 }]);
   });
 });
 
@@ -173,7 +182,7 @@ describe('SPEC §10 the gate and etcd trouble', () => {
     for (let i = 0; i < 1000; i++) host.gate.fire(every, s + i, 'schedule');
     host.gate.fire(local, s, 'schedule');
     expect(performance.now() - began).toBeLessThan(100);
-    expect(host.fired).toEqual([{ task: 'local', second: s }]);
+    expect(host.fired).toMatchObject([{ task: 'local', second: s }]);
     await settle();
     expect(host.skipped).toEqual([]);
     clock.advance(CLAIM_TIMEOUT_MS);
@@ -183,7 +192,7 @@ describe('SPEC §10 the gate and etcd trouble', () => {
     // etcd answers after all: the one claim it commits is not run, and its slot is given back.
     etcd.release();
     await settle();
-    expect(host.fired).toEqual([{ task: 'local', second: s }]);
+    expect(host.fired).toMatchObject([{ task: 'local', second: s }]);
     expect(etcd.commits.length).toBeGreaterThan(0);
     expect([...etcd.keys.keys()].filter((key) => key.includes('/slots/'))).toEqual([]);
   });
@@ -224,7 +233,7 @@ describe('SPEC §10 the gate and etcd trouble', () => {
     host.gate.fire(every, 1_800_000_001, 'schedule');
     host.gate.fire(local, 1_800_000_001, 'schedule');
     await settle();
-    expect(host.fired).toEqual([{ task: 'local', second: 1_800_000_001 }]);
+    expect(host.fired).toMatchObject([{ task: 'local', second: 1_800_000_001 }]);
     expect(host.skipped).toEqual([]);
   });
 });

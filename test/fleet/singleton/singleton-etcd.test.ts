@@ -42,14 +42,14 @@ async function host(url: string, fleet: string, name: string, offsetMs: number, 
   events.on('fire-skipped', 'test', (event) => skipped.push(event));
   let counter = 0;
   // A run that lasts runMs, then ends as the supervisor says it: its slot (max > 0) is freed then.
-  const fire = (task: Task, second: number): 'queued' => {
+  const fire = (task: Task, second: number, _trigger: unknown, run = ''): 'queued' => {
     const at = Date.now();
     fired.push({ task: task.id, second, at });
-    const record: RunRecord = { task: task.id, run: `${second}-${++counter}-${name}`, trigger: 'schedule', attempt: 1, jobPid: 1, scheduledAt: second, startedAt: at, lateMs: 0, durationMs: runMs, exitCode: 0, signal: null, timedOut: false, killed: false, replaced: false, bytesKept: 0, bytesDropped: 0, error: null };
+    const record: RunRecord = { task: task.id, run, trigger: 'schedule', attempt: 1, jobPid: 1, scheduledAt: second, startedAt: at, lateMs: 0, durationMs: runMs, exitCode: 0, signal: null, timedOut: false, killed: false, replaced: false, bytesKept: 0, bytesDropped: 0, error: null };
     setTimeout(() => events.publish({ type: 'run-finished', task, role: 'job', record, retryInMs: null }), runMs);
     return 'queued';
   };
-  const gate = new FireGate({ link: () => link, fire, events, clock, log: captureLogger().logger, instance: name, claimTimeoutMs });
+  const gate = new FireGate({ link: () => link, fire, events, clock, log: captureLogger().logger, runId: (second) => `${second}-${++counter}-${name}`, claimTimeoutMs });
   return {
     name, clock, gate, events, fired, skipped,
     async close() {

@@ -41,7 +41,7 @@ describe('SPEC §10 an unclaimed singleton fire is a failure', () => {
     writeRunLog(events, runLog.logger, clock);
     const alerts = new Alerts({ events, clock, host: 'web-1', digest: () => 'd', baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const fired: number[] = [];
-    const gate = new FireGate({ link: () => link, fire: (_task, second) => (fired.push(second), 'queued'), events, clock, log: captureLogger().logger, instance: 'i' });
+    const gate = new FireGate({ link: () => link, fire: (_task, second) => (fired.push(second), 'queued'), events, clock, log: captureLogger().logger, runId: (second) => `${second}-1-i` });
     const task = makeTask({ id: 'report' }, { singleton: true, onFailure: { kind: 'command', command: `cat >> ${out}; echo >> ${out}` } });
 
     etcd.failing = true;
