@@ -72,6 +72,11 @@ export class EtcdClaimStore implements ClaimStore {
     await this.client.if(key, 'Value', '==', value).then(this.client.delete().key(key)).commit();
   }
 
+  async rebind(key: string, value: string): Promise<boolean> {
+    const put = { request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: await this.leaseId('host') } };
+    return (await this.client.if(key, 'Value', '==', value).then(put).commit()).succeeded;
+  }
+
   close(): void {
     this.claims?.lease.release();
     this.claims = undefined;

@@ -25,6 +25,8 @@ export interface ClaimStore {
   createIfAbsent(absent: readonly string[], puts: readonly Put[]): Promise<CreateResult>;
   /** Deletes `key` only while it still holds `value` (a slot or a leadership this host held). */
   removeIf(key: string, value: string): Promise<void>;
+  /** One transaction: while `key` holds `value`, writes it again bound to the host lease in force; whether it did. */
+  rebind(key: string, value: string): Promise<boolean>;
 }
 
 export interface FleetLink {

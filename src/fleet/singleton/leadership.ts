@@ -104,8 +104,10 @@ export class Leadership {
     const value = this.value(link);
     try {
       const result = await link.store.createIfAbsent([key], [{ key, value, lease: 'host' }]);
-      // Our own key still there: the lease outlived a lapse of keep-alives, nobody else can have taken over.
-      if (!result.created && result.existing.get(key) !== value) {
+      // Our own key still there: its lease outlived a lapse of keep-alives, nobody else can have taken over.
+      // It is bound again to the host lease in force, which the watchdog follows (the connection may have a new one).
+      const own = !result.created && result.existing.get(key) === value && (await link.store.rebind(key, value));
+      if (!result.created && !own) {
         state.holder = holderName(result.existing.get(key));
         return;
       }

@@ -139,6 +139,12 @@ export class FakeHost implements FleetLink {
         call(() => {
           if (etcd.keys.get(key)?.value === value) etcd.keys.delete(key);
         }),
+      rebind: (key, value) =>
+        call(() => {
+          if (etcd.keys.get(key)?.value !== value) return false;
+          etcd.put(key, value, this.hostLease);
+          return true;
+        }),
     };
   }
 

@@ -137,6 +137,25 @@ describe('SPEC §10 daemon-type singleton: an election per task', () => {
     expect(holder.leadership.holderOf('worker')).toBe('this host');
   });
 
+  it('back after a lapse with a new host lease (the old one left unkept): the key is bound again to the new lease, so it never lapses under a running holder', async () => {
+    const { hosts, run, etcd } = fleet(2);
+    await run(5000);
+    const [holder] = holders(hosts);
+    const other = hosts.find((host) => host !== holder)!;
+    const last = holder.link.lastKeepAliveAt()!;
+    holder.link.partitioned = true;
+    await run(Math.ceil((last + TTL - 1500 - holder.link.clock.now()) / 100) * 100);
+    expect(holder.terminatedAt).toHaveLength(2);
+    // The connection comes back with a fresh lease; the old one (holding the key) is no longer kept alive.
+    holder.link.partitioned = false;
+    holder.link.hostLease = etcd.grant(TTL);
+    holder.link.keepAlive();
+    await run(20_000);
+    expect(etcd.keys.get('gotorch/test/leaders/worker')?.lease).toBe(holder.link.hostLease);
+    expect(other.spawner.children).toEqual([]);
+    expect(holder.spawner.alive()).toHaveLength(2);
+  });
+
   it('the window closing gives leadership up at once (the key deleted); a reload that drops the task resigns too', async () => {
     const { hosts, run, etcd } = fleet(2);
     await run(3000);

@@ -151,7 +151,7 @@ describe.skipIf(ETCD === undefined)('SPEC §10 singleton fires on a real etcd, t
       await Promise.all(hosts.map((h) => h.close()));
     }
   }, 40_000);
-  it('the claims lease: fire keys carry a lease of CLAIMS_TTL_S never kept alive, a new one each minute; slots the host lease', async () => {
+  it('the store on etcd: fire keys on a claims lease of CLAIMS_TTL_S never kept alive, a new one each minute; slots on the host lease; rebind and compare-and-delete', async () => {
     const fleet = `it-${randomBytes(3).toString('hex')}`;
     const connected = await connect(server.url, fleet, 'host-1', TTL_S);
     const clock = new FakeClock(Date.now());
@@ -172,6 +172,10 @@ describe.skipIf(ETCD === undefined)('SPEC §10 singleton fires on a real etcd, t
       expect(b).toBe(String(await connected.connection.hostLease()!.grant()));
       expect(await ttlOf(a)).toBeGreaterThan(CLAIMS_TTL_S - 10);
       expect(await ttlOf(a)).toBeLessThanOrEqual(CLAIMS_TTL_S);
+      await client.put('b').value('1').exec(); // no lease: as if bound to a lease the connection gave up
+      expect(await link.store.rebind('b', 'other')).toBe(false);
+      expect(await link.store.rebind('b', '1')).toBe(true);
+      expect(await leaseOf('b')).toBe(b);
       await link.store.removeIf('b', 'other');
       expect(await client.get('b').string()).toBe('1');
       await link.store.removeIf('b', '1');
