@@ -19,8 +19,10 @@ import type { Task } from './tasks/types.js';
  * Why a fire did not start: SPEC §1.3 `max` (overlap=skip); overlap=queue with a fire already waiting
  * (`queue full`); overlap=replace where a newer fire took the waiting one's place (`superseded`); a
  * stop drops fires, waiting ones included (`shutting down`), and so does a reload that removes the task.
+ * SPEC §10: a singleton fire whose claim could not be made (etcd down, the lease may have expired, the
+ * transaction failed) is `fleet unavailable`: not run (at most once), and a failure (its hook fires).
  */
-export type SkipReason = 'max' | 'queue full' | 'superseded' | 'task removed' | 'shutting down';
+export type SkipReason = 'max' | 'queue full' | 'superseded' | 'task removed' | 'shutting down' | 'fleet unavailable';
 
 export interface FireSkipped {
   readonly type: 'fire-skipped';
@@ -32,6 +34,8 @@ export interface FireSkipped {
   readonly starting: number;
   /** When it was decided (ms, the supervisor's clock). */
   readonly at: number;
+  /** What went wrong, for `fleet unavailable` (e.g. `etcd is down`). */
+  readonly detail?: string;
 }
 
 export interface RunStarted {

@@ -47,6 +47,29 @@ interface Output {
 
 const NO_OUTPUT: Output = { text: '', truncated: false };
 
+/** The record a hook document reports for a singleton fire that was never started: a spawn error with the reason. */
+function unclaimedRecord(task: Task, scheduledAt: number, at: number, detail: string | undefined): RunRecord {
+  return {
+    task: task.id,
+    run: `${scheduledAt}-unclaimed`,
+    trigger: 'schedule',
+    attempt: 1,
+    jobPid: null,
+    scheduledAt,
+    startedAt: at,
+    lateMs: at - scheduledAt * 1000,
+    durationMs: 0,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    killed: false,
+    replaced: false,
+    bytesKept: 0,
+    bytesDropped: 0,
+    error: `singleton fire not claimed: ${detail ?? 'fleet unavailable'}`,
+  };
+}
+
 const hasAlerts = (task: Task): boolean => task.options.onFailure !== undefined || task.options.onSuccess !== undefined || task.options.ping !== undefined;
 
 type Outcome = Omit<HookOutcome, 'type' | 'task' | 'run' | 'hook' | 'suppressed' | 'ping'>;
@@ -103,6 +126,10 @@ export class Alerts {
       const output = held?.output ?? NO_OUTPUT;
       this.endPing(task, record, false, output);
       this.ended(task, record, output);
+    });
+    // SPEC §10: a singleton fire not run because etcd was unavailable is a failure (a start that could not be made).
+    events.on('fire-skipped', 'alerts', ({ task, scheduledAt, reason, detail, at }) => {
+      if (reason === 'fleet unavailable' && task.options.onFailure !== undefined) this.flood.failure(task.id, this.parts('failure', task, unclaimedRecord(task, scheduledAt, at, detail), NO_OUTPUT));
     });
     events.on('daemon-exited', 'alerts', ({ task, record, expected }) => {
       const output = this.daemonOutput.get(record.run) ?? NO_OUTPUT;

@@ -1,5 +1,6 @@
 /** `gotorch check` (SPEC §4): validate like `nginx -t`; list the tasks for a host and their next fire times. */
 import { applicableTasks, HostList } from '../fleet/host-list.js';
+import { singletonWarnings } from '../fleet/singleton/without-fleet.js';
 import { describeIdentity, hostName, resolveIdentity } from '../fleet/identity.js';
 import { hostJitter, nextTaskFires } from '../planner/jitter.js';
 import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
@@ -35,7 +36,9 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   const identity = resolveIdentity(common.hostId);
   // cwd, shell and user are facts of this machine: check them for the tasks it would run, and for
   // none in the fleet view, which is about other hosts.
-  const loaded = await loadTaskFile(common.tasks, (task) => !fleetView && new HostList(task.hosts).appliesTo(identity));
+  const read = await loadTaskFile(common.tasks, (task) => !fleetView && new HostList(task.hosts).appliesTo(identity));
+  // SPEC §10: `check` has no --etcd; GOTORCH_ETCD says whether the daemons of this shell have a fleet.
+  const loaded = process.env.GOTORCH_ETCD ? read : { ...read, warnings: [...read.warnings, ...singletonWarnings(read.tasks)] };
   if (loaded.errors.length > 0) {
     if (options.json) {
       process.stdout.write(JSON.stringify({ file: common.tasks, ok: false, errors: loaded.errors, warnings: loaded.warnings }, null, 2) + '\n');

@@ -41,7 +41,8 @@ export function formatStatus(status: StatusReport, now: number): string {
   for (const task of status.tasks) {
     rows.push([
       task.current ? task.name : `${task.name} (removed)`,
-      task.type,
+      // SPEC §10: who holds a singleton task.
+      task.singleton === undefined ? task.type : `${task.type} (singleton: ${task.singleton ?? 'holder unknown'})`,
       task.max === null ? '-' : String(task.max),
       running(task, now),
       lastExit(task),

@@ -8,6 +8,10 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
 import { hostName } from '../fleet/identity.js';
+import type { FleetLink } from '../fleet/singleton/fleet-link.js';
+import { FireGate } from '../fleet/singleton/gate.js';
+import { Leadership } from '../fleet/singleton/leadership.js';
+import { singletonWarnings } from '../fleet/singleton/without-fleet.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
@@ -15,6 +19,7 @@ import { jobSpawner } from '../supervisor/spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { LoadResult } from '../tasks/load.js';
+import { formatError } from '../tasks/errors.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
@@ -51,6 +56,14 @@ export class Daemon {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly supervisor: Supervisor;
+  /** SPEC §10: the planner's fires pass it (singleton ones are claimed in etcd first); daemon singletons ask `leadership`. */
+  private readonly gate: FireGate;
+  private readonly leadership: Leadership;
+  /**
+   * SPEC §10 (issue 14): the fleet connection as singleton tasks see it (fleet/singleton/etcd-link.ts
+   * singletonLink). Undefined without --etcd: singleton tasks then never run. Set by the --etcd wiring.
+   */
+  private fleetLink: FleetLink | undefined;
   private readonly ticker: Ticker;
   private readonly state: StateFile;
   private readonly watcher: TaskFileWatcher;
@@ -92,6 +105,10 @@ export class Daemon {
       onRunsChanged: () => this.state.markDirty(),
       instance,
     });
+    const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log };
+    const supervisor = this.supervisor;
+    this.gate = new FireGate({ ...fleet, events: this.events, fire: (task, second, trigger, runId, jitterS) => supervisor.fire(task, second, trigger, { runId, jitterS }), runId: (second) => supervisor.newRunId(second) });
+    this.leadership = new Leadership({ ...fleet, instance, changed: (task, mayRun) => supervisor.keepDaemons(task, mayRun) });
     this.ticker = new Ticker(this.clock, (second, nowMs) => {
       this.tickLateness.record(nowMs - second * 1000);
       this.tick(second);
@@ -175,6 +192,9 @@ export class Daemon {
     this.schedule = Object.freeze({ ...matched, daemonTasks: prepared.daemons });
     this.planner.install(prepared);
     this.supervisor.setTasks(matched.applicable);
+    this.leadership.setTasks(matched.applicable);
+    const alone = this.fleetLink === undefined ? singletonWarnings(matched.applicable) : [];
+    if (alone.length > 0) this.log.warn({ tasks: alone.map(formatError) }, 'singleton tasks without a fleet: they never run');
     // SPEC §5: the first second planned under the new schedule, logged so a reload can be audited exactly.
     return { diff, fromSecond: this.planner.lastSecond + 1 };
   }
@@ -194,8 +214,11 @@ export class Daemon {
     const { fires, events, openDaemons } = this.planner.advance(second, replayOnly);
     for (const event of events) logClockEvent(this.log, event);
     // A second planned after it passed (a late wake, a replay, a clock jump) is a catch-up.
-    for (const fire of fires) this.supervisor.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule', this.schedule.jitterOf(fire.task));
-    for (const task of this.schedule.daemonTasks) this.supervisor.keepDaemons(task, openDaemons.has(task.id));
+    for (const fire of fires) this.gate.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule', this.schedule.jitterOf(fire.task));
+    for (const task of this.schedule.daemonTasks) {
+      const open = openDaemons.has(task.id);
+      this.supervisor.keepDaemons(task, task.options.singleton ? this.leadership.mayRun(task, open) : open);
+    }
     void this.saveState(second);
     return fires.length;
   }
@@ -235,8 +258,14 @@ export class Daemon {
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
-      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf),
+      tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };
+  }
+
+  /** SPEC §10 for `status`: who holds a singleton task (`this host` or a host name), null while unknown. */
+  private holderOf(task: Task): string | null {
+    if (task.type === 'daemon') return this.leadership.holderOf(task.id);
+    return this.gate.lastClaim(task.id)?.holder ?? null;
   }
 
   /** SPEC §4 stop: stop scheduling, TERM every job's process group, KILL after grace, remove the pidfile. */
@@ -276,6 +305,8 @@ export class Daemon {
       this.reloads.stop();
       await this.watcher.close();
       await jobs();
+      // Once the jobs are gone: slots and leaderships are given back, so another host takes over at once.
+      await Promise.all([this.gate.close(), this.leadership.close()]);
       await this.subscribers.flush();
       await this.control?.close();
       await this.metrics?.close();

@@ -12,8 +12,9 @@ export const SKIP_REPORT_MS = 60_000;
 /** The daemon log's warning. */
 export const SKIP_MESSAGE = 'skipped: max instances reached';
 /** The daemon log's warning for each reason that can repeat (SPEC §8 overlap=). */
-export const SKIP_MESSAGES: Readonly<Record<'max' | 'queue full' | 'superseded', string>> = {
+export const SKIP_MESSAGES: Readonly<Record<'max' | 'queue full' | 'superseded' | 'fleet unavailable', string>> = {
   max: SKIP_MESSAGE,
+  'fleet unavailable': 'skipped: singleton fire not claimed, etcd unavailable (SPEC §10)',
   'queue full': 'skipped: a fire already waits for a slot (overlap=queue)',
   superseded: 'skipped: a newer fire took its place (overlap=replace)',
 };
@@ -84,7 +85,7 @@ export class SkipReport {
 
 /**
  * One report per reason that can repeat every second (`max`, overlap=queue's `queue full`,
- * overlap=replace's `superseded`); one-off reasons (a stop, a removed task) are logged as they come.
+ * overlap=replace's `superseded`, a singleton's `fleet unavailable`); one-off reasons (a stop, a removed task) are logged as they come.
  */
 export class SkipReports {
   private readonly reports = new Map<SkipReason, SkipReport>();

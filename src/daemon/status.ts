@@ -37,6 +37,8 @@ export interface TaskReport {
   readonly retries: readonly { readonly attempt: number; readonly at: number }[];
   /** SPEC §8 overlap=queue / replace: the scheduled second of the fire waiting for a slot, or null. */
   readonly waiting: number | null;
+  /** SPEC §10 singleton tasks only: who holds it (`this host` or a host name; a cron task's latest fire), null while unknown. */
+  readonly singleton?: string | null;
 }
 
 export interface StatusReport {
@@ -54,9 +56,12 @@ export interface StatusReport {
   readonly tasks: readonly TaskReport[];
 }
 
-export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number, jitterOf: JitterOf): TaskReport[] {
+export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number, jitterOf: JitterOf, holderOf?: (task: Task) => string | null): TaskReport[] {
   const byId = new Map(statuses.map((status) => [status.id, status]));
-  const reports: TaskReport[] = tasks.map((task) => report(task.id, task.type, byId.get(task.id), task, results, nowSecond, jitterOf));
+  const reports: TaskReport[] = tasks.map((task) => {
+    const row = report(task.id, task.type, byId.get(task.id), task, results, nowSecond, jitterOf);
+    return task.options.singleton ? { ...row, singleton: holderOf?.(task) ?? null } : row;
+  });
   const listed = new Set(tasks.map((task) => task.id));
   for (const status of statuses) if (!listed.has(status.id) && (status.running.length > 0 || status.retries.length > 0)) reports.push(report(status.id, status.type, status, undefined, results, nowSecond, jitterOf));
   return reports;

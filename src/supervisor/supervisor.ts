@@ -26,6 +26,12 @@ export interface SupervisorOptions {
   readonly instance?: string;
 }
 
+/** What a fire carries besides its second: SPEC §8 jitter's shift, a run id a singleton's claim named (SPEC §10). */
+export interface FireDetails {
+  readonly jitterS?: number;
+  readonly runId?: string;
+}
+
 /** Queued to start; skipped (and said why); or waiting for a slot (SPEC §8 overlap=queue / replace). */
 export type FireResult = 'queued' | 'skipped' | 'waiting';
 
@@ -63,6 +69,8 @@ interface StartSpec {
   readonly attempt: number;
   /** SPEC §8 jitter: the seconds `scheduledAt` was shifted by on this host (0 without jitter). */
   readonly jitterS: number;
+  /** Given by the caller (a singleton fire's claim names its run, SPEC §10); else made at the start. */
+  readonly runId?: string;
 }
 
 interface PendingStart extends StartSpec {
@@ -97,12 +105,12 @@ export class Supervisor {
    * waiting), SPEC §8 overlap= decides: skip it (logged), let it wait for a slot, or replace the
    * oldest run.
    */
-  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule', jitterS = 0): FireResult {
+  fire(task: Task, scheduledAt: number, trigger: RunTrigger = 'schedule', { jitterS = 0, runId }: FireDetails = {}): FireResult {
     const second = Math.floor(scheduledAt); // SPEC §2: GOTORCH_SCHEDULED_AT is an integer
     if (this.closing) return this.skip(task, second, 'shutting down', 0, 0);
     const entry = this.entryFor(task);
     if (task.max === 0 || heldPlaces(entry) < task.max) {
-      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1, jitterS });
+      this.enqueue({ entry, task, scheduledAt: second, role: 'job', trigger, attempt: 1, jitterS, runId });
       return 'queued';
     }
     const [running, starting] = [entry.runs.size, entry.queued + entry.retries.size];
@@ -113,7 +121,7 @@ export class Supervisor {
       if (entry.waiting !== null) this.skip(task, entry.waiting.scheduledAt, 'superseded', running, starting);
       else this.makeRoom(entry);
     }
-    entry.waiting = { scheduledAt: second, trigger, jitterS };
+    entry.waiting = { scheduledAt: second, trigger, jitterS, runId };
     this.startWaiting(entry);
     return entry.waiting === null ? 'queued' : 'waiting';
   }
@@ -136,7 +144,7 @@ export class Supervisor {
     const waiting = entry.waiting;
     if (waiting === null || this.closing || (entry.task.max > 0 && heldPlaces(entry) >= entry.task.max)) return;
     entry.waiting = null;
-    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1, jitterS: waiting.jitterS });
+    this.enqueue({ entry, task: entry.task, scheduledAt: waiting.scheduledAt, role: 'job', trigger: waiting.trigger, attempt: 1, jitterS: waiting.jitterS, runId: waiting.runId });
   }
 
   /** Drops the waiting fire (said as skipped) and the waiting retries: the task is removed or the daemon stops. */
@@ -149,6 +157,11 @@ export class Supervisor {
   private skip(task: Task, scheduledAt: number, reason: SkipReason, running: number, starting: number): FireResult {
     this.options.events.publish({ type: 'fire-skipped', task, scheduledAt, reason, running, starting, at: this.options.clock.now() });
     return 'skipped';
+  }
+
+  /** A run id for a fire of `scheduledAt` (GOTORCH_RUN_ID): unique, ending with this supervisor's instance. */
+  newRunId(scheduledAt: number): string {
+    return `${scheduledAt}-${++this.runCounter}-${this.instance}`;
   }
 
   /** SPEC §4 `run <name>`: one instance now, respecting `max`. */
@@ -307,7 +320,7 @@ export class Supervisor {
 
   private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
     const { task, scheduledAt } = spec;
-    const runId = adopted?.id ?? `${scheduledAt}-${++this.runCounter}-${this.instance}`;
+    const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
     const run = new Run({
       ...spec,
       runId,

@@ -9,6 +9,8 @@ export interface WaitingFire {
   readonly scheduledAt: number;
   readonly trigger: RunTrigger;
   readonly jitterS: number;
+  /** The run id the fire was given (a singleton's claim names it, SPEC §10), if any. */
+  readonly runId?: string;
 }
 
 /** What the supervisor tracks per task identity, including tasks removed while their jobs still run. */

@@ -6,7 +6,7 @@ import { didYouMean } from '../schedule/suggest.js';
 import { parseHook, parsePingUrl } from './alert-options.js';
 import type { OverlapPolicy, TaskOptions, TaskType } from './types.js';
 
-export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0 } as const;
+export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0, singleton: false } as const;
 /** SPEC §8: retry delays double up to this. */
 export const RETRY_DELAY_CAP_MS = 10 * 60_000;
 const RETRIES_LIMIT = 100;
@@ -16,7 +16,7 @@ const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'queue', 'replace'];
 /** SPEC §8 run policy that applies to cron tasks only (a daemon task is restarted with back-off, SPEC §1.4). */
 const CRON_ONLY: ReadonlySet<string> = new Set(['retries', 'retry_delay', 'overlap', 'jitter']);
 /** The keys optionConflicts looks at. */
-const CONFLICTING: ReadonlySet<string> = new Set([...CRON_ONLY, 'on_success']);
+const CONFLICTING: ReadonlySet<string> = new Set([...CRON_ONLY, 'on_success', 'singleton']);
 
 export interface OptionContext {
   /** `user=` is only allowed when the daemon runs as root. */
@@ -114,6 +114,11 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
     into.overlap = value as OverlapPolicy;
   },
   jitter: (value, _context, into) => store(jitterSeconds(value), (parsed) => (into.jitterS = parsed)),
+  // SPEC §10: one live host of the fleet runs it (README: Singleton tasks); needs --etcd.
+  singleton(value, _context, into) {
+    if (value !== 'yes' && value !== 'no') return { offset: 0, message: `singleton must be yes or no, not "${value}"` };
+    into.singleton = value === 'yes';
+  },
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS);
@@ -143,9 +148,9 @@ const NO_CONFLICTS: readonly OptionConflict[] = [];
 
 /**
  * SPEC §8: the option keys given on a line, in order, checked against the task's type, its schedule
- * (`reboot`: an `@reboot` task) and each other.
+ * (`reboot`: an `@reboot` task), each other and `singleton=yes` (SPEC §10).
  */
-export function optionConflicts(type: TaskType, reboot: boolean, keys: readonly string[]): readonly OptionConflict[] {
+export function optionConflicts(type: TaskType, reboot: boolean, keys: readonly string[], singleton = false): readonly OptionConflict[] {
   let conflicts: OptionConflict[] | undefined;
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index];
@@ -158,6 +163,10 @@ export function optionConflicts(type: TaskType, reboot: boolean, keys: readonly 
       conflict = { index, message: 'jitter= has no effect on @reboot, which runs once when the daemon first starts after boot; remove it', warning: false };
     } else if (type === 'daemon' && key === 'on_success') {
       conflict = { index, message: 'on_success= never fires on a daemon task: each exit of a daemon task is a failure (SPEC §8); use on_failure=', warning: true };
+    } else if (key === 'singleton' && singleton && reboot) {
+      conflict = { index, message: 'singleton= has no meaning on @reboot, which is about one host booting; remove it', warning: false };
+    } else if (key === 'singleton' && singleton && keys.includes('jitter')) {
+      conflict = { index, message: 'jitter= shifts each host\'s fires by its own offset, so a fleet would claim different seconds: remove jitter= from a singleton task', warning: false };
     } else if (key === 'retry_delay' && !keys.includes('retries')) {
       conflict = { index, message: 'retry_delay= has no effect without retries= on the line (e.g. retries=3 retry_delay=30s)', warning: true };
     }

@@ -150,7 +150,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   }
   if (seen.length > 0 && type !== undefined) {
     const reboot = compiled.ok && compiled.schedule.kind === 'reboot';
-    for (const conflict of optionConflicts(type, reboot, seen)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
+    for (const conflict of optionConflicts(type, reboot, seen, options.singleton)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
   }
 
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });

@@ -37,6 +37,8 @@ export interface TaskOptions {
   readonly overlap: OverlapPolicy;
   /** The window (whole seconds) a fire is delayed in, by an offset fixed per task and host; 0 = none. */
   readonly jitterS: number;
+  /** SPEC §10 `singleton=yes`: one live host of the fleet runs it (needs --etcd; without it, never runs). */
+  readonly singleton: boolean;
 }
 
 /** One line of tasks.conf, parsed and compiled. Plain data: the planner and supervisor read it. */

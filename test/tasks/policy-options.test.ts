@@ -43,6 +43,10 @@ const valueRows: { name: string; text: string; expect: Record<string, unknown>; 
   { name: 'jitter in whole seconds of milliseconds', text: `${cron} jitter=2000ms true`, expect: { jitterS: 2 } },
   { name: 'jitter on @every', text: '@every 90s * 1 cron jitter=30s true', expect: { jitterS: 30 } },
   { name: 'jitter just under a day', text: `${cron} jitter=23h59m59s true`, expect: { jitterS: 86_399 } },
+  { name: 'singleton defaults to no', text: `${cron} true`, expect: { singleton: false } },
+  { name: 'singleton=yes on a cron task', text: `${cron} singleton=yes true`, expect: { singleton: true } },
+  { name: 'singleton=yes on a daemon task', text: `${daemon} singleton=yes sleep 9`, expect: { singleton: true } },
+  { name: 'singleton=no with jitter', text: `${cron} singleton=no jitter=30s true`, expect: { singleton: false, jitterS: 30 } },
   { name: 'a daemon task takes on_failure and ping', text: `${daemon} on_failure=/bin/page ping=https://hc.example/p sleep 9`, expect: { onFailure: { kind: 'command', command: '/bin/page' }, ping: 'https://hc.example/p' } },
 ];
 
@@ -80,6 +84,9 @@ const errorRows: { name: string; text: string; line?: number; column: number; me
   { name: 'overlap on a daemon task', text: `${daemon} name=w overlap=queue sleep 9`, column: 31, message: 'overlap= applies to cron tasks: a daemon task is restarted with back-off' },
   { name: 'jitter on a daemon task', text: `${daemon} jitter=30s sleep 9`, column: 24, message: 'jitter= applies to cron tasks' },
   { name: 'jitter on @reboot', text: '@reboot * 1 cron jitter=30s true', column: 18, message: 'jitter= has no effect on @reboot' },
+  { name: 'singleton=true', text: `${cron} singleton=true true`, column: 32, message: 'singleton must be yes or no, not "true"' },
+  { name: 'singleton with jitter', text: `${cron} jitter=30s singleton=yes true`, column: 33, message: 'remove jitter= from a singleton task' },
+  { name: 'singleton on @reboot', text: '@reboot * 1 cron singleton=yes true', column: 18, message: 'singleton= has no meaning on @reboot' },
   { name: 'a new option given twice', text: `${cron} retries=1 retries=2 true`, column: 32, message: 'option retries= is given twice' },
   { name: 'a typo in a new option', text: `${cron} on_failur=/bin/x true`, column: 22, message: 'did you mean "on_failure"' },
   // env lines: the error stands at the value

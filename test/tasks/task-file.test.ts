@@ -143,7 +143,7 @@ describe('task lines (SPEC §1)', () => {
 
   it('resolves options with defaults in one place (SPEC §1.5)', () => {
     const task = onlyTask('* * * * * * * 1 cron name=report timeout=10m tz=Europe/Berlin cwd=jobs /opt/report');
-    expect(task.options).toEqual({ name: 'report', timeoutMs: 600_000, graceMs: 10_000, tz: 'Europe/Berlin', cwd: '/srv/app/jobs', logLimit: 1_048_576, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0 });
+    expect(task.options).toEqual({ name: 'report', timeoutMs: 600_000, graceMs: 10_000, tz: 'Europe/Berlin', cwd: '/srv/app/jobs', logLimit: 1_048_576, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0, singleton: false });
     expect(task.zone).toBe('Europe/Berlin');
     expect(onlyTask('* * * * * * * 1 cron grace=2s log_limit=64k true').options).toMatchObject({ graceMs: 2000, logLimit: 65_536 });
   });
