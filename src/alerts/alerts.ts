@@ -56,6 +56,7 @@ function unclaimedRecord(task: Task, scheduledAt: number, at: number, detail: st
     attempt: 1,
     jobPid: null,
     scheduledAt,
+    jitterS: 0,
     startedAt: at,
     lateMs: at - scheduledAt * 1000,
     durationMs: 0,
