@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
-import { hostName } from '../fleet/identity.js';
+import type { Fleet } from '../fleet/etcd/fleet.js';
+import type { FleetOptions } from '../fleet/etcd/fleet-options.js';
+import { hostAddresses, hostName } from '../fleet/identity.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
@@ -18,7 +20,8 @@ import type { LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
-import { ControlServer } from './control-server.js';
+import { ControlServer, type ControlRequest } from './control-server.js';
+import { loadedEngines } from './loaded-engines.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
 import { releasePidfile } from './pidfile.js';
@@ -45,6 +48,8 @@ export interface DaemonOptions {
   readonly stdoutLogs: boolean;
   /** `start --metrics`: serve /metrics and /healthz there (SPEC §9). */
   readonly metrics?: ListenAddress;
+  /** `start --etcd`: join the fleet (SPEC §10). */
+  readonly fleet?: FleetOptions;
 }
 
 export class Daemon {
@@ -63,6 +68,7 @@ export class Daemon {
   private planner!: Planner;
   private control: ControlServer | undefined;
   private metrics: MetricsServer | undefined;
+  private fleet: Fleet | undefined;
   /** SPEC §5: swapped in one assignment by apply(). */
   private schedule: AppliedSchedule = NOTHING_APPLIED;
   private ending: Promise<void> | undefined;
@@ -143,8 +149,10 @@ export class Daemon {
     const resume = resumeSecond(saved, now);
     this.planner = new Planner([], resume);
     await this.apply(loaded);
-    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
     const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.schedule.applicable, supervisor: this.supervisor };
+    // Before any job is adopted or started: an unreadable TLS file fails the start; an etcd that does not answer does not (SPEC §10).
+    if (this.options.fleet) this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
+    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
@@ -162,6 +170,28 @@ export class Daemon {
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
     this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv }, 'gotorch ready');
+  }
+
+  /** SPEC §10: etcd3 loads only here (STYLE: optional engines load lazily). */
+  private async joinFleet(options: FleetOptions, control: (request: ControlRequest) => ReturnType<typeof answerControl>): Promise<Fleet> {
+    const { joinFleet } = await import('../fleet/etcd/fleet.js');
+    return joinFleet(options, {
+      host: hostName(this.options.hostId),
+      addresses: hostAddresses(this.options.hostId),
+      taskFile: this.options.tasksFile,
+      startedAt: this.startedAt,
+      now: () => this.clock.now(),
+      schedule: () => this.schedule,
+      lastReload: () => this.reloads.last,
+      supervisor: this.supervisor,
+      results: this.results,
+      // As the local kill: a task that applies here, or one removed from the file whose jobs still run here.
+      runs: (cmd, name) => this.schedule.applicable.some((task) => task.id === name) || (cmd === 'kill' && this.supervisor.snapshot().some((status) => status.id === name && status.running.length > 0)),
+      control,
+      clock: this.clock,
+      log: this.log,
+      events: this.events,
+    });
   }
 
   /**
@@ -235,6 +265,8 @@ export class Daemon {
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
+      fleet: this.fleet?.status() ?? null,
+      loadedEngines: loadedEngines(),
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf),
     };
   }
@@ -262,6 +294,7 @@ export class Daemon {
     this.log.error({ reason }, 'start-up failed: jobs of the previous daemon are left running for the next start');
     this.supervisor.release();
     await this.watcher.close();
+    await this.fleet?.close();
     await this.control?.close();
     await this.metrics?.close();
     releasePidfile(this.options.paths.pidfile, process.pid);
@@ -277,6 +310,7 @@ export class Daemon {
       await this.watcher.close();
       await jobs();
       await this.subscribers.flush();
+      await this.fleet?.close();
       await this.control?.close();
       await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable, this.schedule.jitterOf).catch(() => undefined);

@@ -1,0 +1,40 @@
+/**
+ * The etcd3 client for the daemon and the `fleet` commands alike. etcd3 (and gRPC under it) is imported
+ * here only, and only once `--etcd` was given (STYLE: optional engines load lazily).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Etcd3, IOptions } from 'etcd3';
+import type { FleetOptions } from './fleet-options.js';
+
+/** Every unary call gives up after this: a hung etcd (SIGSTOP) becomes a failed call, never a wait without end. */
+export const CALL_DEADLINE_MS = 5000;
+
+async function readTlsFile(file: string, option: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new Error(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
+/** Reads the TLS files (a missing one is an error naming it) and builds the client; connects lazily. */
+export async function openClient(options: FleetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Etcd3> {
+  const { tls } = options;
+  const config: IOptions = {
+    hosts: [...options.endpoints],
+    dialTimeout: CALL_DEADLINE_MS,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+  };
+  if (tls.ca !== undefined) {
+    config.credentials = {
+      rootCertificate: await readTlsFile(tls.ca, '--etcd-ca'),
+      ...(tls.cert !== undefined && tls.key !== undefined ? { certChain: await readTlsFile(tls.cert, '--etcd-cert'), privateKey: await readTlsFile(tls.key, '--etcd-key') } : {}),
+    };
+  }
+  const user = env.GOTORCH_ETCD_USER;
+  const password = env.GOTORCH_ETCD_PASSWORD;
+  if ((user === undefined) !== (password === undefined)) throw new Error('GOTORCH_ETCD_USER and GOTORCH_ETCD_PASSWORD go together: set both, or neither');
+  if (user !== undefined && password !== undefined) config.auth = { username: user, password };
+  const { Etcd3: Client } = await import('etcd3');
+  return new Client(config);
+}
