@@ -192,6 +192,19 @@ program
     process.exitCode = await (await import('./logs.js')).logsCommand(common(), name, options);
   });
 
+/**
+ * Commander takes a program option wherever it appears, so `fleet status --tasks` would give the
+ * global `-c, --tasks <file>` the next word. After the `fleet` command, `--tasks` is the matrix flag.
+ */
+const FLEET_TASKS_FLAG = '--tasks-matrix';
+const WITH_VALUE = new Set(['-c', '--tasks', '--pidfile', '--log-dir', '--host-id']);
+function fleetArgv(argv: readonly string[]): string[] {
+  let at = 2;
+  while (at < argv.length && argv[at].startsWith('-')) at += WITH_VALUE.has(argv[at]) ? 2 : 1;
+  if (argv[at] !== 'fleet') return [...argv];
+  return argv.map((arg, index) => (index > at && arg === '--tasks' ? FLEET_TASKS_FLAG : arg));
+}
+
 const fleet = etcdOptions(program.command('fleet')).description('the fleet through etcd (SPEC §10): status of every live host, kill and run on every host');
 const fleetOptions = (): FleetCliOptions => fleet.opts<FleetCliOptions>();
 
@@ -199,9 +212,10 @@ fleet
   .command('status')
   .description('every live host: pid, version, uptime, task-file digest (drift flagged), tasks, running jobs, last reload')
   .option('--tasks', 'a task x host matrix: running pids and last result')
+  .addOption(new Option(FLEET_TASKS_FLAG).hideHelp())
   .option('--json', 'print JSON')
-  .action(async (options: { tasks?: boolean; json?: boolean }) => {
-    process.exitCode = await (await import('./fleet.js')).fleetStatusCommand(fleetOptions(), options);
+  .action(async (options: { tasks?: boolean; tasksMatrix?: boolean; json?: boolean }) => {
+    process.exitCode = await (await import('./fleet.js')).fleetStatusCommand(fleetOptions(), { tasks: options.tasks === true || options.tasksMatrix === true, json: options.json });
   });
 
 for (const cmd of ['kill', 'run'] as const) {
@@ -217,7 +231,7 @@ for (const cmd of ['kill', 'run'] as const) {
 }
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(fleetArgv(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) {
     // SPEC §4: 2 for a usage error; help and version (commander's exit code 0) are successes.
