@@ -30,6 +30,7 @@ export function parseEndpoints(text: string): string[] {
   const items = text.split(',').map((item) => item.trim()).filter(Boolean);
   if (items.length === 0) throw new Error('--etcd needs at least one URL, e.g. --etcd http://127.0.0.1:2379');
   return items.map((item) => {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(item)) throw new Error(`--etcd: "${item}" needs its scheme: write http://${item} (or https:// for TLS)`);
     let url: URL;
     try {
       url = new URL(item);

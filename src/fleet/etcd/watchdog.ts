@@ -11,6 +11,9 @@ export function watchdogMargin(ttlMs: number): number {
   return Math.min(2000, Math.max(500, Math.floor(ttlMs / 5)));
 }
 
+/** A timer fired this close to the deadline counts as at it. */
+const EARLY_FIRE_TOLERANCE_MS = 20;
+
 export class LeaseWatchdog {
   readonly marginMs: number;
   private last: number | undefined;
@@ -84,9 +87,10 @@ export class LeaseWatchdog {
     if (deadline === undefined) return;
     this.timer = this.clock.setTimer(deadline, () => {
       this.timer = undefined;
-      // Timers may fire early (Clock): only a deadline really passed expires the lease.
-      if (this.isAlive()) return this.arm();
-      if (this.last === undefined) return;
+      // Timers may fire early (Clock): one a few ms early expires the lease (the safe side); one fired well before re-arms.
+      const deadline = this.deadline;
+      if (deadline === undefined) return;
+      if (this.clock.now() < deadline - EARLY_FIRE_TOLERANCE_MS) return this.arm();
       this.stop();
       this.onExpired();
     });
