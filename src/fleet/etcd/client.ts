@@ -8,6 +8,7 @@ import type { FleetOptions } from './fleet-options.js';
 
 /** Every unary call gives up after this: a hung etcd (SIGSTOP) becomes a failed call, never a wait without end. */
 export const CALL_DEADLINE_MS = 5000;
+const RECONNECT_MAX_MS = 3000;
 
 async function readTlsFile(file: string, option: string): Promise<Buffer> {
   try {
@@ -23,6 +24,8 @@ export async function openClient(options: FleetOptions, env: NodeJS.ProcessEnv =
   const config: IOptions = {
     hosts: [...options.endpoints],
     dialTimeout: CALL_DEADLINE_MS,
+    // gRPC's own reconnect back-off grows to 2 minutes: a restarted etcd would wait that long to be seen again.
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
   };
   if (tls.ca !== undefined) {

@@ -43,6 +43,14 @@ export interface FleetDaemon extends HostFacts, CommandHost {
 
 export type { ControlRequest, ControlResponse };
 
+/** The longest a stop waits for the command watch to cancel. */
+const CLOSE_WAIT_MS = 1000;
+
+function within(ms: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** Rejects for a bad option (a TLS file that cannot be read); an etcd that does not answer is no error. */
 export async function joinFleet(options: FleetOptions, daemon: FleetDaemon): Promise<Fleet> {
   const connection = await EtcdConnection.open(options, daemon.host, daemon.log, daemon.clock);
@@ -64,7 +72,8 @@ export async function joinFleet(options: FleetOptions, daemon: FleetDaemon): Pro
     },
     async close() {
       registry.close();
-      await commands.close();
+      // A watch that never connected cancels only once etcd answers: a stop does not wait for that.
+      await within(CLOSE_WAIT_MS, commands.close());
       await connection.close();
     },
   };
