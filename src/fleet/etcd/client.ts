@@ -10,6 +10,13 @@ import type { FleetOptions } from './fleet-options.js';
 export const CALL_DEADLINE_MS = 5000;
 const RECONNECT_MAX_MS = 3000;
 
+type Policy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
+
+/** A cockatiel policy that only calls through (etcd3 uses nothing but execute()). */
+const PASS_THROUGH = {
+  execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => fn({ signal: new AbortController().signal }),
+} as unknown as Policy;
+
 async function readTlsFile(file: string, option: string): Promise<Buffer> {
   try {
     return await readFile(file);
@@ -26,6 +33,9 @@ export async function openClient(options: FleetOptions, env: NodeJS.ProcessEnv =
     dialTimeout: CALL_DEADLINE_MS,
     // gRPC's own reconnect back-off grows to 2 minutes: a restarted etcd would wait that long to be seen again.
     grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS },
+    // etcd3's circuit breaker refuses every call for 5 s after 3 failures, and its retries multiply a hung
+    // etcd's deadline: the connection's own back-off (connection.ts) is the one policy. Several endpoints keep the retry, which picks another one.
+    faultHandling: { host: () => PASS_THROUGH, ...(options.endpoints.length === 1 ? { global: PASS_THROUGH } : {}) },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
   };
   if (tls.ca !== undefined) {

@@ -139,6 +139,14 @@ export class EtcdConnection implements FleetConnection {
       await lease.revoke().catch(() => undefined);
       return;
     }
+    // A grant answered slowly (sent into a hung etcd, answered once it woke) leaves too little of the
+    // watchdog's deadline to reach the first keep-alive (TTL/3 on): drop it and ask again at once, no flap.
+    if (this.clock.now() - sentAt >= this.ttlMs / 3) {
+      lease.release();
+      void lease.revoke().catch(() => undefined);
+      this.retry = this.clock.setTimer(this.clock.now(), () => void this.grant());
+      return;
+    }
     this.current = lease;
     this.watchdog.granted(sentAt);
     this.retryDelayMs = RETRY_FIRST_MS;
