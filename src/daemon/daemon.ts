@@ -142,7 +142,8 @@ export class Daemon {
 
   private async begin(loaded: LoadResult): Promise<void> {
     // First, so a port in use fails the start before any job runs; prom-client loads only here (STYLE: optional engines).
-    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log };
+    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
     if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
     const saved = readState(this.options.paths.state);
     const now = Math.floor(this.clock.now() / 1000);

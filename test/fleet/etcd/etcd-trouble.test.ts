@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxes } from '../../control/sandbox.js';
+import { freePort } from '../../../scripts/bench/free-port.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/processes.js';
 import { fleetJson, newFleet, startHost, waitForFleet } from './fleet-support.js';
@@ -24,8 +25,11 @@ describe.skipIf(ETCD === undefined)('etcd trouble (SPEC §10)', () => {
     const fleet = newFleet();
     const box = sandbox();
     const seconds = path.join(box.dir, 'seconds');
-    const host = await startHost(box, etcd, fleet, 'web-1', [`* * * * * *  *  0  cron  name=every  echo $GOTORCH_SCHEDULED_AT >> ${seconds}`]);
+    const port = await freePort();
+    const host = await startHost(box, etcd, fleet, 'web-1', [`* * * * * *  *  0  cron  name=every  echo $GOTORCH_SCHEDULED_AT >> ${seconds}`], '3s', ['--metrics', String(port)]);
     await waitForFleet(etcd, fleet, (view) => view.hosts.length === 1, 20_000, 'web-1 in the registry');
+    const fleetUp = async (): Promise<number> => Number(/^gotorch_fleet_up (\d)$/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+    expect(await fleetUp()).toBe(1);
     const messages = (msg: string): number => box.daemonRecords().filter((record) => record.msg === msg).length;
     expect(messages('fleet connection up')).toBe(1);
 
@@ -37,6 +41,7 @@ describe.skipIf(ETCD === undefined)('etcd trouble (SPEC §10)', () => {
       expect(Number(down.time) - pausedAt).toBeLessThan(TTL_MS);
       const status = (await box.status()) as unknown as { fleet: { etcd: string } };
       expect(status.fleet.etcd).toBe('down');
+      expect(await fleetUp()).toBe(0);
       // The outage lasts 3 × TTL in all (the stimulus, not a wait for a condition).
       await waitFor(() => Date.now() - pausedAt >= 3 * TTL_MS, 4 * TTL_MS, '3 × TTL of outage');
     } finally {
@@ -47,6 +52,7 @@ describe.skipIf(ETCD === undefined)('etcd trouble (SPEC §10)', () => {
     console.log(`etcd SIGSTOP: reconnected ${Date.now() - resumedAt} ms after SIGCONT`);
     await waitForFleet(etcd, fleet, (view) => view.hosts.length === 1 && view.hosts[0].pid === host.pid, 10_000, 'the record back');
     expect(messages('fleet connection down')).toBe(1);
+    expect(await fleetUp()).toBe(1);
     expect(messages('fleet: etcd does not answer; retrying with back-off (local tasks are not affected)')).toBe(0);
     expect(messages('fleet registry: could not write this host record; retrying every second')).toBeLessThanOrEqual(1);
 
