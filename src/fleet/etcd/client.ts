@@ -9,6 +9,9 @@ import type { FleetOptions } from './fleet-options.js';
 /** Every unary call gives up after this: a hung etcd (SIGSTOP) becomes a failed call, never a wait without end. */
 export const CALL_DEADLINE_MS = 5000;
 const RECONNECT_MAX_MS = 3000;
+/** The back-off of lease grants (connection.ts) and watches: 0.5 s doubling to 5 s. */
+export const RETRY_FIRST_MS = 500;
+export const RETRY_MAX_MS = 5000;
 
 type Policy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
 
@@ -16,6 +19,13 @@ type Policy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['hos
 const PASS_THROUGH = {
   execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => fn({ signal: new AbortController().signal }),
 } as unknown as Policy;
+
+type Backoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/** The watches' reconnect delay (etcd3's default grows to 30 s: fleet commands would go unseen that long after an outage): 0.5 s doubling to 5 s. */
+function watchBackoff(durationMs: number): Backoff {
+  return { duration: durationMs, next: () => watchBackoff(Math.min(RETRY_MAX_MS, durationMs * 2)) } as unknown as Backoff;
+}
 
 async function readTlsFile(file: string, option: string): Promise<Buffer> {
   try {
@@ -35,7 +45,7 @@ export async function openClient(options: FleetOptions, env: NodeJS.ProcessEnv =
     grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS },
     // etcd3's circuit breaker refuses every call for 5 s after 3 failures, and its retries multiply a hung
     // etcd's deadline: the connection's own back-off (connection.ts) is the one policy. Several endpoints keep the retry, which picks another one.
-    faultHandling: { host: () => PASS_THROUGH, ...(options.endpoints.length === 1 ? { global: PASS_THROUGH } : {}) },
+    faultHandling: { host: () => PASS_THROUGH, ...(options.endpoints.length === 1 ? { global: PASS_THROUGH } : {}), watchBackoff: watchBackoff(RETRY_FIRST_MS) },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
   };
   if (tls.ca !== undefined) {

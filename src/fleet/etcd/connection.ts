@@ -11,13 +11,10 @@
 import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
-import { openClient } from './client.js';
+import { openClient, RETRY_FIRST_MS, RETRY_MAX_MS } from './client.js';
 import { fleetKey, type FleetOptions } from './fleet-options.js';
 import { LeaseWatchdog } from './watchdog.js';
 
-/** Back-off between grant attempts: 500 ms doubling to 5 s, reset once a lease is granted. */
-const RETRY_FIRST_MS = 500;
-const RETRY_MAX_MS = 5000;
 
 export interface FleetConnection {
   readonly fleet: string;
@@ -49,6 +46,7 @@ export class EtcdConnection implements FleetConnection {
   private pending: Lease | undefined;
   private readonly watchdog: LeaseWatchdog;
   private readonly listeners: Listeners = { up: [], down: [] };
+  /** Back-off between grant attempts, reset once a lease is granted. */
   private retryDelayMs = RETRY_FIRST_MS;
   private retry: Timer | undefined;
   private closed = false;

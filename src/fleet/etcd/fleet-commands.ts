@@ -52,22 +52,35 @@ export interface CommandHost {
 }
 
 export class FleetCommands {
-  private readonly watcher: Watcher;
+  private watcher: Watcher;
   private readonly done = new Set<string>();
+  private again: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly connection: FleetConnection,
     private readonly host: CommandHost,
     private readonly log: Logger,
   ) {
-    // watcher(), not create(): it connects (and reconnects) by itself; the start never waits for etcd.
-    this.watcher = connection.client.watch().prefix(connection.key('commands', '')).only('put').watcher();
-    this.watcher.on('put', (kv) => this.received(kv.value.toString(), String(kv.lease)));
-    this.watcher.on('error', (error) => this.log.debug({ err: error.message }, 'fleet: the command watch failed; it reconnects'));
+    this.watcher = this.watch();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.again);
     await this.watcher.cancel().catch(() => undefined);
+  }
+
+  /** watcher(), not create(): it connects (and reconnects after a disconnect) by itself; the start never waits for etcd. */
+  private watch(): Watcher {
+    const watcher = this.connection.client.watch().prefix(this.connection.key('commands', '')).only('put').watcher();
+    watcher.on('put', (kv) => this.received(kv.value.toString(), String(kv.lease)));
+    // An error the watcher does not recover from (etcd canceled it): a new one, a second later.
+    watcher.on('error', (error) => {
+      this.log.warn({ err: error.message }, 'fleet: the command watch failed; watching again in 1 s');
+      if (!this.closed) this.again = setTimeout(() => (this.watcher = this.watch()), 1000);
+    });
+    return watcher;
   }
 
   private received(text: string, lease: string): void {

@@ -9,7 +9,7 @@ import { sandboxes } from '../../control/sandbox.js';
 import { freePort } from '../../../scripts/bench/free-port.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/processes.js';
-import { fleetJson, newFleet, startHost, waitForFleet } from './fleet-support.js';
+import { fleetCli, fleetJson, newFleet, startHost, waitForFleet } from './fleet-support.js';
 
 const TTL_MS = 3000;
 
@@ -74,5 +74,14 @@ describe.skipIf(ETCD === undefined)('etcd trouble (SPEC §10)', () => {
     expect([...ran].sort((a, b) => a - b)).toEqual(expected);
     const late = box.runRecords().filter((record) => record.msg === 'run finished' && record.task === 'every' && Number(record.lateMs ?? 0) > 1000);
     expect(late).toEqual([]);
+
+    // The command watch reconnected too: a fleet command is answered after the outages.
+    const watchedAgainAt = Date.now();
+    const answered = await waitFor(async () => {
+      const result = await fleetCli(etcd, fleet, 'kill', 'every', '--timeout', '2s');
+      return result.code === 0 ? result : undefined;
+    }, 20_000, 'fleet kill answered after the restart');
+    expect(answered.stdout).toMatch(/^web-1: stopped \d+ running instance\(s\)\n$/);
+    console.log(`fleet kill answered ${Date.now() - watchedAgainAt} ms after the checks began`);
   }, 120_000);
 });
