@@ -10,12 +10,21 @@ export interface FleetView {
   readonly hosts: readonly (HostRecord & { readonly drift: boolean })[];
 }
 
-/** Hosts by name; the most common digest (ties: the one the most recently started host runs, then by value, so it is stable). */
+/** Since when a host runs its digest, as far as its record tells: its last applied reload, else its start. */
+const runsSince = (record: HostRecord): number => (record.lastReload?.ok === true ? record.lastReload.at : record.startedAt);
+
+/**
+ * Hosts by name, and the digest most hosts run. On a tie, the one some host has run the longest: the
+ * hosts that changed last are the ones that drift (then by value, so the answer is stable).
+ */
 export function fleetView(fleet: string, records: readonly HostRecord[]): FleetView {
-  const counts = new Map<string, number>();
-  for (const record of records) counts.set(record.digest, (counts.get(record.digest) ?? 0) + 1);
-  const common = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
-  const hosts = [...records].sort((a, b) => a.host.localeCompare(b.host)).map((record) => ({ ...record, drift: counts.size > 1 && record.digest !== common }));
+  const groups = new Map<string, { count: number; since: number }>();
+  for (const record of records) {
+    const group = groups.get(record.digest) ?? { count: 0, since: Infinity };
+    groups.set(record.digest, { count: group.count + 1, since: Math.min(group.since, runsSince(record)) });
+  }
+  const common = [...groups.entries()].sort(([a, x], [b, y]) => y.count - x.count || x.since - y.since || a.localeCompare(b))[0]?.[0] ?? null;
+  const hosts = [...records].sort((a, b) => a.host.localeCompare(b.host)).map((record) => ({ ...record, drift: groups.size > 1 && record.digest !== common }));
   return { fleet, commonDigest: common, hosts };
 }
 
