@@ -69,6 +69,25 @@ describe.skipIf(ETCD === undefined)('fleet connection (SPEC §10)', () => {
     expect((await fleetJson(etcd, fleet)).hosts).toEqual([]);
   }, 90_000);
 
+  it('restart keeps the running daemon\'s fleet options; the new daemon replaces the old one in the registry', async () => {
+    const fleet = newFleet();
+    const box = sandbox();
+    box.write(LINES);
+    const first = await box.start('--host-id', 'web-1', '--etcd', etcd.url, '--fleet', fleet, '--fleet-ttl', '4s');
+    await waitFor(async () => (await fleetJson(etcd, fleet)).hosts[0]?.pid === first, 10_000, 'the first daemon in the registry');
+    const restarted = await box.cli('--host-id', 'web-1', 'restart');
+    expect(restarted.code).toBe(0);
+    const second = box.pidfilePid();
+    expect(second).not.toBe(first);
+    const status = (await box.status()) as unknown as FleetStatusJson;
+    expect(status.fleet).toMatchObject({ fleet, host: 'web-1', ttlMs: 4000 });
+    const view = await waitFor(async () => {
+      const seen = await fleetJson(etcd, fleet);
+      return seen.hosts.length === 1 && seen.hosts[0].pid === second ? seen : undefined;
+    }, 10_000, 'the restarted daemon in the registry');
+    expect(view.hosts.map((entry) => entry.host)).toEqual(['web-1']);
+  }, 60_000);
+
   it.each([
     { args: ['--etcd', '127.0.0.1:2379'], code: 2, stderr: '"127.0.0.1:2379" needs its scheme: write http://127.0.0.1:2379' },
     { args: ['--etcd', 'http://127.0.0.1:2379', '--fleet', 'a/b'], code: 2, stderr: '--fleet "a/b": use letters, digits and - _ . only' },
