@@ -68,7 +68,12 @@ export class EtcdConnection implements FleetConnection {
 
   /** Builds the client (a missing TLS file rejects, naming it) and starts granting; does not wait for etcd. */
   static async open(options: FleetOptions, hostName: string, log: Logger, clock: Clock = systemClock): Promise<EtcdConnection> {
-    const connection = new EtcdConnection(await openClient(options), options, hostName, log.child({ fleet: options.fleet }), clock);
+    return EtcdConnection.over(await openClient(options), options, hostName, log, clock);
+  }
+
+  /** Over a given client (a fake one in the unit tests); starts granting. */
+  static over(client: Etcd3, options: FleetOptions, hostName: string, log: Logger, clock: Clock): EtcdConnection {
+    const connection = new EtcdConnection(client, options, hostName, log.child({ fleet: options.fleet }), clock);
     connection.downSince = clock.now();
     void connection.grant();
     return connection;
