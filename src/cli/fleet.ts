@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { openClient } from '../fleet/etcd/client.js';
 import type { FleetAnswer, FleetCommand } from '../fleet/etcd/fleet-commands.js';
-import { fleetKey, fleetOptionsFrom, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
+import { fleetKey, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
 import type { HostRecord } from '../fleet/etcd/host-record.js';
 import { fleetView, formatFleetStatus, formatFleetTasks } from './fleet-status-format.js';
 
@@ -28,7 +28,7 @@ function fail(reason: string, code = 1): number {
 
 /** The client, or a usage error: the fleet commands need --etcd. */
 async function connect(given: FleetCliOptions): Promise<{ client: Etcd3; fleet: string } | number> {
-  let options;
+  let options: FleetOptions | undefined;
   try {
     options = fleetOptionsFrom(given);
   } catch (error) {

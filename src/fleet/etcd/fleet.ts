@@ -5,7 +5,6 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
-import type { ControlRequest, ControlResponse } from '../../daemon/control-server.js';
 import type { RunEvents } from '../../events.js';
 import { EtcdConnection, type FleetConnection } from './connection.js';
 import { FleetCommands, type CommandHost } from './fleet-commands.js';
@@ -40,8 +39,6 @@ export interface FleetDaemon extends HostFacts, CommandHost {
   readonly log: Logger;
   readonly events: RunEvents;
 }
-
-export type { ControlRequest, ControlResponse };
 
 /** The longest a stop waits for the command watch to cancel. */
 const CLOSE_WAIT_MS = 1000;
