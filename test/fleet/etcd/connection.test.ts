@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxes } from '../../control/sandbox.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
-import { waitFor } from '../../helpers/processes.js';
+import { runCli, waitFor } from '../../helpers/processes.js';
 import { fleetJson, newFleet } from './fleet-support.js';
 
 const LINES = ['*/5 * * * * *  *  1  cron  name=tick  true'];
@@ -87,6 +87,16 @@ describe.skipIf(ETCD === undefined)('fleet connection (SPEC §10)', () => {
     }, 10_000, 'the restarted daemon in the registry');
     expect(view.hosts.map((entry) => entry.host)).toEqual(['web-1']);
   }, 60_000);
+
+  it.each([
+    { args: ['status', '--etcd', 'http://127.0.0.1:1'], code: 1, stderr: 'gotorch: etcd did not answer: ' },
+    { args: ['status'], code: 2, stderr: 'gotorch: the fleet commands need --etcd <urls> (or GOTORCH_ETCD)' },
+    { args: ['kill', 'x', '--etcd', 'http://127.0.0.1:1', '--timeout', '0s'], code: 2, stderr: '--timeout "0s": write 1s to 10m' },
+  ])('fleet $args: exit $code', async ({ args, code, stderr }) => {
+    const run = runCli(['fleet', ...args]);
+    expect(await run.closed).toBe(code);
+    expect(run.stderr()).toContain(stderr);
+  });
 
   it.each([
     { args: ['--etcd', '127.0.0.1:2379'], code: 2, stderr: '"127.0.0.1:2379" needs its scheme: write http://127.0.0.1:2379' },
