@@ -4,8 +4,10 @@
  * only when it runs (`status` need not load the scheduler, the supervisor and their packages).
  */
 import { Command, CommanderError, InvalidArgumentError, Option, type HelpContext } from 'commander';
+import { DEFAULT_FLEET, parseAnswerTimeout, parseEndpoints, parseFleetTtl, validateFleetName } from '../fleet/etcd/fleet-options.js';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import type { CheckOptions } from './check.js';
+import type { FleetCliOptions, FleetTaskOptions } from './fleet.js';
 import type { HistoryOptions } from './history.js';
 import type { LogsOptions } from './logs.js';
 import type { StartOptions } from './start.js';
@@ -67,6 +69,30 @@ const metricsOption = (): Option =>
       }
     });
 
+/** A value parser whose error is a usage error (exit 2) with the parser's message. */
+const usage =
+  <T>(parse: (value: string) => T) =>
+  (value: string): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+
+/** SPEC §10: where the fleet's etcd is and how to reach it (user and password only from GOTORCH_ETCD_USER / GOTORCH_ETCD_PASSWORD). */
+const etcdOptions = (command: Command): Command =>
+  command
+    .addOption(new Option('--etcd <urls>', "the fleet's etcd: comma-separated http(s)://host:port (SPEC §10)").env('GOTORCH_ETCD').argParser(usage(parseEndpoints)))
+    .addOption(new Option('--etcd-ca <file>', 'CA certificate (PEM) that signed the etcd server certificates'))
+    .addOption(new Option('--etcd-cert <file>', 'client certificate (PEM) for etcd'))
+    .addOption(new Option('--etcd-key <file>', 'client private key (PEM) for etcd'))
+    .addOption(new Option('--fleet <name>', `fleet name: letters, digits, -_. (default: ${DEFAULT_FLEET})`).env('GOTORCH_FLEET').argParser(usage(validateFleetName)));
+
+/** The host lease TTL (SPEC §10: 10 s); shorter ones make the fleet tests quick. */
+const fleetTtlOption = (): Option =>
+  new Option('--fleet-ttl <duration>', 'host lease TTL with --etcd, whole seconds (default 10s): a dead host leaves the registry within it').env('GOTORCH_FLEET_TTL').argParser(usage(parseFleetTtl));
+
 const common = (): CommonOptions => ({ ...program.opts<CommonOptions>(), tasksGiven: program.getOptionValueSource('tasks') !== 'default' });
 
 program
@@ -80,11 +106,11 @@ program
     process.exitCode = await (await import('./check.js')).checkCommand(common(), options);
   });
 
-program
-  .command('start')
+etcdOptions(program.command('start'))
   .description('validate the task file, then start the daemon in the background (returns once it runs)')
   .option('-f, --foreground', 'stay in the foreground (for systemd and containers); logs to stdout')
   .addOption(metricsOption())
+  .addOption(fleetTtlOption())
   .addOption(new Option('--daemon-child', 'internal: the daemonized process').hideHelp())
   .action(async (options: StartOptions) => {
     process.exitCode = await (await import('./start.js')).startCommand(common(), options);
@@ -104,11 +130,11 @@ program
     process.exitCode = await (await import('./start.js')).signalCommand(common(), 'SIGQUIT');
   });
 
-program
-  .command('restart')
-  .description('validate the task file, stop the daemon, start it again (with its metrics address unless --metrics names another)')
+etcdOptions(program.command('restart'))
+  .description('validate the task file, stop the daemon, start it again (with its metrics address and fleet options unless given anew)')
   .addOption(metricsOption())
-  .action(async (options: Pick<StartOptions, 'metrics'>) => {
+  .addOption(fleetTtlOption())
+  .action(async (options: Omit<StartOptions, 'foreground' | 'daemonChild'>) => {
     process.exitCode = await (await import('./start.js')).restartCommand(common(), options);
   });
 
@@ -166,8 +192,46 @@ program
     process.exitCode = await (await import('./logs.js')).logsCommand(common(), name, options);
   });
 
+/**
+ * Commander takes a program option wherever it appears, so `fleet status --tasks` would give the
+ * global `-c, --tasks <file>` the next word. After the `fleet` command, `--tasks` is the matrix flag.
+ */
+const FLEET_TASKS_FLAG = '--tasks-matrix';
+const WITH_VALUE = new Set(['-c', '--tasks', '--pidfile', '--log-dir', '--host-id']);
+function fleetArgv(argv: readonly string[]): string[] {
+  let at = 2;
+  while (at < argv.length && argv[at].startsWith('-')) at += WITH_VALUE.has(argv[at]) ? 2 : 1;
+  if (argv[at] !== 'fleet') return [...argv];
+  return argv.map((arg, index) => (index > at && arg === '--tasks' ? FLEET_TASKS_FLAG : arg));
+}
+
+const fleet = etcdOptions(program.command('fleet')).description('the fleet through etcd (SPEC §10): status of every live host, kill and run on every host');
+const fleetOptions = (): FleetCliOptions => fleet.opts<FleetCliOptions>();
+
+fleet
+  .command('status')
+  .description('every live host: pid, version, uptime, task-file digest (drift flagged), tasks, running jobs, last reload')
+  .option('--tasks', 'a task x host matrix: running pids and last result')
+  .addOption(new Option(FLEET_TASKS_FLAG).hideHelp())
+  .option('--json', 'print JSON')
+  .action(async (options: { tasks?: boolean; tasksMatrix?: boolean; json?: boolean }) => {
+    process.exitCode = await (await import('./fleet.js')).fleetStatusCommand(fleetOptions(), { tasks: options.tasks === true || options.tasksMatrix === true, json: options.json });
+  });
+
+for (const cmd of ['kill', 'run'] as const) {
+  fleet
+    .command(cmd)
+    .description(cmd === 'kill' ? 'terminate every running instance of a task on every host that runs it (or on --host)' : 'start one instance of a task now on every host that runs it (or on --host), respecting max')
+    .argument('<name>', 'task name')
+    .option('--host <name>', 'only this host (its name in fleet status)')
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the answers').default(10_000, '10s').argParser(usage(parseAnswerTimeout)))
+    .action(async (name: string, options: FleetTaskOptions) => {
+      process.exitCode = await (await import('./fleet.js')).fleetTaskCommand(fleetOptions(), cmd, name, options);
+    });
+}
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(fleetArgv(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) {
     // SPEC §4: 2 for a usage error; help and version (commander's exit code 0) are successes.

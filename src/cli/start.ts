@@ -3,6 +3,7 @@ import path from 'node:path';
 import { socketPathProblem } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
+import { fleetArgs, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
 import { daemonStatus } from './control-commands.js';
@@ -15,25 +16,36 @@ export function runningPid(paths: RuntimePaths): number | undefined {
   return pid !== undefined && isGotorchProcess(pid) ? pid : undefined;
 }
 
-function fail(reason: string): number {
+function fail(reason: string, code = 1): number {
   process.stderr.write(`gotorch: ${reason}\n`);
-  return 1;
+  return code;
 }
 
-export interface StartOptions {
+export interface StartOptions extends GivenFleetOptions {
   readonly foreground?: boolean;
   readonly daemonChild?: boolean;
   /** SPEC §9 `--metrics [host:]port`, validated by the command line. */
   readonly metrics?: ListenAddress;
 }
 
-export async function startCommand(common: CommonOptions, options: StartOptions): Promise<number> {
+/** SPEC §10 options as given; a contradiction (TLS files without --etcd) is a usage error. */
+function fleetOptions(options: GivenFleetOptions): FleetOptions | undefined | { usage: string } {
+  try {
+    return fleetOptionsFrom(options);
+  } catch (error) {
+    return { usage: (error as Error).message };
+  }
+}
+
+export async function startCommand(common: CommonOptions, options: StartOptions, fleetGiven?: FleetOptions): Promise<number> {
   const paths = runtimePaths(common);
+  const fleet = fleetGiven ?? fleetOptions(options);
+  if (fleet !== undefined && 'usage' in fleet) return fail(fleet.usage, 2);
   // Refused before anything is claimed or created (the daemon checks again before it listens).
   const socketProblem = socketPathProblem(paths.socket);
   if (socketProblem !== undefined) return fail(socketProblem);
   // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
-  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics };
+  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics, fleet };
   if (options.daemonChild || options.foreground) {
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
@@ -45,7 +57,8 @@ export async function startCommand(common: CommonOptions, options: StartOptions)
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
   const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
-  const started = await daemonize(args, paths, options.metrics ? ['--metrics', formatListenAddress(options.metrics)] : []);
+  const startArgs = [...(options.metrics ? ['--metrics', formatListenAddress(options.metrics)] : []), ...(fleet ? fleetArgs(fleet) : [])];
+  const started = await daemonize(args, paths, startArgs);
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
   return 0;
@@ -80,20 +93,24 @@ export async function signalCommand(common: CommonOptions, signal: 'SIGTERM' | '
  * is the one the running daemon runs, not `./tasks.conf`; without `--metrics`, the daemon's metrics
  * address stays what it was.
  */
-export async function restartCommand(common: CommonOptions, options: Pick<StartOptions, 'metrics'>): Promise<number> {
+export async function restartCommand(common: CommonOptions, options: Omit<StartOptions, 'foreground' | 'daemonChild'>): Promise<number> {
   const paths = runtimePaths(common);
+  let fleet = fleetOptions(options);
+  if (fleet !== undefined && 'usage' in fleet) return fail(fleet.usage, 2);
   // What start would refuse is refused before the running daemon is stopped.
   const socketProblem = socketPathProblem(paths.socket);
   if (socketProblem !== undefined) return fail(socketProblem);
   const pid = runningPid(paths);
   let tasks = common.tasks;
   let metrics = options.metrics;
-  if (pid !== undefined && (!common.tasksGiven || metrics === undefined)) {
+  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined)) {
     const status = await daemonStatus(common).catch((error: Error) => error);
     if (status instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
     if (!common.tasksGiven) tasks = status.file;
     // A daemon older than metrics has no such field.
     if (metrics === undefined && status.metrics) metrics = parseListenAddress(status.metrics);
+    // A daemon older than the fleet has no such field.
+    if (fleet === undefined && status.fleet) fleet = { endpoints: status.fleet.endpoints, fleet: status.fleet.fleet, ttlMs: status.fleet.ttlMs, tls: status.fleet.tls };
   }
   const loaded = await loadTaskFile(tasks);
   if (loaded.errors.length > 0) {
@@ -103,5 +120,5 @@ export async function restartCommand(common: CommonOptions, options: Pick<StartO
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand({ ...common, tasks }, { metrics });
+  return startCommand({ ...common, tasks }, { metrics }, fleet);
 }

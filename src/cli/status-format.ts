@@ -2,7 +2,7 @@
 import type { StatusReport, TaskReport } from '../daemon/status.js';
 import { table } from './format.js';
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const parts = [[Math.floor(seconds / 86_400), 'd'], [Math.floor(seconds / 3600) % 24, 'h'], [Math.floor(seconds / 60) % 60, 'm'], [seconds % 60, 's']] as const;
   const shown = parts.filter(([value]) => value > 0).slice(0, 2);
@@ -28,12 +28,19 @@ function running(task: TaskReport, now: number): string {
   return waits.length === 0 ? pids : `${pids} (${waits.join(', ')})`;
 }
 
+/** SPEC §10: `fleet: default as web-1 on http://10.0.0.1:2379: etcd up, last keep-alive 2s ago (TTL 10s)`. */
+function fleetLine(fleet: NonNullable<StatusReport['fleet']>): string {
+  const alive = fleet.lastKeepAliveAgeMs === null ? 'no lease (reconnecting)' : `last keep-alive ${(fleet.lastKeepAliveAgeMs / 1000).toFixed(1)}s ago`;
+  return `fleet: ${fleet.fleet} as ${fleet.host} on ${fleet.endpoints.join(',')}: etcd ${fleet.etcd}, ${alive} (TTL ${fleet.ttlMs / 1000}s)`;
+}
+
 export function formatStatus(status: StatusReport, now: number): string {
   const reload = status.lastReload;
   const lines = [
     `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}`,
     `task file: ${status.file} (${status.tasksInFile} tasks, ${status.tasks.filter((task) => task.current).length} for this host: ${status.host})`,
     ...(status.metrics ? [`metrics: http://${status.metrics}/metrics (health: /healthz)`] : []),
+    ...(status.fleet ? [fleetLine(status.fleet)] : []),
     reload ? `last reload: ${clock(reload.at)} by ${reload.trigger}: ${reload.ok ? reload.summary : `rejected (${reload.errors?.length ?? 0} errors)`}` : 'last reload: none since start',
     '',
   ];

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { RunEvents } from '../events.js';
-import { hostName } from '../fleet/identity.js';
+import type { Fleet } from '../fleet/etcd/fleet.js';
+import type { FleetOptions } from '../fleet/etcd/fleet-options.js';
+import { hostAddresses, hostName } from '../fleet/identity.js';
 import type { FleetLink } from '../fleet/singleton/fleet-link.js';
 import { FireGate } from '../fleet/singleton/gate.js';
 import { Leadership } from '../fleet/singleton/leadership.js';
@@ -23,7 +25,8 @@ import { formatError } from '../tasks/errors.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
-import { ControlServer } from './control-server.js';
+import { ControlServer, type ControlRequest } from './control-server.js';
+import { loadedEngines } from './loaded-engines.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
 import { releasePidfile } from './pidfile.js';
@@ -50,6 +53,8 @@ export interface DaemonOptions {
   readonly stdoutLogs: boolean;
   /** `start --metrics`: serve /metrics and /healthz there (SPEC §9). */
   readonly metrics?: ListenAddress;
+  /** `start --etcd`: join the fleet (SPEC §10). */
+  readonly fleet?: FleetOptions;
 }
 
 export class Daemon {
@@ -63,7 +68,8 @@ export class Daemon {
    * SPEC §10 (issue 14): the fleet connection as singleton tasks see it (fleet/singleton/etcd-link.ts
    * singletonLink). Undefined without --etcd: singleton tasks then never run. Set by the --etcd wiring.
    */
-  private fleetLink: FleetLink | undefined;
+  /** Singleton claims and leadership over the fleet's connection (SPEC §10); undefined without --etcd. */
+  private fleetLink: (FleetLink & { close(): void }) | undefined;
   private readonly ticker: Ticker;
   private readonly state: StateFile;
   private readonly watcher: TaskFileWatcher;
@@ -76,6 +82,7 @@ export class Daemon {
   private planner!: Planner;
   private control: ControlServer | undefined;
   private metrics: MetricsServer | undefined;
+  private fleet: Fleet | undefined;
   /** SPEC §5: swapped in one assignment by apply(). */
   private schedule: AppliedSchedule = NOTHING_APPLIED;
   private ending: Promise<void> | undefined;
@@ -153,15 +160,21 @@ export class Daemon {
 
   private async begin(loaded: LoadResult): Promise<void> {
     // First, so a port in use fails the start before any job runs; prom-client loads only here (STYLE: optional engines).
-    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log };
+    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
     if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
     const saved = readState(this.options.paths.state);
     const now = Math.floor(this.clock.now() / 1000);
     const resume = resumeSecond(saved, now);
     this.planner = new Planner([], resume);
     await this.apply(loaded);
-    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
     const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.schedule.applicable, supervisor: this.supervisor };
+    // Before any job is adopted or started: an unreadable TLS file fails the start; an etcd that does not answer does not (SPEC §10).
+    if (this.options.fleet) {
+      this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
+      this.fleetLink = await this.linkSingletons(this.fleet);
+    }
+    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
@@ -181,6 +194,45 @@ export class Daemon {
     this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv }, 'gotorch ready');
   }
 
+  /** The singleton gate and leadership's view of the connection (src/fleet/singleton/etcd-link.ts). */
+  private async linkSingletons({ connection }: Fleet): Promise<FleetLink & { close(): void }> {
+    const { singletonLink } = await import('../fleet/singleton/etcd-link.js');
+    return singletonLink(
+      {
+        hostName: connection.hostName,
+        client: connection.client,
+        ttlMs: connection.ttlMs,
+        key: (...parts) => connection.key(...parts),
+        hostLease: () => connection.lease,
+        lastKeepAliveAt: () => connection.lastKeepAliveAt() ?? null,
+        isUp: () => connection.isUp(),
+      },
+      this.clock,
+    );
+  }
+
+  /** SPEC §10: etcd3 loads only here (STYLE: optional engines load lazily). */
+  private async joinFleet(options: FleetOptions, control: (request: ControlRequest) => ReturnType<typeof answerControl>): Promise<Fleet> {
+    const { joinFleet } = await import('../fleet/etcd/fleet.js');
+    return joinFleet(options, {
+      host: hostName(this.options.hostId),
+      addresses: hostAddresses(this.options.hostId),
+      taskFile: this.options.tasksFile,
+      startedAt: this.startedAt,
+      now: () => this.clock.now(),
+      schedule: () => this.schedule,
+      lastReload: () => this.reloads.last,
+      supervisor: this.supervisor,
+      results: this.results,
+      // As the local kill: a task that applies here, or one removed from the file whose jobs still run here.
+      runs: (cmd, name) => this.schedule.applicable.some((task) => task.id === name) || (cmd === 'kill' && this.supervisor.snapshot().some((status) => status.id === name && status.running.length > 0)),
+      control,
+      clock: this.clock,
+      log: this.log,
+      events: this.events,
+    });
+  }
+
   /**
    * Makes a loaded task list the schedule: planner and supervisor diff it by identity (SPEC §5). The
    * heavy steps yield to the event loop in between (no tick waits); the switch itself is one step.
@@ -193,7 +245,7 @@ export class Daemon {
     this.planner.install(prepared);
     this.supervisor.setTasks(matched.applicable);
     this.leadership.setTasks(matched.applicable);
-    const alone = this.fleetLink === undefined ? singletonWarnings(matched.applicable) : [];
+    const alone = this.options.fleet === undefined ? singletonWarnings(matched.applicable) : [];
     if (alone.length > 0) this.log.warn({ tasks: alone.map(formatError) }, 'singleton tasks without a fleet: they never run');
     // SPEC §5: the first second planned under the new schedule, logged so a reload can be audited exactly.
     return { diff, fromSecond: this.planner.lastSecond + 1 };
@@ -258,6 +310,8 @@ export class Daemon {
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
+      fleet: this.fleet?.status() ?? null,
+      loadedEngines: loadedEngines(),
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };
   }
@@ -291,6 +345,8 @@ export class Daemon {
     this.log.error({ reason }, 'start-up failed: jobs of the previous daemon are left running for the next start');
     this.supervisor.release();
     await this.watcher.close();
+    this.fleetLink?.close();
+    await this.fleet?.close();
     await this.control?.close();
     await this.metrics?.close();
     releasePidfile(this.options.paths.pidfile, process.pid);
@@ -307,7 +363,9 @@ export class Daemon {
       await jobs();
       // Once the jobs are gone: slots and leaderships are given back, so another host takes over at once.
       await Promise.all([this.gate.close(), this.leadership.close()]);
+      this.fleetLink?.close();
       await this.subscribers.flush();
+      await this.fleet?.close();
       await this.control?.close();
       await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable, this.schedule.jitterOf).catch(() => undefined);

@@ -1,5 +1,6 @@
 /** What `gotorch status` shows (SPEC §4): the daemon, its last reload, and per task pids, last exit, next run. */
 import { nextTaskFires, type JitterOf } from '../planner/jitter.js';
+import type { FleetStatus } from '../fleet/etcd/fleet.js';
 import type { RunRecord } from '../supervisor/run.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
@@ -53,6 +54,10 @@ export interface StatusReport {
   readonly lastReload: ReloadResult | null;
   /** How late the latest ticks woke after their second began; null before the first tick. */
   readonly ticks: TickLatenessSummary | null;
+  /** SPEC §10: the fleet connection with `--etcd`, else null. */
+  readonly fleet: FleetStatus | null;
+  /** Optional engines this daemon loaded (`etcd3`, `@grpc/grpc-js`, `prom-client`): none without their options. */
+  readonly loadedEngines: readonly string[];
   readonly tasks: readonly TaskReport[];
 }
 

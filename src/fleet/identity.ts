@@ -47,6 +47,12 @@ export function hostName(override: string | undefined): string {
   return (items.find((item) => parseAddress(item) === undefined) ?? items[0] ?? '').toLowerCase();
 }
 
+/** This host's addresses as text, for the fleet registry (SPEC §10): the override's address items, or every interface's. */
+export function hostAddresses(override: string | undefined): string[] {
+  if (override) return listItems(override).filter((item) => parseAddress(item) !== undefined);
+  return Object.values(os.networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
+}
+
 export function resolveIdentity(override: string | undefined): HostIdentity {
   return override ? identityFromList(override) : localIdentity();
 }

@@ -34,6 +34,8 @@ export interface DaemonView {
   readonly schedule: () => Pick<AppliedSchedule, 'loaded' | 'applicable' | 'jitterOf'>;
   readonly results: Pick<TaskResults, 'get'>;
   readonly clock: Pick<Clock, 'now'>;
+  /** SPEC §10 with `--etcd`: is the host lease alive (gotorch_fleet_up); absent without a fleet. */
+  readonly fleetUp?: () => boolean;
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -45,7 +47,7 @@ function samplesOf(family: string): string {
 }
 
 /** The daemon-wide families and prom-client's process metrics, in one registry. */
-function daemonFamilies(schedule: DaemonView['schedule']) {
+function daemonFamilies(schedule: DaemonView['schedule'], fleetUp: DaemonView['fleetUp']) {
   const registry = new Registry();
   // prom-client samples the event loop every 10 ms by default: 100 wakeups a second cost an idle daemon 0.4 % of a core.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
@@ -68,6 +70,7 @@ function daemonFamilies(schedule: DaemonView['schedule']) {
       if (digest !== '') this.set({ digest }, 1);
     },
   });
+  if (fleetUp) new Gauge({ name: 'gotorch_fleet_up', help: "1 while this host holds a live lease in the fleet's etcd (SPEC §10), else 0.", registers: [registry], collect() { this.set(fleetUp() ? 1 : 0); } });
   return { registry, tickLateness, startLateness, reloads };
 }
 
@@ -85,7 +88,7 @@ export class RunMetrics {
     private readonly view: DaemonView,
     events: RunEvents,
   ) {
-    const { registry, tickLateness, startLateness, reloads } = daemonFamilies(view.schedule);
+    const { registry, tickLateness, startLateness, reloads } = daemonFamilies(view.schedule, view.fleetUp);
     this.registry = registry;
     this.tickLateness = tickLateness;
     this.shards.push(this.newShard());

@@ -38,7 +38,7 @@ export interface LoadResult {
   readonly files: readonly string[];
   /** The include patterns seen, absolute, for watching directories where files may appear. */
   readonly patterns: readonly string[];
-  /** SHA-256 of every file's name and content, in reading order: unchanged files, unchanged digest. */
+  /** SHA-256 of every file's name (relative to the main file's folder) and content, in reading order: unchanged files, unchanged digest. */
   readonly digest: string;
 }
 
@@ -53,6 +53,8 @@ interface LoadState {
   /** Files read so far (real paths), with where they were included. */
   readonly included: Map<string, string>;
   readonly digest: Hash;
+  /** The main file's folder: file names enter the digest relative to it. */
+  readonly root: string;
 }
 
 function fileError(file: string, message: string, where?: SourceLocation): TaskFileError {
@@ -102,7 +104,8 @@ async function loadOne(file: string, context: LineContext, state: LoadState, cha
     return;
   }
   state.files.push(file);
-  state.digest.update(file).update('\0').update(source).update('\0');
+  // Names relative to the main file's folder: one file set installed under another path on another host is no drift (SPEC §10).
+  state.digest.update(path.relative(state.root, path.resolve(file))).update('\0').update(source).update('\0');
   const parsed = await parseTaskFileInSlices(source, file, { ...context, baseDir: path.dirname(file) });
   state.errors.push(...parsed.errors);
   state.warnings.push(...parsed.warnings);
@@ -129,7 +132,7 @@ function addTask(task: Task, state: LoadState): void {
 }
 
 export async function loadTasks(file: string, options: LoadOptions): Promise<LoadResult> {
-  const state: LoadState = { options, tasks: [], errors: [], warnings: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256') };
+  const state: LoadState = { options, tasks: [], errors: [], warnings: [], files: [], patterns: [], firstSeen: new Map(), included: new Map(), digest: createHash('sha256'), root: path.dirname(path.resolve(file)) };
   const context: LineContext = { env: Object.freeze({}), shell: '/bin/sh', zone: options.zone, asRoot: options.asRoot, baseDir: path.dirname(file) };
   await loadOne(file, context, state, []);
   state.warnings.push(...(await hostWarnings(options.appliesHere ? state.tasks.filter(options.appliesHere) : state.tasks)));

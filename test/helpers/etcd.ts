@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/bench/free-port.js';
@@ -16,6 +17,13 @@ export const ETCD = (() => {
 })();
 if (ETCD === undefined) console.warn('\n!!! ETCD TESTS SKIPPED: etcd not found (Debian package etcd-server; .ci/run installs it) !!!\n');
 
+/** Serve clients over TLS with this certificate; with `clientCa`, also require client certificates it signed. */
+export interface EtcdTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+}
+
 export class EtcdServer {
   readonly dataDir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-etcd-'));
   private child: ChildProcess | undefined;
@@ -24,19 +32,20 @@ export class EtcdServer {
   private constructor(
     readonly clientPort: number,
     readonly peerPort: number,
+    readonly tls: EtcdTls | undefined,
   ) {}
 
-  /** Starts one on free ports and waits until it answers its health check. */
-  static async start(): Promise<EtcdServer> {
+  /** Starts one on free ports and waits until it answers its health check (with TLS: until it accepts connections). */
+  static async start(tls?: EtcdTls): Promise<EtcdServer> {
     if (ETCD === undefined) throw new Error('etcd not found (Debian package etcd-server)');
-    const server = new EtcdServer(await freePort(), await freePort());
+    const server = new EtcdServer(await freePort(), await freePort(), tls);
     await server.run();
     return server;
   }
 
   /** The `--etcd` value for daemons and the CLI. */
   get url(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -85,7 +94,8 @@ export class EtcdServer {
   }
 
   private async run(): Promise<void> {
-    const client = `http://127.0.0.1:${this.clientPort}`;
+    const client = this.url;
+    const tls = this.tls ? ['--cert-file', this.tls.cert, '--key-file', this.tls.key, ...(this.tls.clientCa ? ['--client-cert-auth', '--trusted-ca-file', this.tls.clientCa] : [])] : [];
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const child = spawn(
       ETCD as string,
@@ -99,6 +109,7 @@ export class EtcdServer {
         '--initial-cluster', `test=${peer}`,
         '--initial-cluster-state', 'new',
         '--log-level', 'warn',
+        ...tls,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -108,6 +119,7 @@ export class EtcdServer {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${this.output}`);
+        if (this.tls) return accepts(this.clientPort);
         try {
           const answer = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) });
           return answer.ok && ((await answer.json()) as { health?: string }).health === 'true';
@@ -119,4 +131,15 @@ export class EtcdServer {
       `etcd to answer on ${client}`,
     );
   }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -154,3 +154,18 @@ describe('whole-file problems', () => {
     expect((await load('tasks.conf', true)).errors).toEqual(process.getuid?.() === 0 ? [] : [expect.objectContaining({ line: 0 })]);
   });
 });
+
+describe('digest (SPEC §10 drift)', () => {
+  it('one file set under two folders has one digest; another content, or an include renamed, another', async () => {
+    const files = { 'tasks.conf': '* * * * * * * 1 cron name=top true\ninclude conf.d/*.conf', 'conf.d/a.conf': '* * * * * * * 1 cron name=a true' };
+    const digestIn = async (set: Record<string, string>): Promise<string> => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-load-'));
+      for (const [file, text] of Object.entries(set)) write(file, text);
+      return (await load()).digest;
+    };
+    const first = await digestIn(files);
+    expect(await digestIn(files)).toBe(first);
+    expect(await digestIn({ ...files, 'conf.d/a.conf': '* * * * * * * 2 cron name=a true' })).not.toBe(first);
+    expect(await digestIn({ 'tasks.conf': files['tasks.conf'], 'conf.d/b.conf': files['conf.d/a.conf'] })).not.toBe(first);
+  });
+});
