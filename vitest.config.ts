@@ -15,6 +15,12 @@ const TIMED = [
   'test/schedule/oracle.test.ts',
   'test/schedule/oracle-extensions.test.ts',
   'test/e2e/escape.test.ts',
+  // Fleet runs: TTL deadlines and exactly-once seconds across three daemons and a real etcd.
+  'test/fleet/etcd/registry.test.ts',
+  'test/fleet/etcd/etcd-trouble.test.ts',
+  'test/fleet/singleton/singleton-etcd.test.ts',
+  'test/fleet/singleton/leadership-etcd.test.ts',
+  'test/fleet/singleton/daemons.test.ts',
 ];
 
 export default defineConfig({
