@@ -23,3 +23,11 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(handle) };
   },
 };
+
+/** Waits for `work` to settle, but at most `ms` by `clock` (a stop must not hang on a hung etcd). */
+export async function settleWithin(clock: Clock, ms: number, work: readonly Promise<unknown>[]): Promise<void> {
+  let timer: Timer | undefined;
+  const late = new Promise<void>((resolve) => (timer = clock.setTimer(clock.now() + ms, resolve)));
+  await Promise.race([Promise.allSettled(work), late]);
+  timer?.cancel();
+}

@@ -4,7 +4,7 @@
  * the fleet commands to the daemon.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../clock.js';
+import { settleWithin, type Clock } from '../../clock.js';
 import type { RunEvents } from '../../events.js';
 import { EtcdConnection, type FleetConnection } from './connection.js';
 import { FleetCommands, type CommandHost } from './fleet-commands.js';
@@ -43,11 +43,6 @@ export interface FleetDaemon extends HostFacts, CommandHost {
 /** The longest a stop waits for the command watch to cancel. */
 const CLOSE_WAIT_MS = 1000;
 
-function within(ms: number, work: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
-}
-
 /** Rejects for a bad option (a TLS file that cannot be read); an etcd that does not answer is no error. */
 export async function joinFleet(options: FleetOptions, daemon: FleetDaemon): Promise<Fleet> {
   const connection = await EtcdConnection.open(options, daemon.host, daemon.log, daemon.clock);
@@ -70,7 +65,7 @@ export async function joinFleet(options: FleetOptions, daemon: FleetDaemon): Pro
     async close() {
       registry.close();
       // A watch that never connected cancels only once etcd answers: a stop does not wait for that.
-      await within(CLOSE_WAIT_MS, commands.close());
+      await settleWithin(daemon.clock, CLOSE_WAIT_MS, [commands.close()]);
       await connection.close();
     },
   };

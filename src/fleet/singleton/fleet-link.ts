@@ -1,9 +1,8 @@
 /**
  * What singleton tasks (SPEC §10) need of the fleet's etcd connection, and nothing more: the gate and
- * the leadership are written against this; the connection (src/fleet/, the `--etcd` session) meets it through
+ * the leadership are written against this; the connection (src/fleet/etcd/) meets it through
  * an adapter (etcd-link.ts), the unit tests through an in-memory etcd (test/fleet/singleton/fake-etcd.ts).
  */
-import type { Clock, Timer } from '../../clock.js';
 
 /** Which lease a key is bound to: the host's (gone with the host), or the claims lease (outlives skew). */
 export type LeaseKind = 'host' | 'claims';
@@ -55,14 +54,6 @@ export function leaseDeadline(link: FleetLink, marginMs: number): number | null 
 
 /** The longest a stop waits for etcd to free this host's slots and leaderships (else their lease ends them). */
 export const CLOSE_WAIT_MS = 2000;
-
-/** Waits for `work` to settle, but at most `ms` (a stop must not hang on a hung etcd). */
-export async function settleWithin(clock: Clock, ms: number, work: readonly Promise<unknown>[]): Promise<void> {
-  let timer: Timer | undefined;
-  const late = new Promise<void>((resolve) => (timer = clock.setTimer(clock.now() + ms, resolve)));
-  await Promise.race([Promise.allSettled(work), late]);
-  timer?.cancel();
-}
 
 /** Why this host cannot claim now, or undefined when it can (connected, lease trusted for `marginMs` more). */
 export function unavailable(link: FleetLink | undefined, now: number, marginMs: number): string | undefined {

@@ -6,13 +6,13 @@
  * skipped (`fleet unavailable`), which history, metrics and the failure hook hear of.
  */
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../../clock.js';
+import { settleWithin, type Clock, type Timer } from '../../clock.js';
 import type { RunEvents, SkipReason } from '../../events.js';
 import type { RunTrigger } from '../../supervisor/run.js';
 import type { FireResult } from '../../supervisor/supervisor.js';
 import type { Task } from '../../tasks/types.js';
 import { claimFire, type ClaimOutcome, type ClaimRecord } from './claim.js';
-import { CLOSE_WAIT_MS, settleWithin, unavailable, type FleetLink } from './fleet-link.js';
+import { CLOSE_WAIT_MS, unavailable, type FleetLink } from './fleet-link.js';
 
 /** A claim is not made with less than this left of the host lease (its slot would die with it). */
 export const CLAIM_LEASE_MARGIN_MS = 1000;

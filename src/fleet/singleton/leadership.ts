@@ -6,9 +6,9 @@
  * server can let the lease go: never from the client's 'lost' event, which can come 2 × TTL late.
  */
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../../clock.js';
+import { settleWithin, type Clock, type Timer } from '../../clock.js';
 import type { Task } from '../../tasks/types.js';
-import { CLOSE_WAIT_MS, leaseDeadline, settleWithin, unavailable, type FleetLink } from './fleet-link.js';
+import { CLOSE_WAIT_MS, leaseDeadline, unavailable, type FleetLink } from './fleet-link.js';
 
 /** How long before the lease may end the holder stops: TERM at the deadline leaves it grace + 1 s to exit (README: Singleton tasks), at most half the TTL. */
 export function stopMarginMs(task: Task, ttlMs: number): number {
