@@ -149,9 +149,13 @@ export class Supervisor {
 
   /** Drops the waiting fire (said as skipped) and the waiting retries: the task is removed or the daemon stops. */
   private dropWaiting(entry: TaskEntry, reason: 'task removed' | 'shutting down', quietly = false): void {
+    this.dropWaitingFire(entry, reason, quietly);
+    entry.retries.dropAll(entry.task, reason, quietly);
+  }
+
+  private dropWaitingFire(entry: TaskEntry, reason: 'task removed' | 'shutting down', quietly = false): void {
     if (entry.waiting !== null && !quietly) this.skip(entry.task, entry.waiting.scheduledAt, reason, entry.runs.size, entry.queued);
     entry.waiting = null;
-    entry.retries.dropAll(entry.task, reason, quietly);
   }
 
   private skip(task: Task, scheduledAt: number, reason: SkipReason, running: number, starting: number): FireResult {
@@ -188,7 +192,9 @@ export class Supervisor {
       entry.task = task;
       entry.current = true;
       this.daemons.redefine(entry, previous);
-      if (task.type !== 'cron' || task.options.overlap === 'skip') this.dropWaiting(entry, 'task removed');
+      // A task kept by the reload keeps its waiting retries; no longer a cron task, it keeps nothing waiting.
+      if (task.type !== 'cron') this.dropWaiting(entry, 'task removed');
+      else if (task.options.overlap === 'skip') this.dropWaitingFire(entry, 'task removed');
       this.startWaiting(entry); // a raised max frees a slot
     }
     for (const entry of [...this.entries.values()]) {

@@ -133,6 +133,22 @@ describe('retries= and retry_delay= (SPEC §8)', () => {
     expect(spawner.children[1].request.env.GOTORCH_SCHEDULED_AT).toBe(String(second));
   });
 
+  it('a reload that keeps the task keeps its waiting retry', async () => {
+    const { supervisor, spawner, clock, heard } = setup();
+    const task = makeTask({ id: 'kept', max: 1 }, { retries: 1, retryDelayMs: 5000 });
+    supervisor.fire(task, clock.now() / 1000);
+    await settle();
+    spawner.children[0].exit(1);
+    await settle();
+    supervisor.setTasks([makeTask({ id: 'kept', max: 1 }, { retries: 1, retryDelayMs: 5000 })]);
+    await settle();
+    expect(heard.dropped).toEqual([]);
+    clock.advance(5000);
+    await settle();
+    expect(spawner.children).toHaveLength(2);
+    expect(spawner.children[1].request.env.GOTORCH_ATTEMPT).toBe('2');
+  });
+
   it('starts no retry across a stop: the waiting one is dropped and said so (the failure hook still fires)', async () => {
     const { supervisor, spawner, clock, heard } = setup();
     const task = makeTask({ id: 'stopped-retry', max: 1 }, { retries: 2 });
