@@ -21,6 +21,7 @@ const TIMED = [
   'test/fleet/singleton/singleton-etcd.test.ts',
   'test/fleet/singleton/leadership-etcd.test.ts',
   'test/fleet/singleton/daemons.test.ts',
+  'test/fleet/singleton/fleet-faults.test.ts',
 ];
 
 export default defineConfig({

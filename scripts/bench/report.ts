@@ -2,6 +2,7 @@
 import type { burst } from './burst.js';
 import type { reloadLargeFile, startToReady } from './control.js';
 import type { compileThroughput, tickCost } from './core.js';
+import type { fleetCost } from './fleet.js';
 import type { historyCost } from './history.js';
 import type { IdleResult } from './idle.js';
 import type { LatenessResult, Runner, spawnFloor } from './lateness.js';
@@ -26,6 +27,7 @@ export interface Results {
   readonly history: ReturnType<typeof historyCost>;
   readonly idle: readonly (IdleResult | (Missing & { tasks: number }))[];
   readonly metrics: Awaited<ReturnType<typeof metricsCost>>;
+  readonly fleet: Awaited<ReturnType<typeof fleetCost>> | { readonly missing: string };
 }
 
 type Target = readonly [what: string, goal: string, measured: string, met: boolean];
@@ -146,5 +148,29 @@ export function markdown(results: Results): string {
     `| \`gotorch history report --limit 20\` on a ${n(history.fileMiB)} MiB run log, its task run every minute (${history.runs} runs, the command's wall time) | p50 ${history.p50Ms} ms, max ${history.maxMs} ms, of which reading and selecting (in process) ${history.inProcessP50Ms} ms; Node's own start (\`gotorch --help\`) p50 ${history.nodeStartP50Ms} ms; \`grep -c\` over the file ${history.grepCountP50Ms} ms; a name that never ran (the whole file read) ${history.fullScanMs} ms |`,
     scrapeRow(results.metrics),
     '',
+    ...fleetRows(results.fleet),
   ].join('\n');
+}
+
+/** SPEC §10 on a real local etcd: claims, failover, and what --etcd costs a daemon. */
+function fleetRows(fleet: Results['fleet']): string[] {
+  if ('missing' in fleet) return [`**Fleet** (SPEC §10): missing: ${fleet.missing}`, ''];
+  const { claims, failover } = fleet;
+  return [
+    `**Fleet** (SPEC §10, one local etcd ${fleet.etcd} on this machine):`,
+    '',
+    '| figure | result |',
+    '| --- | --- |',
+    ...claims.latency.map(
+      (row) =>
+        `| claim of a singleton fire, \`max=${row.max}\` (${row.max === 0 ? 'one transaction' : 'a slot read, then one transaction'}), three hosts claiming each second at once (${row.rounds} seconds) | every host's answer p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms; the winner's p50 ${row.winnerP50Ms} ms, p99 ${row.winnerP99Ms} ms |`,
+    ),
+    `| singleton fires claimed per second, each raced by three hosts (${n(claims.throughput.fires)} fires, ${n(claims.throughput.transactions)} transactions at once) | ${n(claims.throughput.firesPerSecond)} fires/s (${claims.throughput.seconds} s) |`,
+    `| daemon-type singleton failover, three real daemons, \`kill -9\` of the holder host, TTL ${failover.ttlS} s (${failover.runs} runs) | first beat elsewhere p50 ${failover.takeoverP50Ms} ms after the kill (max ${failover.takeoverMaxMs} ms); gap after the last beat p50 ${failover.gapP50Ms} ms; ${failover.overlappingBeats} overlapping beats |`,
+    ...fleet.start.map(
+      (row) =>
+        `| \`gotorch start\` → ready and RSS, ${n(row.tasks)} tasks (${row.runs} runs) | standalone p50 ${row.standalone.startP50Ms} ms, ${row.standalone.rssMiB} MiB; with \`--etcd\` p50 ${row.withEtcd.startP50Ms} ms, ${row.withEtcd.rssMiB} MiB |`,
+    ),
+    '',
+  ];
 }

@@ -109,7 +109,12 @@ export class Sandbox {
   }
 
   async cli(...args: string[]): Promise<CliResult> {
-    const run = runCli([...this.globalArgs, ...args]);
+    return this.cliWithEnv({}, ...args);
+  }
+
+  /** The CLI with `env` over the test's environment (the daemon it starts inherits it). */
+  async cliWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+    const run = runCli([...this.globalArgs, ...args], env);
     const code = await run.closed;
     return { code, stdout: run.stdout(), stderr: run.stderr() };
   }
@@ -132,7 +137,12 @@ export class Sandbox {
 
   /** Starts the daemon in the background (with `startArgs` after `start`); returns its pid (from the `gotorch started` line). */
   async start(...startArgs: string[]): Promise<number> {
-    const result = await this.cli('start', ...startArgs);
+    return this.startWithEnv({}, ...startArgs);
+  }
+
+  /** start() with `env` over the test's environment, for the daemon too. */
+  async startWithEnv(env: NodeJS.ProcessEnv, ...startArgs: string[]): Promise<number> {
+    const result = await this.cliWithEnv(env, 'start', ...startArgs);
     const match = /^gotorch started \(pid (\d+)\)$/m.exec(result.stdout);
     if (result.code !== 0 || !match) throw new Error(`start failed (${result.code}): ${result.stdout}${result.stderr}`);
     return Number(match[1]);

@@ -45,7 +45,7 @@ export function percentile(values: readonly number[], p: number): number {
 /** libfaketime's offset syntax: `+5400s`, `-1800s`. */
 const offsetText = (seconds: number): string => `${seconds >= 0 ? '+' : ''}${seconds}s\n`;
 
-function preloadEnv(offsetFile: string): NodeJS.ProcessEnv {
+export function preloadEnv(offsetFile: string): NodeJS.ProcessEnv {
   if (FAKETIME_LIBRARY === undefined) throw new Error('libfaketime not found: install the Debian package faketime, or set GOTORCH_FAKETIME_LIB');
   return { LD_PRELOAD: FAKETIME_LIBRARY, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
 }

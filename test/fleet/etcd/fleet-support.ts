@@ -13,9 +13,9 @@ let fleets = 0;
 /** A fleet name of its own per test: one etcd serves the whole file. */
 export const newFleet = (): string => `t${process.pid}-${++fleets}`;
 
-export async function startHost(box: Sandbox, etcd: EtcdServer, fleet: string, name: string, lines: readonly string[], ttl = '3s', extra: readonly string[] = []): Promise<FleetHost> {
+export async function startHost(box: Sandbox, etcd: EtcdServer, fleet: string, name: string, lines: readonly string[], ttl = '3s', extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<FleetHost> {
   box.write(lines);
-  const pid = await box.start('--host-id', name, '--etcd', etcd.url, '--fleet', fleet, '--fleet-ttl', ttl, ...extra);
+  const pid = await box.startWithEnv(env, '--host-id', name, '--etcd', etcd.url, '--fleet', fleet, '--fleet-ttl', ttl, ...extra);
   return { name, box, pid };
 }
 

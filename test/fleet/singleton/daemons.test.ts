@@ -1,19 +1,63 @@
 /**
  * SPEC §10 `singleton=yes` with three real daemons (three `--host-id` identities on loopback, each in
- * its own sandbox) and one real etcd: an every-second singleton runs exactly once per second in the
- * whole fleet, and a task without it runs on every host.
+ * its own sandbox) and one real etcd:
+ * - an every-second singleton runs exactly once per second in the whole fleet for 60 s, while a
+ *   `max=1` singleton whose job lasts 2.5 s never runs on two hosts at once, and a task without
+ *   `singleton=yes` runs on every host;
+ * - with the hosts' wall clocks skewed by -400, 0 and +400 ms (libfaketime), still exactly once.
+ * Evidence is what the jobs wrote (one shared file, O_APPEND lines), not what the daemons say.
  */
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxes } from '../../control/sandbox.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/processes.js';
+import { FAKETIME_LIBRARY } from '../../reliability/clock-support.js';
 import { newFleet, startHost } from '../etcd/fleet-support.js';
 
 const NAMES = ['web-1', 'web-2', 'web-3'];
-const WINDOW_S = 15;
+const LONG_WINDOW_S = 60;
+const SKEW_WINDOW_S = 20;
+/** Each host's wall clock minus the real one, in ms, for the skew test. */
+const SKEWS_MS = [-400, 0, 400];
+
+/** The wall clock of a daemon `ms` off the real one (libfaketime; monotonic time left alone, as in the clock suite). */
+function skewed(ms: number): NodeJS.ProcessEnv {
+  if (FAKETIME_LIBRARY === undefined) throw new Error('libfaketime not found: install the Debian package faketime');
+  return { LD_PRELOAD: FAKETIME_LIBRARY, FAKETIME: `${ms >= 0 ? '+' : '-'}${Math.abs(ms) / 1000}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
+/** Lines of space-separated fields the jobs of all hosts append to one file. */
+const lines = (file: string): string[][] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ')) : []);
+
+/** Seconds in [from, until] that did not run exactly once, with the hosts that ran them. */
+function notOnce(runs: readonly string[][], from: number, until: number): [number, string[]][] {
+  const bySecond = new Map<number, string[]>();
+  for (const [second, host] of runs) bySecond.set(Number(second), [...(bySecond.get(Number(second)) ?? []), host]);
+  const wrong: [number, string[]][] = [];
+  for (let second = from; second <= until; second++) if (bySecond.get(second)?.length !== 1) wrong.push([second, bySecond.get(second) ?? []]);
+  return wrong;
+}
+
+/** The most runs in flight at once, from `<real ms> start|end <host>` lines. */
+function mostAtOnce(events: readonly string[][]): { most: number; runs: number; byHost: Record<string, number> } {
+  const sorted = events.map(([ms, what, host]) => ({ ms: Number(ms), what, host })).sort((a, b) => a.ms - b.ms || (a.what === 'end' ? -1 : 1));
+  let inFlight = 0;
+  let most = 0;
+  const byHost: Record<string, number> = {};
+  for (const event of sorted) {
+    if (event.what === 'start') {
+      inFlight++;
+      byHost[event.host] = (byHost[event.host] ?? 0) + 1;
+    } else inFlight--;
+    most = Math.max(most, inFlight);
+  }
+  return { most, runs: sorted.filter((event) => event.what === 'start').length, byHost };
+}
+
+const share = (runs: readonly string[][]): string => NAMES.map((name) => `${name} ${runs.filter(([, host]) => host === name).length}`).join(', ');
 
 describe.skipIf(ETCD === undefined)('singleton=yes across three daemons (SPEC §10)', () => {
   let etcd: EtcdServer;
@@ -27,40 +71,61 @@ describe.skipIf(ETCD === undefined)('singleton=yes across three daemons (SPEC §
     rmSync(shared, { recursive: true, force: true });
   });
 
-  /** `second host` lines the jobs of all three hosts append to one file. */
-  const seen = (file: string): [number, string][] =>
-    existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ')).map(([second, host]) => [Number(second), host]) : [];
-
-  it(`an every-second singleton runs exactly once per second in the fleet for ${WINDOW_S} s; a local task runs on every host`, async () => {
+  /** Starts the three hosts; resolves with the first second from which all three ran their local task. */
+  async function fleetOf(dir: string, envs: readonly NodeJS.ProcessEnv[]): Promise<number> {
     const fleet = newFleet();
-    const single = path.join(shared, 'single');
-    const local = path.join(shared, 'local');
+    const real = 'env -u LD_PRELOAD -u FAKETIME date +%s%3N';
     await Promise.all(
-      NAMES.map((name) =>
-        startHost(sandbox(), etcd, fleet, name, [
-          `WHO=${name}`,
-          `* * * * * * * 1 cron name=single singleton=yes echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${single}`,
-          `* * * * * * * 1 cron name=local echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${local}`,
-        ]),
+      NAMES.map((name, index) =>
+        startHost(
+          sandbox(),
+          etcd,
+          fleet,
+          name,
+          [
+            `WHO=${name}`,
+            `* * * * * * * 1 cron name=single singleton=yes echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/single`,
+            `* * * * * * * 1 cron name=slow singleton=yes echo "$(${real}) start $WHO" >> ${dir}/slow; sleep 2.5; echo "$(${real}) end $WHO" >> ${dir}/slow`,
+            `* * * * * * * 1 cron name=local echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/local`,
+          ],
+          '3s',
+          [],
+          envs[index],
+        ),
       ),
     );
-    // From the first second every host ran its local task: all three are up and claiming.
-    const from = await waitFor(() => {
+    return waitFor(() => {
       const byHost = new Map<string, number>();
-      for (const [second, host] of seen(local)) if (!byHost.has(host)) byHost.set(host, second);
+      for (const [second, host] of lines(`${dir}/local`)) if (!byHost.has(host)) byHost.set(host, Number(second));
       return byHost.size === 3 ? Math.max(...byHost.values()) + 1 : undefined;
     }, 20_000, 'every host running');
-    const until = from + WINDOW_S - 1;
-    await waitFor(() => seen(single).some(([second]) => second > until + 1), WINDOW_S * 1000 + 10_000, `the singleton past ${until}`);
-    const runs = seen(single).filter(([second]) => second >= from && second <= until);
-    const perSecond = new Map<number, string[]>();
-    for (const [second, host] of runs) perSecond.set(second, [...(perSecond.get(second) ?? []), host]);
-    const hosts = new Set(runs.map(([, host]) => host));
-    console.log(`singleton across 3 daemons: ${WINDOW_S} s, ${runs.length} runs, by host ${[...hosts].map((host) => `${host} ${runs.filter(([, who]) => who === host).length}`).join(', ')}`);
-    const window = Array.from({ length: WINDOW_S }, (_, index) => from + index);
-    expect(window.filter((second) => perSecond.get(second)?.length !== 1).map((second) => [second, perSecond.get(second) ?? []])).toEqual([]);
+  }
+
+  async function check(dir: string, from: number, windowS: number, label: string): Promise<void> {
+    const until = from + windowS - 1;
+    // A second is over on every host once the singleton ran a later one (skew 0.4 s < 2 s).
+    await waitFor(() => lines(`${dir}/single`).some(([second]) => Number(second) > until + 1), windowS * 1000 + 15_000, `the singleton past ${until}`);
+    const single = lines(`${dir}/single`).filter(([second]) => Number(second) >= from && Number(second) <= until);
+    const slow = mostAtOnce(lines(`${dir}/slow`));
+    console.log(`${label}: single ${single.length} runs in ${windowS} s (${share(single)}); max=1 job of 2.5 s: ${slow.runs} runs (${NAMES.map((name) => `${name} ${slow.byHost[name] ?? 0}`).join(', ')}), at most ${slow.most} at once`);
+    expect(notOnce(single, from, until)).toEqual([]);
+    // A run takes 2.5 s and the next claim waits for its slot: about one run per 3 s, never two at once.
+    expect(slow.most).toBe(1);
+    expect(slow.runs).toBeGreaterThanOrEqual(Math.floor(windowS / 6));
     // The local task ran on every host every second meanwhile.
-    const locals = seen(local).filter(([second]) => second >= from && second <= until);
-    expect(locals.length).toBe(3 * WINDOW_S);
-  }, 90_000);
+    const locals = lines(`${dir}/local`).filter(([second]) => Number(second) >= from && Number(second) <= until);
+    for (const name of NAMES) expect(notOnce(locals.filter(([, host]) => host === name), from, until)).toEqual([]);
+  }
+
+  it(`every second exactly once in the fleet for ${LONG_WINDOW_S} s; a max=1 job of 2.5 s never on two hosts at once; a local task on every host`, async () => {
+    const dir = mkdtempSync(path.join(shared, 'long-'));
+    const from = await fleetOf(dir, [{}, {}, {}]);
+    await check(dir, from, LONG_WINDOW_S, 'singleton across 3 daemons');
+  }, (LONG_WINDOW_S + 60) * 1000);
+
+  it.skipIf(FAKETIME_LIBRARY === undefined && process.env.CI === undefined)(`hosts' clocks skewed by ${SKEWS_MS.join(', ')} ms: still exactly once, never two at once`, async () => {
+    const dir = mkdtempSync(path.join(shared, 'skew-'));
+    const from = await fleetOf(dir, SKEWS_MS.map(skewed));
+    await check(dir, from, SKEW_WINDOW_S, `singleton with clocks skewed ${SKEWS_MS.join('/')} ms`);
+  }, (SKEW_WINDOW_S + 60) * 1000);
 });
