@@ -9,7 +9,7 @@ export const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-w
 
 /** Names are three letters, and only in the month and day-of-week fields. */
 const VALUE = ['\\d+', '\\d+', '\\d+', '\\d+|[A-Za-z]{3}', '\\d+|[A-Za-z]{3}'];
-const ITEM = VALUE.map((value) => new RegExp(`^(?:\\*|(?:${value})(?:-(?:${value}))?)(?:/\\d+)?$`));
+const ITEM = VALUE.map((value) => new RegExp(`^(?:(?:\\*|(?:${value})-(?:${value}))(?:/\\d+)?|${value})$`));
 const VALUE_WITH_STEP = VALUE.map((value) => new RegExp(`^(?:${value})/\\d+$`));
 
 export interface FieldError {

@@ -92,7 +92,7 @@ export function parseCrontab(text: string, file: string, format: CrontabFormat):
     const entry = line.trim();
     if (entry === '') return;
     if (entry.startsWith('#')) {
-      comments.push(line);
+      comments.push(entry);
       return;
     }
     const variable = ENV_LINE.exec(entry);
