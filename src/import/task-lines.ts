@@ -33,6 +33,8 @@ interface MergedTask {
   readonly task: CrontabTask;
   readonly hosts: string[];
   readonly sources: { readonly file: string; readonly line: number }[];
+  /** The comments above it in every crontab it comes from, each once. */
+  readonly comments: string[];
 }
 
 interface EnvGroup {
@@ -57,9 +59,10 @@ function mergeTasks(sources: readonly ImportSource[]): MergedTask[] {
       if (other) {
         other.hosts.push(source.host);
         other.sources.push(location);
+        other.comments.push(...task.comments.filter((comment) => !other.comments.includes(comment)));
         continue;
       }
-      const fresh = { key, task, hosts: [source.host], sources: [location] };
+      const fresh = { key, task, hosts: [source.host], sources: [location], comments: [...task.comments] };
       merged.push(fresh);
       byKey.set(key, [...same, fresh]);
     }
@@ -153,7 +156,7 @@ export function importCrontabs(sources: readonly ImportSource[], options: Import
       let name: string | undefined;
       for (let n = 2; names.has(name ?? derived); n++) name = `${derived}-${n}`;
       names.add(name ?? derived);
-      lines.push('', ...merged.task.comments);
+      lines.push('', ...merged.comments);
       const from = merged.sources.map((source) => `${source.file}:${source.line}`).join(', ');
       lines.push(`# from ${from}: ${merged.task.source.trim()}`);
       lines.push(taskLine(merged, name, options));
