@@ -122,7 +122,7 @@ function envRefusal(name: string, value: string, env: ReadonlyMap<string, string
   if (!GOTORCH_ENV_NAME.test(name)) return `gotorch environment names are letters, digits and _ (not starting with a digit): rename "${name}" or set it inside the command`;
   if (isDefaultsLine(name)) return `${name}= is a gotorch setting, not an environment variable (README: Task options): set it inside the command, or write the gotorch line by hand`;
   if (name === 'SHELL' && !value.startsWith('/')) return `gotorch needs SHELL to be an absolute path such as /bin/bash, not "${value}"`;
-  if (name === 'CRON_TZ' && zoneError(value) !== undefined) return zoneError(value);
+  if ((name === 'CRON_TZ' || name === 'TZ') && zoneError(value) !== undefined) return zoneError(value);
   if (name === 'TZ' && !env.has('CRON_TZ')) {
     return 'TZ= in a crontab is only the jobs\' zone, but gotorch reads the schedules below a TZ= line in it too: write CRON_TZ=<the zone cron runs in> above this line to keep the times';
   }

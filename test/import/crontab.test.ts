@@ -22,13 +22,7 @@ describe('crontab lines', () => {
     { crontab: '0 0 1 jan,Jul * date', expect: '0 0 0 1 jan,Jul * * 1 cron date' },
     { crontab: '0 0 * * 7 date', expect: '0 0 0 * * 7 * 1 cron date' },
     { crontab: '\t5  4\t* * SUN   echo  a   b', expect: '0 5 4 * * SUN * 1 cron echo  a   b' },
-    { crontab: '@hourly date', expect: '@hourly * 1 cron date' },
-    { crontab: '@daily date', expect: '@daily * 1 cron date' },
-    { crontab: '@midnight date', expect: '@midnight * 1 cron date' },
-    { crontab: '@weekly date', expect: '@weekly * 1 cron date' },
-    { crontab: '@monthly date', expect: '@monthly * 1 cron date' },
-    { crontab: '@yearly date', expect: '@yearly * 1 cron date' },
-    { crontab: '@annually date', expect: '@annually * 1 cron date' },
+    ...['@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually'].map((macro) => ({ crontab: `${macro} date`, expect: `${macro} * 1 cron date` })),
     { crontab: '@reboot /usr/bin/warm', expect: '@reboot * 1 cron /usr/bin/warm' },
     // the user column (system format)
     { crontab: '17 * * * * root cd / && run-parts --report /etc/cron.hourly', format: 'system', expect: '0 17 * * * * * 1 cron user=root cd / && run-parts --report /etc/cron.hourly' },
@@ -86,6 +80,7 @@ describe('lines that cannot be imported', () => {
     { crontab: 'SHELL=bash\n* * * * * date', problem: 'crontab:1:1: gotorch needs SHELL to be an absolute path' },
     { crontab: 'TZ=UTC\n* * * * * date', problem: "crontab:1:1: TZ= in a crontab is only the jobs' zone" },
     { crontab: 'CRON_TZ=Mars/Olympus\n* * * * * date', problem: 'crontab:1:1: ' },
+    { crontab: 'CRON_TZ=UTC\nTZ=Mars/Olympus\n* * * * * date', problem: 'crontab:2:1: ' },
     { crontab: `* * * * * echo ${'x'.repeat(140_000)}`, problem: 'crontab:1:1: gotorch would read its task line as: ' },
   ];
   it.each(rows)('$crontab', ({ crontab, problem, format }) => {
