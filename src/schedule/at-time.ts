@@ -18,8 +18,8 @@ export const AT_EXAMPLE = '@at 2026-12-24T18:00';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
-/** The time after a date and a space: `@at 2026-12-24 18:00` (two tokens, README: choices). */
-export const TIME_TOKEN = /^\d{2}:\d{2}(?::\d{2})?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+/** How the time after a date and a space starts: `@at 2026-12-24 18:00` (two tokens, README: choices). */
+export const TIME_TOKEN = /^\d{2}:\d{2}/;
 
 /**
  * Reads `2026-12-24T18:00[:00][Z|±hh[:mm]]`, `2026-12-24 18:00:00` (date and time as two texts) or

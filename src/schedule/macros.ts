@@ -69,7 +69,6 @@ function compileEvery(tokens: readonly string[]): CompileResult {
 /** `@at 2026-12-24T18:00`, or with the time as a token of its own (`@at 2026-12-24 18:00`: task-line.ts). */
 function compileAt(tokens: readonly string[], zone: string): CompileResult {
   if (tokens.length < 2) return failure(0, 0, `@at needs a time: write e.g. ${AT_EXAMPLE}`);
-  if (tokens.length > 3) return failure(3, 0, `@at takes a date and a time (e.g. ${AT_EXAMPLE}): remove "${tokens[3]}"`);
   const parsed = parseAtTime(tokens[1], tokens[2]);
   if (!parsed.ok) return parsed.offset > tokens[1].length ? failure(2, parsed.offset - tokens[1].length - 1, parsed.message) : failure(1, parsed.offset, parsed.message);
   const resolved = atSecond(parsed.time, Zone.for(zone));
