@@ -1,18 +1,11 @@
 /** `@at` one-shots in the planner (SPEC §11 with every rule of SPEC §3), on the fake clock of planner seconds. */
 import { describe, expect, it } from 'vitest';
-import { Planner, type Advance } from '../../src/planner/planner.js';
+import { Planner } from '../../src/planner/planner.js';
+import { fired, run } from '../helpers/planner-run.js';
 import { tasksFrom, utc } from '../helpers/tasks.js';
 
-const fired = (advance: Advance): string[] => advance.fires.map((fire) => `${fire.task.id}@${fire.second}`);
 const AT = utc('2026-12-24T18:00:00');
 const line = (name = 'once', at = '2026-12-24T18:00:00Z', options = '') => `@at ${at} * 1 cron name=${name} ${options} echo hi`;
-
-/** Advances one second at a time from the planner's last second to `to`, collecting `id@second`. */
-function run(planner: Planner, to: number): string[] {
-  const result: string[] = [];
-  for (let second = planner.lastSecond + 1; second <= to; second++) result.push(...fired(planner.advance(second)));
-  return result;
-}
 
 describe('planner: @at (SPEC §11)', () => {
   it('fires once, at its second, and not before or after', () => {
