@@ -3,6 +3,7 @@
  * foreground under systemd, with the options `start` would take. README: "Running under systemd"
  * says what `systemctl stop`, `restart`, `reload` and a crash do with it.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
@@ -91,6 +92,9 @@ export function systemdUnitCommand(common: CommonOptions, options: StartOptions)
     process.stderr.write(`gotorch: ${command.usage}\n`);
     return 2;
   }
+  const tasks = path.resolve(common.tasks);
+  // Written before the file is deployed is fine; said, since the unit would fail to start until it is.
+  if (!existsSync(tasks)) process.stderr.write(`gotorch: warning: ${tasks} does not exist (yet): the daemon will not start until it does\n`);
   process.stdout.write(systemdUnit(command));
   return 0;
 }

@@ -115,6 +115,15 @@ describe('gotorch systemd-unit (the built CLI)', () => {
     const run = runCli(['systemd-unit', '-c', '/etc/gotorch/tasks.conf', '--metrics', '9100']);
     expect(await run.closed).toBe(0);
     expect(line(run.stdout(), 'ExecStart')).toBe([process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'start', '--foreground', '-c', '/etc/gotorch/tasks.conf', '--metrics', '127.0.0.1:9100'].join(' '));
+    expect(run.stderr()).toBe('gotorch: warning: /etc/gotorch/tasks.conf does not exist (yet): the daemon will not start until it does\n');
+  });
+
+  it('says nothing on stderr for a task file that exists', async () => {
+    const conf = path.join(dir, 'tasks.conf');
+    writeFileSync(conf, '');
+    const run = runCli(['systemd-unit', '-c', conf]);
+    expect(await run.closed).toBe(0);
+    expect(run.stderr()).toBe('');
   });
 
   it('answers a bad option set with a usage error (exit 2) and no unit', async () => {
