@@ -117,6 +117,14 @@ etcdOptions(program.command('start'))
     process.exitCode = await (await import('./start.js')).startCommand(common(), options);
   });
 
+etcdOptions(program.command('systemd-unit'))
+  .description('print a systemd unit that runs this gotorch in the foreground with these options (save it as /etc/systemd/system/gotorch.service)')
+  .addOption(metricsOption())
+  .addOption(fleetTtlOption())
+  .action(async (options: StartOptions) => {
+    process.exitCode = (await import('./systemd-unit.js')).systemdUnitCommand(common(), options);
+  });
+
 program
   .command('stop')
   .description('SIGTERM: stop scheduling, terminate every job, wait until the daemon is gone')

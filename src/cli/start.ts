@@ -29,7 +29,7 @@ export interface StartOptions extends GivenFleetOptions {
 }
 
 /** SPEC §10 options as given; a contradiction (TLS files without --etcd) is a usage error. */
-function fleetOptions(options: GivenFleetOptions): FleetOptions | undefined | { usage: string } {
+export function fleetOptions(options: GivenFleetOptions): FleetOptions | undefined | { usage: string } {
   try {
     return fleetOptionsFrom(options);
   } catch (error) {
@@ -57,11 +57,15 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
   const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
-  const startArgs = [...(options.metrics ? ['--metrics', formatListenAddress(options.metrics)] : []), ...(fleet ? fleetArgs(fleet) : [])];
-  const started = await daemonize(args, paths, startArgs);
+  const started = await daemonize(args, paths, daemonStartArgs(options.metrics, fleet));
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
   return 0;
+}
+
+/** `start`'s own options (metrics, fleet) as arguments again: for the daemon it forks, and for a systemd unit. */
+export function daemonStartArgs(metrics: ListenAddress | undefined, fleet: FleetOptions | undefined): string[] {
+  return [...(metrics ? ['--metrics', formatListenAddress(metrics)] : []), ...(fleet ? fleetArgs(fleet) : [])];
 }
 
 async function waitUntilGone(pid: number): Promise<void> {
