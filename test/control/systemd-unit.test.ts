@@ -1,8 +1,8 @@
 /**
  * What the unit `gotorch systemd-unit` prints does, played as systemd plays it under KillMode=process
  * (SPEC §11): ExecStart runs the daemon in the foreground, ExecReload reloads it, a crash of the main
- * pid leaves the jobs for the next ExecStart to adopt, and SIGTERM to the main pid alone (systemctl
- * stop) ends every job through gotorch's own stop.
+ * pid leaves the jobs for the next ExecStart to adopt, so does RestartKillSignal (systemctl restart), and
+ * SIGTERM to the main pid alone (systemctl stop) ends every job through gotorch's own stop.
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -52,9 +52,19 @@ describe('the systemd unit, played as systemd plays it (KillMode=process)', () =
     const second = await execStart(box, start);
     expect(((await box.task('long'))?.running ?? []).map((run) => run.pid)).toEqual([job]);
 
-    // systemctl stop: SIGTERM to the main pid only; gotorch's stop ends the job, the daemon exits 0.
-    process.kill(second.pid, 'SIGTERM');
+    // systemctl restart: RestartKillSignal to the main pid only; the daemon exits 0 leaving the job, and the next adopts it.
+    const restartSignal = unit.split('\n').find((line) => line.startsWith('RestartKillSignal='))?.slice('RestartKillSignal='.length) as NodeJS.Signals;
+    expect(restartSignal).toBe('SIGUSR1');
+    process.kill(second.pid, restartSignal);
     expect(await second.exited).toBe(0);
+    expect(isAlive(job)).toBe(true);
+    expect(box.daemonRecords().find((record) => record.msg === 'detaching: running jobs are left for the next daemon to adopt')).toMatchObject({ jobs: 1 });
+    const third = await execStart(box, start);
+    expect(((await box.task('long'))?.running ?? []).map((run) => run.pid)).toEqual([job]);
+
+    // systemctl stop: SIGTERM to the main pid only; gotorch's stop ends the job, the daemon exits 0.
+    process.kill(third.pid, 'SIGTERM');
+    expect(await third.exited).toBe(0);
     expect(isAlive(job)).toBe(false);
   });
 });
