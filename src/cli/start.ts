@@ -107,7 +107,8 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   const pid = runningPid(paths);
   let tasks = common.tasks;
   let metrics = options.metrics;
-  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined)) {
+  let hostId = common.hostId;
+  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined || hostId === undefined)) {
     const status = await daemonStatus(common).catch((error: Error) => error);
     if (status instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
     if (!common.tasksGiven) tasks = status.file;
@@ -115,6 +116,8 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
     if (metrics === undefined && status.metrics) metrics = parseListenAddress(status.metrics);
     // A daemon older than the fleet has no such field.
     if (fleet === undefined && status.fleet) fleet = { endpoints: status.fleet.endpoints, fleet: status.fleet.fleet, ttlMs: status.fleet.ttlMs, tls: status.fleet.tls };
+    // A daemon older than this field has none: the new one finds its identity itself, as before.
+    if (hostId === undefined && status.hostId) hostId = status.hostId;
   }
   const loaded = await loadTaskFile(tasks);
   if (loaded.errors.length > 0) {
@@ -124,5 +127,5 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand({ ...common, tasks }, { metrics }, fleet);
+  return startCommand({ ...common, tasks, hostId }, { metrics }, fleet);
 }

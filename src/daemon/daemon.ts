@@ -307,6 +307,7 @@ export class Daemon {
       file: this.options.tasksFile,
       metrics: this.metrics?.address ?? null,
       host: this.schedule.host,
+      hostId: this.options.hostId ?? null,
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),

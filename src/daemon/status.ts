@@ -52,6 +52,8 @@ export interface StatusReport {
   /** Where /metrics and /healthz are served (`host:port`, as `start --metrics` takes it), or null. */
   readonly metrics: string | null;
   readonly host: string;
+  /** `--host-id` as the daemon was given it (or GOTORCH_HOST), null when it found its identity itself: `restart` passes it on. */
+  readonly hostId: string | null;
   readonly tasksInFile: number;
   readonly lastReload: ReloadResult | null;
   /** How late the latest ticks woke after their second began; null before the first tick. */
