@@ -7,7 +7,7 @@ import type { Etcd3 } from 'etcd3';
 import { openClient } from '../fleet/etcd/client.js';
 import type { FleetAnswer, FleetCommand } from '../fleet/etcd/fleet-commands.js';
 import { fleetKey, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
-import type { HostRecord } from '../fleet/etcd/host-record.js';
+import { joinHostRecord, type HostRecord, type HostTasks, type StoredHostRecord } from '../fleet/etcd/host-record.js';
 import { fleetView, formatFleetStatus, formatFleetTasks } from './fleet-status-format.js';
 
 export type FleetCliOptions = GivenFleetOptions;
@@ -42,15 +42,19 @@ async function connect(given: FleetCliOptions): Promise<{ client: Etcd3; fleet: 
   }
 }
 
+/** Every live host's record, joined with its task names (two prefixes: host-record.ts, StoredHostRecord). */
 async function liveHosts(client: Etcd3, fleet: string): Promise<HostRecord[]> {
-  const prefix = fleetKey(fleet, 'hosts', '');
-  const values = await client.getAll().prefix(prefix).strings();
-  return Object.values(values).flatMap((text) => {
+  const [records, names] = await Promise.all(['hosts', 'tasks'].map((kind) => client.getAll().prefix(fleetKey(fleet, kind, '')).strings()));
+  const parse = <T>(text: string | undefined): T | undefined => {
     try {
-      return [JSON.parse(text) as HostRecord];
+      return text === undefined ? undefined : (JSON.parse(text) as T);
     } catch {
-      return [];
+      return undefined;
     }
+  };
+  return Object.values(records).flatMap((text) => {
+    const stored = parse<StoredHostRecord>(text);
+    return stored === undefined ? [] : [joinHostRecord(stored, parse<HostTasks>(names[fleetKey(fleet, 'tasks', stored.host)]))];
   });
 }
 

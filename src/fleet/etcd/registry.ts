@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../clock.js';
 import type { RunEvents, RunEventType } from '../../events.js';
 import type { FleetConnection } from './connection.js';
-import { hostRecord, type HostFacts } from './host-record.js';
+import type { Lease } from 'etcd3';
+import type { Task } from '../../tasks/types.js';
+import { hostRecord, hostTasks, type HostFacts } from './host-record.js';
 
 export const REGISTRY_WRITE_INTERVAL_MS = 1000;
 
@@ -23,6 +25,8 @@ export class HostRegistry {
   private timer: Timer | undefined;
   private closed = false;
   private failureLogged = false;
+  /** The task list written under tasksKey, and on which lease: written again after a reload or on a new lease. */
+  private namesWritten: { readonly applicable: readonly Task[]; readonly lease: Lease } | undefined;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -45,6 +49,11 @@ export class HostRegistry {
 
   get key(): string {
     return this.connection.key('hosts', this.connection.hostName);
+  }
+
+  /** The task names, apart from the record (host-record.ts: StoredHostRecord). */
+  get tasksKey(): string {
+    return this.connection.key('tasks', this.connection.hostName);
   }
 
   markDirty(): void {
@@ -76,6 +85,12 @@ export class HostRegistry {
     this.writing = true;
     this.dirty = false;
     try {
+      // The names go first, so a reader that finds the record finds them; again only when a reload or a new lease needs it.
+      const { applicable } = this.facts.schedule();
+      if (this.namesWritten?.applicable !== applicable || this.namesWritten.lease !== lease) {
+        await lease.put(this.tasksKey).value(JSON.stringify(hostTasks(this.facts)));
+        this.namesWritten = { applicable, lease };
+      }
       await lease.put(this.key).value(JSON.stringify(hostRecord(this.facts)));
       if (this.failureLogged) this.log.info({ key: this.key }, 'fleet registry record written again');
       this.failureLogged = false;
