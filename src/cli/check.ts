@@ -23,6 +23,9 @@ function printWarnings(loaded: LoadResult): void {
   if (loaded.warnings.length > 0) process.stderr.write(`${formatWarnings(loaded.warnings)}\n`);
 }
 
+/** SPEC §11: an HTTP task (a cron task whose command is a URL) shows as `http`. */
+const shownType = (task: Task): string => (task.options.http === undefined ? task.type : 'http');
+
 const warningCount = (loaded: LoadResult): string => (loaded.warnings.length > 0 ? `; ${loaded.warnings.length} warning(s)` : '');
 
 export async function checkCommand(common: CommonOptions, options: CheckOptions): Promise<number> {
@@ -69,7 +72,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   if (options.json) {
     const tasks = applicable.map((task) => ({
       name: task.id,
-      type: task.type,
+      type: shownType(task),
       max: task.max,
       schedule: task.scheduleText,
       zone: zoneAsWritten(task.zone),
@@ -87,7 +90,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   for (const task of applicable) {
     const next = upcoming(task).map((second) => formatInstant(second, task.zone));
     const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
-    rows.push([task.id, task.type, String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
+    rows.push([task.id, shownType(task), String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
     for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', '', later]);
   }
   const skipped = loaded.tasks.length - applicable.length;
