@@ -57,7 +57,7 @@ export function parseHeader(value: string, into: MutableOptions): OptionError | 
   try {
     new Headers([[name, text]]);
   } catch {
-    return { offset: colon + 1, message: `header ${name} has a value fetch cannot send (control or non-Latin-1 characters)` };
+    return { offset: 0, message: `header ${name} has a value fetch cannot send (a character beyond Latin-1, or NUL): percent-encode it or leave it out` };
   }
   const http = into.http ?? HTTP_DEFAULTS;
   return update(into, { headers: [...http.headers, [name, text]] });
