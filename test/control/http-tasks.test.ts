@@ -160,6 +160,29 @@ describe('HTTP tasks against a daemon (SPEC §11)', () => {
     for (const record of box.finishedRuns('slow')) expect(record).toMatchObject({ exitCode: 0, httpStatus: 200 });
   });
 
+  it('retries and hooks consume the record: a 404 is retried, then the failure hook gets the status line in its output', async () => {
+    const web = await serve();
+    const box = sandbox();
+    box.write([`${ON_DEMAND} name=flaky retries=1 retry_delay=1s on_failure="cat > hook.json" ${web.base}/missing`]);
+    await box.start();
+    expect((await box.cli('run', 'flaky')).code).toBe(0);
+    const records = await box.waitForFinished('flaky', 2, 15_000);
+    expect(records.map((record) => [record.attempt, record.exitCode, record.httpStatus])).toEqual([
+      [1, 1, 404],
+      [2, 1, 404],
+    ]);
+    expect(web.requests.map((request) => request.headers['x-gotorch-run-id'])).toEqual(records.map((record) => record.run));
+    const hookFile = `${box.dir}/hook.json`;
+    const document = await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(hookFile, 'utf8')) as { event: string; attempt: number; exitCode: number; output: string };
+      } catch {
+        return undefined;
+      }
+    }, 15_000, 'the failure hook to write its document');
+    expect(document).toMatchObject({ event: 'failure', attempt: 2, exitCode: 1, output: 'HTTP 404 Not Found\nno such page\n' });
+  });
+
   it('check shows an HTTP task as http, in the table and in --json', async () => {
     const box = sandbox();
     box.write([`${ON_DEMAND} name=probe method=HEAD https://example.com/health`, `${ON_DEMAND} name=shell true`]);
