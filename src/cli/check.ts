@@ -5,6 +5,7 @@ import { describeIdentity, hostName, resolveIdentity } from '../fleet/identity.j
 import { hostJitter, nextTaskFires } from '../planner/jitter.js';
 import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
+import { shownType } from '../tasks/http-options.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, formatJitter, table, zoneAsWritten } from './format.js';
 import type { CommonOptions } from './main.js';
@@ -22,9 +23,6 @@ export interface CheckOptions {
 function printWarnings(loaded: LoadResult): void {
   if (loaded.warnings.length > 0) process.stderr.write(`${formatWarnings(loaded.warnings)}\n`);
 }
-
-/** SPEC §11: an HTTP task (a cron task whose command is a URL) shows as `http`. */
-const shownType = (task: Task): string => (task.options.http === undefined ? task.type : 'http');
 
 const warningCount = (loaded: LoadResult): string => (loaded.warnings.length > 0 ? `; ${loaded.warnings.length} warning(s)` : '');
 

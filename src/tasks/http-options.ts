@@ -5,7 +5,7 @@
  */
 import { HTTP_URL, httpUrl } from './alert-options.js';
 import type { MutableOptions, OptionError } from './options.js';
-import type { HttpOptions, TaskType } from './types.js';
+import type { HttpOptions, Task, TaskType } from './types.js';
 
 export const HTTP_DEFAULTS: HttpOptions = Object.freeze({ method: 'GET', headers: Object.freeze([]), expect: Object.freeze([]) });
 
@@ -25,6 +25,11 @@ const STATUS_LIST = /^\d{3}(,\d{3})*$/;
 
 export function isHttpCommand(command: string): boolean {
   return HTTP_URL.test(command);
+}
+
+/** The type `check` and `status` show: an HTTP task (a cron task whose command is a URL) is `http`. */
+export function shownType(task: Task): string {
+  return task.options.http === undefined ? task.type : 'http';
 }
 
 function update(into: MutableOptions, change: Partial<HttpOptions>): undefined {

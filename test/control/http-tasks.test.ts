@@ -98,7 +98,9 @@ describe('HTTP tasks against a daemon (SPEC §11)', () => {
     expect((await box.cli('run', 'hang')).code).toBe(0);
     await waitFor(() => web.requests.length === 1, 10_000, 'the request to arrive');
     const task = await box.task('hang');
+    expect(task?.type).toBe('http');
     expect(task?.running.map((run) => run.pid)).toEqual([null]);
+    expect((await box.cli('status')).stdout).toMatch(/^hang\s+http\s.*\brequest\b/m);
     // The state file lists jobs to re-adopt after a crash: a request cannot be adopted.
     expect(box.savedJobPids()).toEqual([]);
     const [record] = await box.waitForFinished('hang', 1, 15_000);

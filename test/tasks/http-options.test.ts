@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTaskFile } from '../../src/tasks/task-file.js';
 import type { LineContext } from '../../src/tasks/task-line.js';
 import type { Task } from '../../src/tasks/types.js';
+import { sameDefinition } from '../../src/daemon/task-diff.js';
 
 const context: LineContext = { env: {}, shell: '/bin/sh', zone: 'UTC', asRoot: true, baseDir: '/srv/app' };
 const cron = '* * * * * * * 1 cron';
@@ -51,6 +52,15 @@ describe('SPEC §11 HTTP task options', () => {
 
   it('a derived identity comes from the URL path', () => {
     expect(taskOf(`${cron} ${url}`).id).toMatch(/^health-[0-9a-f]{6}$/);
+  });
+
+  it('a reload sees the same request as unchanged, and a changed header, status or body as changed (SPEC §5)', () => {
+    const line = (options: string) => taskOf(`${cron} name=h method=POST ${options} ${url}`);
+    const same = 'body=a header=A:1 header=B:2 expect=404';
+    expect(sameDefinition(line(same), line(same))).toBe(true);
+    for (const other of ['body=b header=A:1 header=B:2 expect=404', 'body=a header=A:1 header=B:3 expect=404', 'body=a header=A:1 expect=404', 'body=a header=A:1 header=B:2 expect=410']) {
+      expect(sameDefinition(line(same), line(other)), other).toBe(false);
+    }
   });
 
   it('the URL is the command, kept as written', () => {
