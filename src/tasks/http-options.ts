@@ -85,24 +85,26 @@ export interface HttpConflict {
   readonly warning: boolean;
 }
 
+const NO_CONFLICTS: readonly HttpConflict[] = [];
+
 /**
  * The line-level rules once the command is known; sets `options.http` on an HTTP task. `keys` are the
  * option keys given, in order.
  */
-export function httpConflicts(type: TaskType, command: string, keys: readonly string[], options: MutableOptions): HttpConflict[] {
-  const conflicts: HttpConflict[] = [];
+export function httpConflicts(type: TaskType, command: string, keys: readonly string[], options: MutableOptions): readonly HttpConflict[] {
   if (!isHttpCommand(command)) {
+    // Most lines: one regex and a look at the keys, nothing allocated (compile speed).
     const index = keys.findIndex((key) => HTTP_ONLY.has(key));
-    if (index >= 0) conflicts.push({ index, message: `${keys[index]}= is for HTTP tasks, whose command is an http:// or https:// URL; remove it`, warning: false });
-    return conflicts;
+    return index < 0 ? NO_CONFLICTS : [{ index, message: `${keys[index]}= is for HTTP tasks, whose command is an http:// or https:// URL; remove it`, warning: false }];
   }
+  const conflicts: HttpConflict[] = [];
   const http = (options.http ??= HTTP_DEFAULTS);
   if (type === 'daemon') conflicts.push({ index: 'type', message: 'an HTTP task is a cron task: a request is not a process to keep running (write cron)', warning: false });
   if (/\s/.test(command)) conflicts.push({ index: 'command', message: 'an HTTP task\'s command is one URL: write a space as %20', warning: false });
   else {
     const invalid = httpUrl(command, 'the URL');
     if (invalid !== undefined) conflicts.push({ index: 'command', message: invalid.message, warning: false });
-    else if (new URL(command).username !== '' || new URL(command).password !== '') {
+    else if (/^[a-z]+:\/\/[^/?#]*@/i.test(command)) {
       conflicts.push({ index: 'command', message: 'fetch does not send a user and password from the URL: write header="Authorization: Basic ..." instead', warning: false });
     }
   }

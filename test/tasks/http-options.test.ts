@@ -40,6 +40,7 @@ const valueRows: { name: string; text: string; http: unknown }[] = [
   { name: 'a value with a colon', text: `${cron} header=X-Time:10:30 ${url}`, http: { headers: [['X-Time', '10:30']] } },
   { name: 'expect= one status', text: `${cron} expect=404 ${url}`, http: { expect: [404] } },
   { name: 'expect= a list, duplicates once', text: `${cron} expect=200,404,404,503 ${url}`, http: { expect: [200, 404, 503] } },
+  { name: 'an @ in the path is no user', text: `${cron} https://api.example.com/users/@me?to=a@b`, http: { method: 'GET' } },
   { name: 'timeout= and name= apply', text: `${cron} name=health timeout=5s ${url}`, http: { method: 'GET' } },
 ];
 
@@ -93,6 +94,7 @@ const errorRows: { name: string; text: string; column: number; message: string }
   { name: 'expect= out of range, at the status', text: `${cron} expect=200,600 ${url}`, column: 33, message: 'expect: 600 is not an HTTP status' },
   { name: 'a URL with a blank', text: `${cron} ${url} now`, column: 22, message: "an HTTP task's command is one URL: write a space as %20" },
   { name: 'a URL without a host', text: `${cron} http://`, column: 22, message: 'the URL "http://" is not a valid URL' },
+  { name: 'a URL with a user alone', text: `${cron} http://me@api.example.com/`, column: 22, message: 'fetch does not send a user and password from the URL' },
   { name: 'a URL with credentials', text: `${cron} https://me:secret@api.example.com/`, column: 22, message: 'fetch does not send a user and password from the URL: write header="Authorization: Basic ..." instead' },
 ];
 
