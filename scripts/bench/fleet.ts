@@ -109,7 +109,8 @@ async function claimThroughput(hosts: readonly Host[], task: Task, fires: number
   return { fires, transactions: fires * hosts.length, seconds: round(seconds, 2), firesPerSecond: Math.round(fires / seconds) };
 }
 
-const beats = (file: string): { ms: number; host: string }[] =>
+/** `<ms> <host>` lines that daemon-singleton instances append to one file (the failover test reads them too). */
+export const beats = (file: string): { ms: number; host: string }[] =>
   existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')

@@ -87,7 +87,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   const rows: string[][] = [['NAME', 'TYPE', 'MAX', 'SCHEDULE', 'ZONE', 'JITTER', 'NEXT']];
   for (const task of applicable) {
     const next = upcoming(task).map((second) => formatInstant(second, task.zone));
-    const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? 'never');
+    const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? (task.schedule.kind === 'at' ? 'done' : 'never'));
     rows.push([task.id, shownType(task), String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
     for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', '', later]);
   }

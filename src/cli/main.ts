@@ -9,6 +9,7 @@ import { parseListenAddress, type ListenAddress } from '../metrics/listen-addres
 import type { CheckOptions } from './check.js';
 import type { FleetCliOptions, FleetTaskOptions } from './fleet.js';
 import type { HistoryOptions } from './history.js';
+import type { ImportOptions } from './import.js';
 import type { LogsOptions } from './logs.js';
 import type { StartOptions } from './start.js';
 
@@ -116,6 +117,14 @@ etcdOptions(program.command('start'))
     process.exitCode = await (await import('./start.js')).startCommand(common(), options);
   });
 
+etcdOptions(program.command('systemd-unit'))
+  .description('print a systemd unit that runs this gotorch in the foreground with these options (save it as /etc/systemd/system/gotorch.service)')
+  .addOption(metricsOption())
+  .addOption(fleetTtlOption())
+  .action(async (options: StartOptions) => {
+    process.exitCode = (await import('./systemd-unit.js')).systemdUnitCommand(common(), options);
+  });
+
 program
   .command('stop')
   .description('SIGTERM: stop scheduling, terminate every job, wait until the daemon is gone')
@@ -190,6 +199,18 @@ program
   .option('--json', 'one JSON object per line')
   .action(async (name: string, options: LogsOptions) => {
     process.exitCode = await (await import('./logs.js')).logsCommand(common(), name, options);
+  });
+
+program
+  .command('import')
+  .description('turn crontabs into task-file lines (SPEC §11): FILE... for one host, NAME=FILE... for several hosts at once')
+  .argument('<files...>', 'crontab files (- for stdin), or NAME=FILE for each host')
+  .option('--host <host>', 'the hosts column of every task (default: * for every host)')
+  .option('--system', 'the files are /etc/crontab or cron.d files: a user column after the schedule')
+  .option('-o, --output <file>', 'write the task lines to this file instead of stdout')
+  .option('--max <n>', 'the max column of every task (0 = unlimited, as cron)', '1')
+  .action(async (files: string[], options: ImportOptions) => {
+    process.exitCode = (await import('./import.js')).importCommand(files, options);
   });
 
 /**

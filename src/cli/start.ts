@@ -29,7 +29,7 @@ export interface StartOptions extends GivenFleetOptions {
 }
 
 /** SPEC §10 options as given; a contradiction (TLS files without --etcd) is a usage error. */
-function fleetOptions(options: GivenFleetOptions): FleetOptions | undefined | { usage: string } {
+export function fleetOptions(options: GivenFleetOptions): FleetOptions | undefined | { usage: string } {
   try {
     return fleetOptionsFrom(options);
   } catch (error) {
@@ -57,11 +57,15 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   const live = runningPid(paths);
   if (live !== undefined) return fail(`gotorch is already running (pid ${live}, pidfile ${paths.pidfile})`);
   const args = ['--tasks', daemonOptions.tasksFile, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(common.hostId ? ['--host-id', common.hostId] : [])];
-  const startArgs = [...(options.metrics ? ['--metrics', formatListenAddress(options.metrics)] : []), ...(fleet ? fleetArgs(fleet) : [])];
-  const started = await daemonize(args, paths, startArgs);
+  const started = await daemonize(args, paths, daemonStartArgs(options.metrics, fleet));
   if (!started.ok) return fail(started.reason);
   process.stdout.write(`gotorch started (pid ${started.pid})\n`);
   return 0;
+}
+
+/** `start`'s own options (metrics, fleet) as arguments again: for the daemon it forks, and for a systemd unit. */
+export function daemonStartArgs(metrics: ListenAddress | undefined, fleet: FleetOptions | undefined): string[] {
+  return [...(metrics ? ['--metrics', formatListenAddress(metrics)] : []), ...(fleet ? fleetArgs(fleet) : [])];
 }
 
 async function waitUntilGone(pid: number): Promise<void> {
@@ -103,7 +107,8 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   const pid = runningPid(paths);
   let tasks = common.tasks;
   let metrics = options.metrics;
-  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined)) {
+  let hostId = common.hostId;
+  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined || hostId === undefined)) {
     const status = await daemonStatus(common).catch((error: Error) => error);
     if (status instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
     if (!common.tasksGiven) tasks = status.file;
@@ -111,6 +116,8 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
     if (metrics === undefined && status.metrics) metrics = parseListenAddress(status.metrics);
     // A daemon older than the fleet has no such field.
     if (fleet === undefined && status.fleet) fleet = { endpoints: status.fleet.endpoints, fleet: status.fleet.fleet, ttlMs: status.fleet.ttlMs, tls: status.fleet.tls };
+    // A daemon older than this field has none: the new one finds its identity itself, as before.
+    if (hostId === undefined && status.hostId) hostId = status.hostId;
   }
   const loaded = await loadTaskFile(tasks);
   if (loaded.errors.length > 0) {
@@ -120,5 +127,5 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
-  return startCommand({ ...common, tasks }, { metrics }, fleet);
+  return startCommand({ ...common, tasks, hostId }, { metrics }, fleet);
 }

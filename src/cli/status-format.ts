@@ -56,7 +56,7 @@ export function formatStatus(status: StatusReport, now: number): string {
       // SPEC §7: the last success and the failures since it (failures without a success: `-` and their count).
       task.lastSuccess === null ? '-' : `${duration(Math.max(0, now - task.lastSuccess))} ago`,
       String(task.failuresSinceSuccess),
-      task.next === null ? '-' : task.next * 1000 - now < 0 ? 'now' : clock(task.next * 1000),
+      task.next === null ? (task.done ? 'done' : '-') : task.next * 1000 - now < 0 ? 'now' : clock(task.next * 1000),
     ]);
   }
   return `${lines.join('\n')}\n${table(rows)}\n`;

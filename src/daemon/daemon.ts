@@ -307,6 +307,7 @@ export class Daemon {
       file: this.options.tasksFile,
       metrics: this.metrics?.address ?? null,
       host: this.schedule.host,
+      hostId: this.options.hostId ?? null,
       tasksInFile: this.schedule.loaded.tasks.length,
       lastReload: this.reloads.last,
       ticks: this.tickLateness.summary(),
@@ -330,6 +331,33 @@ export class Daemon {
   /** SPEC §4 quit: stop scheduling and daemon-type tasks, let running cron jobs finish, then exit. */
   quit(reason: string): Promise<void> {
     return this.end(reason, () => this.supervisor.drain(), 'quitting: waiting for running jobs to finish');
+  }
+
+  /**
+   * SIGUSR1 (systemd's RestartKillSignal, README: Running under systemd): exit and leave every job
+   * running for the next daemon, which adopts them as after a crash — but with the state file written,
+   * the run log flushed and the pidfile removed. The fleet lease is left to expire (not revoked), so a
+   * daemon singleton held here is not handed to another host while its instance still runs.
+   */
+  detach(reason: string): Promise<void> {
+    this.ending ??= (async () => {
+      const jobs = this.supervisor.liveRuns().length;
+      this.log.warn({ reason, jobs }, 'detaching: running jobs are left for the next daemon to adopt');
+      this.ticker.stop();
+      this.monitor.stop();
+      this.reloads.stop();
+      await this.watcher.close();
+      this.state.markDirty();
+      await this.saveState(this.planner?.lastSecond ?? 0);
+      this.supervisor.release();
+      await this.subscribers.flush();
+      await this.control?.close();
+      await this.metrics?.close();
+      releasePidfile(this.options.paths.pidfile, process.pid);
+      this.log.info({ jobs }, 'detached');
+      this.loggers.close();
+    })();
+    return this.ending;
   }
 
   reopenLogs(): void {

@@ -1,6 +1,7 @@
 /**
  * The daemon as a process: signals to actions (SPEC §4) and the readiness report to whoever started
- * it. SIGTERM/SIGINT stop, SIGQUIT quits, SIGUSR2 reloads, SIGHUP reopens the log files.
+ * it. SIGTERM/SIGINT stop, SIGQUIT quits, SIGUSR1 detaches (exits leaving the jobs for the next
+ * daemon), SIGUSR2 reloads, SIGHUP reopens the log files.
  */
 import { closeSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -64,6 +65,8 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
     process.on('SIGTERM', () => void started.stop('SIGTERM').then(finish));
     process.on('SIGINT', () => void started.stop('SIGINT').then(finish));
     process.on('SIGQUIT', () => void started.quit('SIGQUIT').then(finish));
+    // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
+    process.on('SIGUSR1', () => void started.detach('SIGUSR1').then(finish));
     process.on('SIGUSR2', () => void started.reload('SIGUSR2'));
     process.on('SIGHUP', () => started.reopenLogs());
     readiness.ready(process.pid);

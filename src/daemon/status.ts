@@ -39,6 +39,8 @@ export interface TaskReport {
   readonly retries: readonly { readonly attempt: number; readonly at: number }[];
   /** SPEC §8 overlap=queue / replace: the scheduled second of the fire waiting for a slot, or null. */
   readonly waiting: number | null;
+  /** `@at` tasks only: true once its second passed (it fired, or was past at load), so `next` is null for good. */
+  readonly done?: boolean;
   /** SPEC §10 singleton tasks only: who holds it (`this host` or a host name; a cron task's latest fire), null while unknown. */
   readonly singleton?: string | null;
 }
@@ -51,6 +53,8 @@ export interface StatusReport {
   /** Where /metrics and /healthz are served (`host:port`, as `start --metrics` takes it), or null. */
   readonly metrics: string | null;
   readonly host: string;
+  /** `--host-id` as the daemon was given it (or GOTORCH_HOST), null when it found its identity itself: `restart` passes it on. */
+  readonly hostId: string | null;
   readonly tasksInFile: number;
   readonly lastReload: ReloadResult | null;
   /** How late the latest ticks woke after their second began; null before the first tick. */
@@ -77,6 +81,7 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
   const result = results.get(name);
   const last = result?.lastRecord;
   const offset = task ? jitterOf(task) : null;
+  const next = task && offset !== null ? (nextTaskFires(task, offset, nowSecond, 1)[0] ?? null) : null;
   return {
     name,
     type,
@@ -87,7 +92,8 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
     lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
     lastSuccess: result?.lastSuccessAt ?? null,
     failuresSinceSuccess: result?.failuresSinceSuccess ?? 0,
-    next: task && offset !== null ? (nextTaskFires(task, offset, nowSecond, 1)[0] ?? null) : null,
+    next,
+    ...(task?.schedule.kind === 'at' ? { done: next === null } : {}),
     jitterOffsetS: offset,
     retries: status?.retries ?? [],
     waiting: status?.waiting ?? null,

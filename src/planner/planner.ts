@@ -14,6 +14,7 @@ import type { Task } from '../tasks/types.js';
 import { finishNow, type Sliced } from '../sliced.js';
 import { NO_JITTER, type JitterOf } from './jitter.js';
 import { ZoneIndexBuilder, type ZoneIndex } from './zone-index.js';
+import { OneShots } from './one-shots.js';
 
 /** A late wake up to this many seconds replays every missed second (SPEC §3). */
 export const LATE_WAKE_LIMIT = 60;
@@ -54,6 +55,7 @@ export interface PreparedSchedule {
   readonly daemons: readonly Task[];
   /** By zone and offset (`groupKey`). */
   readonly groups: ReadonlyMap<string, GroupIndex>;
+  readonly oneShots: OneShots;
 }
 
 /** One (zone, offset) group: its wall clock is the zone's at `second - offset`. */
@@ -78,8 +80,11 @@ export class Planner {
   private daemons: readonly Task[] = [];
   /** By `groupKey`: one per zone without jitter, one per (zone, offset) with it. */
   private groups = new Map<string, ZoneState>();
+  private oneShots = new OneShots([]);
   /** SPEC §3: each (task, scheduled second) starts at most once — keyed by identity, kept across reloads. */
   private readonly lastFired = new Map<string, number>();
+  /** `@at` tasks: the second each fired for, so a step back over it never fires it again (kept across reloads). */
+  private readonly oneShotsFired = new Map<string, number>();
   private last: number;
   /** After a small backward step: waiting for the clock to pass `last` again. */
   private holding = false;
@@ -113,10 +118,15 @@ export class Planner {
   static *prepare(all: readonly Task[], jitterOf: JitterOf = NO_JITTER): Sliced<PreparedSchedule> {
     const tasks = all.filter((task) => task.type === 'cron' && task.schedule.kind !== 'reboot');
     const builders = new Map<string, { zone: string; offset: number; builder: ZoneIndexBuilder }>();
+    const oneShots: { task: Task; second: number }[] = [];
     for (let index = 0; index < tasks.length; index++) {
       if (index > 0 && index % PREPARE_SLICE === 0) yield;
-      const { zone } = tasks[index];
+      const { zone, schedule } = tasks[index];
       const offset = jitterOf(tasks[index]);
+      if (schedule.kind === 'at') {
+        oneShots.push({ task: tasks[index], second: schedule.second + offset });
+        continue;
+      }
       const key = groupKey(zone, offset);
       let group = builders.get(key);
       if (group === undefined) builders.set(key, (group = { zone, offset, builder: new ZoneIndexBuilder(tasks) }));
@@ -124,13 +134,14 @@ export class Planner {
     }
     yield;
     const groups = new Map([...builders].map(([key, { zone, offset, builder }]) => [key, { zone, offset, index: builder.build() }]));
-    return { all, tasks, daemons: all.filter((task) => task.type === 'daemon'), groups };
+    return { all, tasks, daemons: all.filter((task) => task.type === 'daemon'), groups, oneShots: new OneShots(oneShots) };
   }
 
   /** Switches to a prepared schedule: cheap, so no tick waits for it. */
   install(prepared: PreparedSchedule): void {
     this.tasks = prepared.tasks;
     this.daemons = prepared.daemons;
+    this.oneShots = prepared.oneShots;
     const states = new Map<string, ZoneState>();
     const dstReporters = new Map<Zone, ZoneState>();
     for (const [key, { zone: name, offset, index }] of prepared.groups) {
@@ -150,6 +161,7 @@ export class Planner {
     this.groups = states;
     const ids = new Set(prepared.all.map((task) => task.id));
     for (const id of this.lastFired.keys()) if (!ids.has(id)) this.lastFired.delete(id);
+    for (const id of this.oneShotsFired.keys()) if (!ids.has(id)) this.oneShotsFired.delete(id);
   }
 
   /**
@@ -172,11 +184,14 @@ export class Planner {
       if (delta > 1 && replayOnly === undefined) events.push({ kind: 'late', fromSecond: this.last, toSecond: nowSecond });
       // SPEC §3 late wake: every missed second in order; a task due in several runs once, for the first.
       for (let second = this.last + 1; second <= nowSecond; second++) this.evaluate(second, 1, due, events, replayOnly);
+      this.oneShots.collect(this.last, nowSecond, undefined, this.oneShotsFired, due, replayOnly);
     } else if (delta !== 0) {
       const kind = Math.abs(delta) > JUMP_LIMIT ? 'resync' : delta > 0 ? 'forward' : 'backward';
       events.push({ kind, fromSecond: this.last, toSecond: nowSecond });
       if (kind === 'resync') for (const state of this.groups.values()) this.resync(state, nowSecond);
       this.evaluate(nowSecond, kind === 'resync' ? 1 : delta, due, events, replayOnly);
+      // SPEC §3 forward: a one-shot jumped over runs once, at the second the jump was seen, as a fixed-time task does.
+      if (kind !== 'backward') this.oneShots.collect(kind === 'resync' ? nowSecond - 1 : this.last, nowSecond, nowSecond, this.oneShotsFired, due, replayOnly);
     }
     this.last = nowSecond;
     const fires: Fire[] = [];

@@ -3,6 +3,7 @@ import { DAY_OF_MONTH, DAY_OF_WEEK } from './field-specs.js';
 import { compileField } from './fields.js';
 import { compileMacro } from './macros.js';
 import type { CompileResult, ScheduleError } from './types.js';
+import { LOCAL_ZONE } from './zone.js';
 
 const FIELD_ORDER = 'second minute hour day-of-month month day-of-week';
 /** Items that may set day extensions (L, W, #); a field without them compiles the same in any task. */
@@ -15,10 +16,11 @@ const NO_EXTENSIONS = newDayExtensions();
 /**
  * Compiles the schedule tokens of one task line (SPEC §1.1): a macro (`@daily`, `@every 90s`, ...)
  * or exactly six fields. All errors of all fields are reported, each with its token and offset.
+ * `zone` (an IANA name or `local`) reads an `@at` time without an offset; the other schedules keep it apart.
  */
-export function compileSchedule(tokens: readonly string[]): CompileResult {
+export function compileSchedule(tokens: readonly string[], zone: string = LOCAL_ZONE): CompileResult {
   if (tokens.length > 0 && tokens[0].startsWith('@')) {
-    const macro = compileMacro(tokens);
+    const macro = compileMacro(tokens, zone);
     return macro.ok === 'fields' ? compileSixFields(macro.fields) : macro;
   }
   return compileSixFields(tokens);

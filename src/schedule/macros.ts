@@ -1,7 +1,9 @@
 import { formatDuration, parseDuration } from './duration.js';
 import { closest } from './suggest.js';
 import { SEARCH_LIMIT_SECONDS } from './next-fire.js';
+import { AT_EXAMPLE, atSecond, parseAtTime } from './at-time.js';
 import type { CompileResult, ScheduleError } from './types.js';
+import { Zone } from './zone.js';
 
 /** SPEC §1.1: macros that stand for six fields, each firing at second 0. */
 const MACRO_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -15,15 +17,16 @@ const MACRO_FIELDS: Readonly<Record<string, readonly string[]>> = {
   '@minutely': ['0', '*', '*', '*', '*', '*'],
 };
 
-const MACRO_NAMES = [...Object.keys(MACRO_FIELDS), '@every', '@reboot'];
+const MACRO_NAMES = [...Object.keys(MACRO_FIELDS), '@every', '@reboot', '@at'];
 
 /** A macro either stands for six fields, which the caller compiles, or is compiled here. */
 export type MacroResult = { readonly ok: 'fields'; readonly fields: readonly string[] } | CompileResult;
 
-/** Compiles `tokens` whose first token starts with `@`. Macro names are case-insensitive. */
-export function compileMacro(tokens: readonly string[]): MacroResult {
+/** Compiles `tokens` whose first token starts with `@`, `@at` in `zone`. Macro names are case-insensitive. */
+export function compileMacro(tokens: readonly string[], zone: string): MacroResult {
   const name = tokens[0].toLowerCase();
   if (name === '@every') return compileEvery(tokens);
+  if (name === '@at') return compileAt(tokens, zone);
   const fields = MACRO_FIELDS[name];
   if (fields === undefined && name !== '@reboot') return failure(0, 0, unknownMacroMessage(tokens[0]));
   if (tokens.length > 1) return failure(1, 0, `${name} replaces all six fields: remove "${tokens[1]}"`);
@@ -61,6 +64,15 @@ function compileEvery(tokens: readonly string[]): CompileResult {
     );
   }
   return { ok: true, schedule: { kind: 'every', seconds: wholeSeconds } };
+}
+
+/** `@at 2026-12-24T18:00`, or with the time as a token of its own (`@at 2026-12-24 18:00`: task-line.ts). */
+function compileAt(tokens: readonly string[], zone: string): CompileResult {
+  if (tokens.length < 2) return failure(0, 0, `@at needs a time: write e.g. ${AT_EXAMPLE}`);
+  const parsed = parseAtTime(tokens[1], tokens[2]);
+  if (!parsed.ok) return parsed.offset > tokens[1].length ? failure(2, parsed.offset - tokens[1].length - 1, parsed.message) : failure(1, parsed.offset, parsed.message);
+  const resolved = atSecond(parsed.time, Zone.for(zone));
+  return resolved.ok ? { ok: true, schedule: { kind: 'at', second: resolved.second } } : failure(1, 0, resolved.message);
 }
 
 /** The error for a duration of `ms` that is not a whole number of seconds, with the nearest ones @every takes. */

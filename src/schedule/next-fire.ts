@@ -14,6 +14,7 @@ export const CATCH_UP_LIMIT_SECONDS = 3 * 3600;
  */
 export function nextFires(schedule: Schedule, zone: Zone, afterUnixSec: number, count: number): number[] {
   if (schedule.kind === 'reboot') return [];
+  if (schedule.kind === 'at') return schedule.second > afterUnixSec && count > 0 ? [schedule.second] : [];
   if (schedule.kind === 'every') {
     const first = (Math.floor(afterUnixSec / schedule.seconds) + 1) * schedule.seconds;
     return Array.from({ length: Math.max(0, count) }, (_, index) => first + index * schedule.seconds);

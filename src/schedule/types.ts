@@ -37,7 +37,13 @@ export interface RebootSchedule {
   readonly kind: 'reboot';
 }
 
-export type Schedule = CronSchedule | EverySchedule | RebootSchedule;
+/** `@at <ISO 8601 time>`: once, at this Unix second (read in the task's zone at load; SPEC §11). */
+export interface AtSchedule {
+  readonly kind: 'at';
+  readonly second: number;
+}
+
+export type Schedule = CronSchedule | EverySchedule | RebootSchedule | AtSchedule;
 
 /**
  * An error in one schedule field. `field` indexes the tokens given to the compiler; `offset` is the

