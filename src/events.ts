@@ -44,6 +44,8 @@ export interface RunStarted {
   readonly run: string;
   /** The job's pid; null when the spawn failed (a run-finished with the error follows). */
   readonly pid: number | null;
+  /** SPEC §11: an HTTP task's request: it started, though it has no pid. */
+  readonly request?: boolean;
   readonly role: RunRole;
   readonly trigger: RunTrigger;
   readonly attempt: number;

@@ -101,9 +101,9 @@ export class Alerts {
       this.timing.floodWindowMs,
     );
     const { events } = options;
-    events.on('run-started', 'alerts', ({ task, run, pid, adopted, trigger, scheduledAt }) => {
+    events.on('run-started', 'alerts', ({ task, run, pid, request, adopted, trigger, scheduledAt }) => {
       if (trigger === 'retry') this.retryStarted(task.id, scheduledAt);
-      if (!hasAlerts(task) || pid === null || adopted) return;
+      if (!hasAlerts(task) || (pid === null && request !== true) || adopted) return;
       this.tails.set(run, new OutputTail());
       if (task.options.ping !== undefined) this.startPings.set(run, this.ping(task, run, 'start', ''));
     });

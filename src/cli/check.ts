@@ -5,6 +5,7 @@ import { describeIdentity, hostName, resolveIdentity } from '../fleet/identity.j
 import { hostJitter, nextTaskFires } from '../planner/jitter.js';
 import { formatErrors, formatWarnings, loadTaskFile, type LoadResult } from '../tasks/load.js';
 import type { Task } from '../tasks/types.js';
+import { shownType } from '../tasks/http-options.js';
 import { fleetMatrix, formatMatrix, parseHostsOption, readHostsFile } from './fleet-view.js';
 import { formatInstant, formatJitter, table, zoneAsWritten } from './format.js';
 import type { CommonOptions } from './main.js';
@@ -69,7 +70,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   if (options.json) {
     const tasks = applicable.map((task) => ({
       name: task.id,
-      type: task.type,
+      type: shownType(task),
       max: task.max,
       schedule: task.scheduleText,
       zone: zoneAsWritten(task.zone),
@@ -87,7 +88,7 @@ export async function checkCommand(common: CommonOptions, options: CheckOptions)
   for (const task of applicable) {
     const next = upcoming(task).map((second) => formatInstant(second, task.zone));
     const first = task.schedule.kind === 'reboot' ? 'at boot' : task.type === 'daemon' ? (next.length ? `window ${next[0]}` : 'never') : (next[0] ?? (task.schedule.kind === 'at' ? 'done' : 'never'));
-    rows.push([task.id, task.type, String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
+    rows.push([task.id, shownType(task), String(task.max), task.scheduleText, zoneAsWritten(task.zone), formatJitter(task, jitterOf(task)), count === 0 ? '' : first]);
     for (const later of task.type === 'daemon' ? [] : next.slice(1)) rows.push(['', '', '', '', '', '', later]);
   }
   const skipped = loaded.tasks.length - applicable.length;

@@ -20,7 +20,7 @@ function lastExit(task: TaskReport): string {
 
 /** The pids running, then what waits (SPEC §8): `1234 (+1 waiting)`, `- (attempt 2 in 25s)`. */
 function running(task: TaskReport, now: number): string {
-  const pids = task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? '?').join(',');
+  const pids = task.running.length === 0 ? '-' : task.running.map((run) => run.pid ?? (task.type === 'http' ? 'request' : '?')).join(',');
   const waits = [
     ...task.retries.map((retry) => `attempt ${retry.attempt} in ${duration(Math.max(0, retry.at - now))}`),
     ...(task.waiting === null ? [] : ['+1 waiting']),

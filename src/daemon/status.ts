@@ -4,6 +4,7 @@ import type { FleetStatus } from '../fleet/etcd/fleet.js';
 import type { RunRecord } from '../supervisor/run.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
+import { shownType } from '../tasks/http-options.js';
 import type { TaskResults } from './task-results.js';
 import type { TickLatenessSummary } from './tick-lateness.js';
 
@@ -68,7 +69,7 @@ export interface StatusReport {
 export function taskReports(tasks: readonly Task[], statuses: readonly TaskStatus[], results: TaskResults, nowSecond: number, jitterOf: JitterOf, holderOf?: (task: Task) => string | null): TaskReport[] {
   const byId = new Map(statuses.map((status) => [status.id, status]));
   const reports: TaskReport[] = tasks.map((task) => {
-    const row = report(task.id, task.type, byId.get(task.id), task, results, nowSecond, jitterOf);
+    const row = report(task.id, shownType(task), byId.get(task.id), task, results, nowSecond, jitterOf);
     return task.options.singleton ? { ...row, singleton: holderOf?.(task) ?? null } : row;
   });
   const listed = new Set(tasks.map((task) => task.id));

@@ -37,8 +37,10 @@ export interface RunRecord {
   readonly replaced: boolean;
   readonly bytesKept: number;
   readonly bytesDropped: number;
-  /** Why the spawn failed, or null. */
+  /** Why the spawn (or an HTTP task's request) failed, or null. */
   readonly error: string | null;
+  /** SPEC §11: an HTTP task's response status; absent on other runs and when no response came. */
+  readonly httpStatus?: number;
 }
 
 /** A cron job, or one kept instance of a daemon task (SPEC §1.4). */
@@ -140,11 +142,13 @@ export class Run {
       env: start.env,
       cwd: start.task.options.cwd,
       user: start.task.options.user,
+      http: start.task.options.http,
     });
     this.pid = this.handle.pid;
+    const request = this.handle.request === true;
     const adopted = start.startedAt !== undefined;
     const { role, trigger, attempt, scheduledAt, startedAt } = this;
-    events.publish({ type: 'run-started', task, run: this.id, pid: this.pid ?? null, role, trigger, attempt, scheduledAt, startedAt, adopted });
+    events.publish({ type: 'run-started', task, run: this.id, pid: this.pid ?? null, request, role, trigger, attempt, scheduledAt, startedAt, adopted });
     const limit = start.task.options.logLimit;
     const drains = new Map<string, Promise<number> | undefined>();
     this.handle.onOutput((stream, chunk) => {
@@ -153,8 +157,8 @@ export class Run {
       if (output.bytesKept >= limit && !drains.has(stream)) drains.set(stream, this.handle.drain(stream));
     });
     const { timeoutMs } = start.task.options;
-    if (timeoutMs !== undefined && this.pid !== undefined) {
-      // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace.
+    if (timeoutMs !== undefined && (this.pid !== undefined || request)) {
+      // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace (a request: aborted).
       this.timeoutTimer = start.clock.setTimer(this.startedAt + timeoutMs, () => {
         if (this.terminating) return;
         this.timedOut = true;
@@ -224,6 +228,7 @@ export class Run {
       bytesKept: output.bytesKept,
       bytesDropped: output.bytesDropped,
       error: outcome.error ?? null,
+      ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
     };
     output.end(); // the last unfinished line of each stream, before the record
     const retryInMs = start.retryAfter(record);

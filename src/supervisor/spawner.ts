@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
+import type { HttpOptions } from '../tasks/types.js';
 import type { AdoptedJob } from './adoption.js';
+import { requestHandle } from './http-request.js';
 import { procTable } from './process-table.js';
 import { resolveUser, type UserIds } from './user.js';
 
@@ -14,6 +16,8 @@ export interface SpawnRequest {
   readonly cwd?: string;
   /** `user=` (SPEC §1.5): a name or numeric uid; only works when the daemon runs as root. */
   readonly user?: string;
+  /** SPEC §11: an HTTP task: `command` is the URL, requested with fetch (shell, cwd and user unused). */
+  readonly http?: HttpOptions;
 }
 
 /** How a child ended. Exactly one of exitCode, signal, error is set. */
@@ -22,6 +26,8 @@ export interface SpawnOutcome {
   readonly signal: string | null;
   /** Why the child could not be started (missing cwd, shell not found, not executable, unknown user). */
   readonly error?: string;
+  /** An HTTP task's response status (exitCode says whether it counts as a success). */
+  readonly httpStatus?: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -29,8 +35,10 @@ export type OutputListener = (stream: OutputStream, chunk: Buffer) => void;
 
 /** A started child, leader of its own process group. */
 export interface ChildHandle {
-  /** Undefined when the spawn failed. */
+  /** Undefined when the spawn failed, or for a request. */
   readonly pid: number | undefined;
+  /** SPEC §11: an HTTP task's request, started though it has no pid (nothing to adopt after a crash). */
+  readonly request?: boolean;
   /** Output arrives here; chunks read before a listener is set are counted by nobody and dropped. */
   onOutput(listener: OutputListener): void;
   /** Signals the whole process group; false when the group is gone (or never existed). */
@@ -148,6 +156,7 @@ function spawnFailure(error: unknown, file: string, cwd: string | undefined): st
  */
 export const jobSpawner: Spawner = {
   spawn(request) {
+    if (request.http !== undefined) return requestHandle(request.command, request.http, request.env);
     const ids = request.user === undefined ? undefined : resolveUser(request.user);
     if (ids !== undefined && !ids.ok) return failedHandle(ids.error);
     const [file, args, switchIds] = ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request);

@@ -17,12 +17,12 @@ export interface AlertDefaults {
   readonly pingPrefix?: string;
 }
 
-const HTTP_URL = /^https?:\/\//i;
+export const HTTP_URL = /^https?:\/\//i;
 const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 const MAILTO = /^mailto:/i;
 
 /** An absolute http(s) URL with a host, or why not. `what` names the value in the message. */
-function httpUrl(value: string, what: string): OptionError | undefined {
+export function httpUrl(value: string, what: string): OptionError | undefined {
   let url: URL;
   try {
     url = new URL(value);

@@ -4,6 +4,7 @@ import { zoneError } from '../schedule/zone.js';
 import { parseDuration } from '../schedule/duration.js';
 import { didYouMean } from '../schedule/suggest.js';
 import { parseHook, parsePingUrl } from './alert-options.js';
+import { parseBody, parseExpect, parseHeader, parseMethod } from './http-options.js';
 import type { OverlapPolicy, TaskOptions, TaskType } from './types.js';
 
 export const OPTION_DEFAULTS = { graceMs: 10_000, logLimit: 1024 * 1024, retries: 0, retryDelayMs: 10_000, overlap: 'skip', jitterS: 0, singleton: false } as const;
@@ -32,7 +33,7 @@ export interface OptionError {
 }
 
 type Validated<T> = { value: T } | OptionError;
-type MutableOptions = { -readonly [K in keyof TaskOptions]: TaskOptions[K] };
+export type MutableOptions = { -readonly [K in keyof TaskOptions]: TaskOptions[K] };
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const PATH_MAX = 4096;
@@ -119,12 +120,23 @@ const OPTIONS: Readonly<Record<string, (value: string, context: OptionContext, i
     if (value !== 'yes' && value !== 'no') return { offset: 0, message: `singleton must be yes or no, not "${value}"` };
     into.singleton = value === 'yes';
   },
+  // SPEC §11: HTTP tasks (tasks/http-options.ts).
+  method: (value, _context, into) => parseMethod(value, into),
+  body: (value, _context, into) => parseBody(value, into),
+  header: (value, _context, into) => parseHeader(value, into),
+  expect: (value, _context, into) => parseExpect(value, into),
 };
+/** Options that may be given more than once on a line: each adds one (SPEC §11 `header=`). */
+const REPEATABLE: ReadonlySet<string> = new Set(['header']);
 
 export const OPTION_KEYS = Object.keys(OPTIONS);
 
 export function isOptionKey(key: string): boolean {
   return Object.hasOwn(OPTIONS, key);
+}
+
+export function isRepeatable(key: string): boolean {
+  return REPEATABLE.has(key);
 }
 
 export function unknownOptionMessage(key: string): string {

@@ -10,8 +10,9 @@ import type { CompileResult } from '../schedule/types.js';
 import { argumentTooLong } from './arg-limit.js';
 import { hostListErrors } from '../fleet/host-list.js';
 import { lateOptionsWarning } from './late-options.js';
-import { applyOption, isOptionKey, newOptions, optionConflicts, unknownOptionMessage, type OptionContext } from './options.js';
+import { applyOption, isOptionKey, isRepeatable, newOptions, optionConflicts, unknownOptionMessage, type OptionContext } from './options.js';
 import { withAlertDefaults, type AlertDefaults } from './alert-options.js';
+import { httpConflicts } from './http-options.js';
 import { didYouMean } from '../schedule/suggest.js';
 import { readOptionToken, readToken, skipBlanks, type Token } from './tokens.js';
 import type { SourceLocation, Task, TaskType } from './types.js';
@@ -153,7 +154,7 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
     if (errors.length >= MAX_LINE_ERRORS) suppressed++;
     else if (token.error) errors.push(token.error);
     else if (!isOptionKey(key)) errors.push({ at, message: unknownOptionMessage(key) });
-    else if (seen.includes(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
+    else if (seen.includes(key) && !isRepeatable(key)) errors.push({ at, message: `option ${key}= is given twice: keep one` });
     else {
       const error = applyOption(key, token.text.slice(key.length + 1), context, options);
       if (error) errors.push({ at: valueAt + error.offset, message: error.message });
@@ -171,6 +172,9 @@ export function parseTaskLine(text: string, context: LineContext, location: Sour
   if (suppressed > 0) errors.push({ at, message: `and ${suppressed} more option(s) on this line not checked: fix the ones above first` });
   const command = text.slice(at).trimEnd();
   if (command === '') errors.push({ at, message: 'missing command: write the command to run at the end of the line' });
+  else if (type !== undefined) {
+    for (const conflict of httpConflicts(type, command, seen, options)) (conflict.warning ? warnings : errors).push({ at: conflict.index === 'command' ? at : conflict.index === 'type' ? typeToken.at : seenAt[conflict.index], message: conflict.message });
+  }
   const tooLong = argumentTooLong(command, 'the command');
   if (tooLong) errors.push({ at, message: tooLong });
   // `--` says the words after it are the command's, whatever they look like.

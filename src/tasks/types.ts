@@ -15,6 +15,17 @@ export type Hook = { readonly kind: 'url'; readonly url: string } | { readonly k
 /** SPEC §8 `overlap=`: what a cron fire does when `max` instances run. */
 export type OverlapPolicy = 'skip' | 'queue' | 'replace';
 
+/** SPEC §11: how an HTTP task's request is made (tasks/http-options.ts). */
+export interface HttpOptions {
+  /** `method=`, upper case; GET by default. */
+  readonly method: string;
+  readonly body?: string;
+  /** `header=Name:value`, in the order written (repeatable). */
+  readonly headers: readonly (readonly [string, string])[];
+  /** `expect=`: statuses besides 2xx that count as a success. */
+  readonly expect: readonly number[];
+}
+
 /** Resolved, frozen options of one task (SPEC §1.5, §8); defaults live in tasks/options.ts only. */
 export interface TaskOptions {
   readonly name?: string;
@@ -39,6 +50,8 @@ export interface TaskOptions {
   readonly jitterS: number;
   /** SPEC §10 `singleton=yes`: one live host of the fleet runs it (needs --etcd; without it, never runs). */
   readonly singleton: boolean;
+  /** Set on an HTTP task (its command is an http:// or https:// URL, SPEC §11), and only there. */
+  readonly http?: HttpOptions;
 }
 
 /** One line of tasks.conf, parsed and compiled. Plain data: the planner and supervisor read it. */
