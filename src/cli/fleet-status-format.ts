@@ -58,7 +58,7 @@ export function formatFleetStatus(view: FleetView, now: number): string {
 
 /** A cell: `.` where the task does not apply; else the running pids (or `-`) and the last result. */
 function cell(host: HostRecord, task: string): string {
-  const pids = host.running.filter((run) => run.task === task).map((run) => run.pid ?? '?');
+  const pids = host.running.filter((run) => run.task === task).map((run) => run.pid ?? 'request');
   const last = host.lastResults[task]?.result;
   if (!host.tasks.includes(task) && pids.length === 0) return '.';
   return `${pids.length === 0 ? '-' : pids.join(',')}${last ? ` ${last}` : ''}`;
@@ -67,5 +67,5 @@ function cell(host: HostRecord, task: string): string {
 export function formatFleetTasks(view: FleetView): string {
   const names = [...new Set(view.hosts.flatMap((host) => [...host.tasks, ...host.running.map((run) => run.task)]))].sort();
   const rows = [['TASK', ...view.hosts.map((host) => host.host)], ...names.map((name) => [name, ...view.hosts.map((host) => cell(host, name))])];
-  return `${table(rows)}\n(cells: running pids or -, then the last result; . where the task does not apply)\n`;
+  return `${table(rows)}\n(cells: running pids ("request": an HTTP task's request in flight) or -, then the last result; . where the task does not apply)\n`;
 }
