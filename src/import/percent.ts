@@ -1,7 +1,8 @@
 /**
  * crontab(5)'s `%`: the first unescaped `%` ends the command, and the rest is the command's standard
  * input, each further `%` a newline; `\%` is a literal `%`. The translation follows Vixie cron's
- * do_command.c (cronie keeps it), byte for byte; gotorch gets the same as a shell pipeline.
+ * do_command.c (as FreeBSD's copy of it reads; cronie keeps it), byte for byte, the final newline it
+ * adds included; gotorch gets the same as a shell pipeline.
  */
 
 export interface PercentSplit {
@@ -11,14 +12,15 @@ export interface PercentSplit {
   readonly stdin?: string;
 }
 
-/** In the command part, `\%` becomes `%`; every other backslash stays, and escapes the next character. */
+/** In the command part, `\%` becomes `%` and `\\` becomes `\`; every other backslash stays, and escapes the next character. */
 export function splitPercent(line: string): PercentSplit {
   let command = '';
   let escaped = false;
   for (let at = 0; at < line.length; at++) {
     const char = line[at];
     if (escaped) {
-      command = char === '%' ? command.slice(0, -1) + '%' : command + char;
+      // do_command.c: `if (ch == '%' || ch == '\\') *--p = ch;` (the escaping backslash overwritten).
+      command = char === '%' || char === '\\' ? command.slice(0, -1) + char : command + char;
       escaped = false;
     } else if (char === '\\') {
       command += char;
@@ -32,10 +34,14 @@ export function splitPercent(line: string): PercentSplit {
   return { command };
 }
 
-/** Vixie's loop for the input: `%` → newline, `\%` → `%`, `\x` → `\x`; a final lone backslash is kept. */
+/**
+ * Vixie's loop for the input: `%` → newline, `\%` → `%`, `\x` → `\x`; a final lone backslash is kept;
+ * and "if some characters were written and the last one wasn't a newline, write a newline".
+ */
 function translateInput(data: string): string {
   let out = '';
   let escaped = false;
+  let needNewline = false;
   for (const char of data) {
     let ch = char;
     if (escaped) {
@@ -44,10 +50,13 @@ function translateInput(data: string): string {
       ch = '\n';
     }
     escaped = ch === '\\';
-    if (!escaped) out += ch;
+    if (!escaped) {
+      out += ch;
+      needNewline = ch !== '\n';
+    }
   }
   if (escaped) out += '\\';
-  return out;
+  return needNewline ? `${out}\n` : out;
 }
 
 /** `'text'` for the shell: a single quote inside becomes `'\''`. */

@@ -29,9 +29,9 @@ describe('crontab lines', () => {
     { crontab: '@reboot www-data /srv/start', format: 'system', expect: '@reboot * 1 cron user=www-data /srv/start' },
     // `%`: stdin, with `\%` a literal percent sign
     { crontab: '0 1 * * * date +\\%F', expect: '0 0 1 * * * * 1 cron date +%F' },
-    { crontab: "0 1 * * * mail -s hi root%line one%it's", expect: "0 0 1 * * * * 1 cron printf 'line one\\nit'\\''s' | mail -s hi root" },
-    { crontab: '0 1 * * * cat > /tmp/x%50\\% done', expect: "0 0 1 * * * * 1 cron printf '50%% done' | eval 'cat > /tmp/x'" },
-    { crontab: '0 1 * * * cat%-n', expect: "0 0 1 * * * * 1 cron printf '\\055n' | cat" },
+    { crontab: "0 1 * * * mail -s hi root%line one%it's", expect: "0 0 1 * * * * 1 cron printf 'line one\\nit'\\''s\\n' | mail -s hi root" },
+    { crontab: '0 1 * * * cat > /tmp/x%50\\% done', expect: "0 0 1 * * * * 1 cron printf '50%% done\\n' | eval 'cat > /tmp/x'" },
+    { crontab: '0 1 * * * cat%-n', expect: "0 0 1 * * * * 1 cron printf '\\055n\\n' | cat" },
     // words gotorch would read as options get `--` in front of the command
     { crontab: '* * * * * tz=UTC date', expect: '0 * * * * * * 1 cron -- tz=UTC date' },
     { crontab: '* * * * * echo timeout=5s', expect: '0 * * * * * * 1 cron -- echo timeout=5s' },

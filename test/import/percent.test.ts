@@ -2,17 +2,19 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pipedCommand, splitPercent } from '../../src/import/percent.js';
 
+// Expected values traced by hand through do_command.c (FreeBSD's copy of Vixie cron): in the command `\\%` and
+// `\\\\` lose their backslash; the input gets a final newline when its last character written is not one.
 describe('splitPercent (Vixie cron do_command.c)', () => {
   const rows: { line: string; command: string; stdin?: string }[] = [
     { line: 'date', command: 'date' },
     { line: 'date +\\%F', command: 'date +%F' },
-    { line: 'echo \\\\n \\x', command: 'echo \\\\n \\x' },
-    { line: 'mail root%hello%world', command: 'mail root', stdin: 'hello\nworld' },
+    { line: 'echo \\\\n \\x', command: 'echo \\n \\x' },
+    { line: 'mail root%hello%world', command: 'mail root', stdin: 'hello\nworld\n' },
     { line: 'cat%a\\%b%', command: 'cat', stdin: 'a%b\n' },
     { line: 'cat%', command: 'cat', stdin: '' },
-    { line: 'cat%a\\b\\', command: 'cat', stdin: 'a\\b\\' },
-    { line: 'cat%a\\\\%b', command: 'cat', stdin: 'a\\%b' },
-    { line: 'cat \\\\%x', command: 'cat \\\\', stdin: 'x' },
+    { line: 'cat%a\\b\\', command: 'cat', stdin: 'a\\b\\\n' },
+    { line: 'cat%a\\\\%b', command: 'cat', stdin: 'a\\%b\n' },
+    { line: 'cat \\\\%x', command: 'cat \\', stdin: 'x\n' },
   ];
   it.each(rows)('$line', ({ line, command, stdin }) => {
     expect(splitPercent(line)).toEqual(stdin === undefined ? { command } : { command, stdin });
