@@ -1,5 +1,5 @@
 /**
- * gotorch benchmarks against the schedulers users would pick instead: `npm run bench` (under 15 min),
+ * gotorch benchmarks against the schedulers users would pick instead: `npm run bench` (about 15 min),
  * `npm run bench -- --quick` (under 2 min, a smoke test). Writes bench/results.json and bench/results.md;
  * every figure is measured here, on this machine, in this run.
  */
