@@ -269,7 +269,13 @@ export class Daemon {
     for (const fire of fires) this.gate.fire(fire.task, fire.second, fire.second < second ? 'catch-up' : 'schedule', this.schedule.jitterOf(fire.task));
     for (const task of this.schedule.daemonTasks) {
       const open = openDaemons.has(task.id);
-      this.supervisor.keepDaemons(task, task.options.singleton ? this.leadership.mayRun(task, open) : open);
+      if (!task.options.singleton) {
+        this.supervisor.keepDaemons(task, open);
+        continue;
+      }
+      const mayRun = this.leadership.mayRun(task, open);
+      // Until the first campaign answers, instances adopted after a crash or a detach are left alone.
+      if (mayRun || !open || !this.leadership.pending(task)) this.supervisor.keepDaemons(task, mayRun);
     }
     void this.saveState(second);
     return fires.length;

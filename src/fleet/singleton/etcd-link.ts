@@ -72,9 +72,9 @@ export class EtcdClaimStore implements ClaimStore {
     await this.client.if(key, 'Value', '==', value).then(this.client.delete().key(key)).commit();
   }
 
-  async rebind(key: string, value: string): Promise<boolean> {
+  async rebind(key: string, expected: string, value = expected): Promise<boolean> {
     const put = { request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: await this.leaseId('host') } };
-    return (await this.client.if(key, 'Value', '==', value).then(put).commit()).succeeded;
+    return (await this.client.if(key, 'Value', '==', expected).then(put).commit()).succeeded;
   }
 
   close(): void {

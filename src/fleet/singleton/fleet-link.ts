@@ -24,8 +24,8 @@ export interface ClaimStore {
   createIfAbsent(absent: readonly string[], puts: readonly Put[]): Promise<CreateResult>;
   /** Deletes `key` only while it still holds `value` (a slot or a leadership this host held). */
   removeIf(key: string, value: string): Promise<void>;
-  /** One transaction: while `key` holds `value`, writes it again bound to the host lease in force; whether it did. */
-  rebind(key: string, value: string): Promise<boolean>;
+  /** One transaction: while `key` holds `expected`, writes `value` (default: the same) bound to the host lease in force; whether it did. */
+  rebind(key: string, expected: string, value?: string): Promise<boolean>;
 }
 
 export interface FleetLink {

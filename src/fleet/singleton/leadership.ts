@@ -31,6 +31,8 @@ interface TaskLeadership {
   /** `this host`, another host's name, or null while unknown. */
   holder: string | null;
   campaigning: boolean;
+  /** A campaign was answered (won or lost) since this daemon started. */
+  answered: boolean;
   /** The window as of the last tick: a campaign answered after it closed resigns at once. */
   wanted: boolean;
   watchdog: { readonly at: number; readonly timer: Timer } | null;
@@ -55,6 +57,15 @@ export class Leadership {
     if (state.held && this.watch(state, link)) return true;
     if (!state.campaigning && unavailable(link, this.options.clock.now(), margin) === undefined) void this.campaign(state, link);
     return false;
+  }
+
+  /**
+   * The first campaign of `task` since this daemon started is still unanswered: its instances (adopted
+   * from the previous daemon of this host) are neither stopped nor started until it is (the daemon's tick).
+   */
+  pending(task: Task): boolean {
+    const state = this.tasks.get(task.id);
+    return state !== undefined && state.campaigning && !state.answered;
   }
 
   /** For `status`: `this host`, the holder's name, or null when unknown (no fleet, not asked yet). */
@@ -85,7 +96,7 @@ export class Leadership {
 
   private stateOf(task: Task): TaskLeadership {
     let state = this.tasks.get(task.id);
-    if (state === undefined) this.tasks.set(task.id, (state = { task, held: false, holder: null, campaigning: false, wanted: false, watchdog: null }));
+    if (state === undefined) this.tasks.set(task.id, (state = { task, held: false, holder: null, campaigning: false, answered: false, wanted: false, watchdog: null }));
     state.task = task;
     return state;
   }
@@ -105,10 +116,16 @@ export class Leadership {
     try {
       const result = await link.store.createIfAbsent([key], [{ key, value, lease: 'host' }]);
       // Our own key still there: its lease outlived a lapse of keep-alives, nobody else can have taken over.
-      // It is bound again to the host lease in force, which the watchdog follows (the connection may have a new one).
-      const own = !result.created && result.existing.get(key) === value && (await link.store.rebind(key, value));
+      // Or the key of this host's previous daemon (crashed, or detached for a restart): its instances are the
+      // ones this daemon adopted, so it takes the key over at once instead of waiting out the old lease.
+      // Either way it is bound again to the host lease in force, which the watchdog follows.
+      const existing = result.created ? undefined : result.existing.get(key);
+      const own = existing !== undefined && (existing === value || holderName(existing) === link.hostName) && (await link.store.rebind(key, existing, value));
+      state.answered = true;
       if (!result.created && !own) {
-        state.holder = holderName(result.existing.get(key));
+        state.holder = holderName(existing);
+        // Told who holds it: instances this daemon adopted stop now (the tick waited for this answer).
+        this.options.changed(state.task, false);
         return;
       }
       if (!state.wanted || !this.tasks.has(state.task.id)) {

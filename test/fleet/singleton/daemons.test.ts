@@ -59,6 +59,8 @@ function mostAtOnce(events: readonly string[][]): { most: number; runs: number; 
 
 const share = (runs: readonly string[][]): string => NAMES.map((name) => `${name} ${runs.filter(([, host]) => host === name).length}`).join(', ');
 
+// Every-second tasks have max 0: on a loaded machine a job of the previous second may still be running,
+// and a fire skipped for max is not what these tests are about (the 2.5 s max=1 singleton is).
 describe.skipIf(ETCD === undefined)('singleton=yes across three daemons (SPEC §10)', () => {
   let etcd: EtcdServer;
   const shared = mkdtempSync(path.join(os.tmpdir(), 'gotorch-singleton-'));
@@ -84,9 +86,9 @@ describe.skipIf(ETCD === undefined)('singleton=yes across three daemons (SPEC §
           name,
           [
             `WHO=${name}`,
-            `* * * * * * * 1 cron name=single singleton=yes echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/single`,
+            `* * * * * * * 0 cron name=single singleton=yes echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/single`,
             `* * * * * * * 1 cron name=slow singleton=yes echo "$(${real}) start $WHO" >> ${dir}/slow; sleep 2.5; echo "$(${real}) end $WHO" >> ${dir}/slow`,
-            `* * * * * * * 1 cron name=local echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/local`,
+            `* * * * * * * 0 cron name=local echo "$GOTORCH_SCHEDULED_AT $WHO" >> ${dir}/local`,
           ],
           '3s',
           [],

@@ -139,9 +139,9 @@ export class FakeHost implements FleetLink {
         call(() => {
           if (etcd.keys.get(key)?.value === value) etcd.keys.delete(key);
         }),
-      rebind: (key, value) =>
+      rebind: (key, expected, value = expected) =>
         call(() => {
-          if (etcd.keys.get(key)?.value !== value) return false;
+          if (etcd.keys.get(key)?.value !== expected) return false;
           etcd.put(key, value, this.hostLease);
           return true;
         }),
