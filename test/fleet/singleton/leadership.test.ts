@@ -74,6 +74,34 @@ describe('SPEC §10 daemon-type singleton: an election per task', () => {
     for (const host of hosts) expect(host.leadership.holderOf('worker')).toBe(host === running[0] ? 'this host' : name);
   });
 
+  it('the next daemon of the holder host (another instance, the old lease still alive): waits for its first answer, then takes the key over at once', async () => {
+    const clock = new FakeClock(START);
+    const etcd = new FakeEtcd(clock);
+    const link = etcd.host('host-1', { ttlMs: TTL });
+    link.keepAliveEvery();
+    const decisions: boolean[] = [];
+    const old = new Leadership({ link: () => link, clock, log: captureLogger().logger, instance: 'old', changed: () => undefined });
+    old.mayRun(worker, true);
+    await settle(5);
+    expect(old.holderOf('worker')).toBe('this host');
+    // The daemon crashes (no resign); the next one on the same host starts with adopted instances.
+    const next = new Leadership({ link: () => link, clock, log: captureLogger().logger, instance: 'new', changed: (_task, may) => decisions.push(may) });
+    expect(next.mayRun(worker, true)).toBe(false);
+    expect(next.pending(worker)).toBe(true); // the daemon's tick leaves the adopted instances alone meanwhile
+    await settle(5);
+    expect(next.pending(worker)).toBe(false);
+    expect(decisions).toEqual([true]);
+    expect(next.holderOf('worker')).toBe('this host');
+    expect(JSON.parse(etcd.keys.get('gotorch/test/leaders/worker')?.value ?? '{}')).toEqual({ host: 'host-1', instance: 'new' });
+    expect(next.mayRun(worker, true)).toBe(true);
+    // Another host's key is not taken over: its first answer says who holds it, and adopted instances stop.
+    const other = new Leadership({ link: () => etcd.host('host-2', { ttlMs: TTL }), clock, log: captureLogger().logger, instance: 'x', changed: (_task, may) => decisions.push(may) });
+    other.mayRun(worker, true);
+    await settle(5);
+    expect(other.holderOf('worker')).toBe('host-1');
+    expect(decisions).toEqual([true, false]);
+  });
+
   it('a holder cut off from etcd stops its instances at last keep-alive + TTL − margin; another host starts them only after that, never overlapping', async () => {
     const { hosts, run, clock } = fleet(3);
     await run(5000);
