@@ -47,7 +47,7 @@ describe('gotorch import (SPEC §11)', () => {
       '0 */5 * * * * web-1,web-2,web-3 1 cron /usr/bin/check-disk',
       '0 30 2 * * * web-1,web-2 1 cron /opt/backup.sh',
       '@reboot web-1 1 cron /opt/warm',
-      "0 0 * * * * web-2 1 cron printf 'all fine' | mail -s report root",
+      "0 0 * * * * web-2 1 cron printf 'all fine\\n' | mail -s report root",
       expect.stringMatching(/^0 30 3 \* \* \* web-3 1 cron name=backup\.sh-[0-9a-f]{6}-2 \/opt\/backup\.sh$/),
     ]);
     expect(lines).toContain(`#   web-2: ${web2}`);
@@ -70,7 +70,7 @@ describe('gotorch import (SPEC §11)', () => {
     expect(result.stdout).toBe('');
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('0 17 * * * * db-* 1 cron user=root cd / && run-parts --report /etc/cron.hourly\n');
-    expect(text).toContain("@daily db-* 1 cron user=www-data printf 'x' | /srv/rotate\n");
+    expect(text).toContain("@daily db-* 1 cron user=www-data printf 'x\\n' | /srv/rotate\n");
     expect(await checked(text, 'db-1')).toMatch(/; 2 apply to db-1/);
   });
 

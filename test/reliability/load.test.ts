@@ -64,7 +64,8 @@ const CLI_STATUS_RUNS = 5;
 const DRAIN_TIMEOUT_MS = 30_000;
 
 /** A run record as runs.log holds it. */
-type Run = Pick<RunRecord, 'task' | 'scheduledAt' | 'startedAt' | 'lateMs' | 'durationMs' | 'exitCode' | 'signal' | 'error'>;
+/** `finishedAt`: when the run record was logged (its slot is freed then, after the exit and the pipes' close). */
+type Run = Pick<RunRecord, 'task' | 'scheduledAt' | 'startedAt' | 'lateMs' | 'durationMs' | 'exitCode' | 'signal' | 'error'> & { readonly finishedAt: number };
 
 type Skip = SkippedFire;
 
@@ -133,7 +134,9 @@ function mostAtOnce(runs: readonly Run[]): number {
  */
 function heldAtSkip(skip: Skip, runs: readonly Run[]): number {
   const [from, to] = skip.time === undefined ? [skip.scheduledAt * 1000, skip.scheduledAt * 1000 + TICK_SLACK_MS] : [skip.time, skip.time];
-  const alive = runs.filter((run) => run.startedAt <= to + 1 && run.startedAt + run.durationMs >= from - 1).length;
+  // A run holds its slot from its start until its record is made: on a loaded machine that can be
+  // milliseconds after the exit that durationMs measures (the output pipes close, the exit is handled).
+  const alive = runs.filter((run) => run.startedAt <= to + 1 && Math.max(run.startedAt + run.durationMs, run.finishedAt) >= from - 1).length;
   const waiting = runs.filter((run) => run.scheduledAt < skip.scheduledAt && run.startedAt > from + 1).length;
   return alive + waiting;
 }
@@ -230,7 +233,7 @@ async function runLoad(box: Sandbox): Promise<Measured> {
   const read = () => {
     const runs = readRotatedLog(box.runsLog)
       .filter((record) => record.msg === 'run finished')
-      .map((record) => record as unknown as Run);
+      .map((record) => ({ ...(record as unknown as Run), finishedAt: Number(record.time) }));
     const daemonLog = readRotatedLog(box.daemonLog);
     const skips = skippedFires(daemonLog);
     return { runs, daemonLog, skips };
