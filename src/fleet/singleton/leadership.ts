@@ -121,11 +121,13 @@ export class Leadership {
       // Either way it is bound again to the host lease in force, which the watchdog follows.
       const existing = result.created ? undefined : result.existing.get(key);
       const own = existing !== undefined && (existing === value || holderName(existing) === link.hostName) && (await link.store.rebind(key, existing, value));
+      const first = !state.answered;
       state.answered = true;
       if (!result.created && !own) {
         state.holder = holderName(existing);
-        // Told who holds it: instances this daemon adopted stop now (the tick waited for this answer).
-        this.options.changed(state.task, false);
+        // Told who holds it: instances this daemon adopted stop now (the tick waited for this first answer;
+        // after it, each tick stops them itself).
+        if (first) this.options.changed(state.task, false);
         return;
       }
       if (!state.wanted || !this.tasks.has(state.task.id)) {
