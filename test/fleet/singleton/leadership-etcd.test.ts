@@ -11,6 +11,7 @@ import { singletonLink } from '../../../src/fleet/singleton/etcd-link.js';
 import { Leadership } from '../../../src/fleet/singleton/leadership.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
+import { waitFor } from '../../helpers/processes.js';
 import { captureLogger, makeTask, ScriptedSpawner, wiredSupervisor } from '../../supervisor/fakes.js';
 import { connect, type TestConnection } from './etcd-connection.js';
 
@@ -50,16 +51,6 @@ async function host(url: string, fleet: string, name: string): Promise<Host> {
 
 const holders = (hosts: readonly Host[]) => hosts.filter((h) => h.spawner.alive().length > 0);
 
-async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe.skipIf(ETCD === undefined)('SPEC §10 daemon singleton on a real etcd, three hosts', () => {
   let server: EtcdServer;
   beforeAll(async () => {
@@ -77,7 +68,7 @@ describe.skipIf(ETCD === undefined)('SPEC §10 daemon singleton on a real etcd, 
       if (holders(hosts).length > 1) overlap++;
     }, 10);
     try {
-      const old = await until('a first holder', 5000, () => holders(hosts)[0]);
+      const old = await waitFor(() => holders(hosts)[0], 5000, 'a first holder');
       expect(holders(hosts)).toHaveLength(1);
       const lastKeepAlive = old.connected.connection.lastKeepAliveAt()!;
       // The host dies: no tick, no watchdog, its instances gone with it; only its lease is left on the server.
@@ -87,13 +78,13 @@ describe.skipIf(ETCD === undefined)('SPEC §10 daemon singleton on a real etcd, 
       await dying;
       old.connected.crash();
       const crashedAt = Date.now();
-      const next = await until('another holder', (TTL_S + 3) * 1000, () => holders(hosts).find((h) => h !== old));
+      const next = await waitFor(() => holders(hosts).find((h) => h !== old), (TTL_S + 3) * 1000, 'another holder');
       const gap = Date.now() - crashedAt;
       console.log(`daemon singleton failover after a crash: ${gap} ms (TTL ${TTL_S} s; last keep-alive ${crashedAt - lastKeepAlive} ms before the crash)`);
       expect(gap).toBeLessThanOrEqual(TTL_S * 1000 + 2000);
       expect(next.leadership.holderOf('worker')).toBe('this host');
       const third = hosts.find((h) => h !== old && h !== next)!;
-      await until('the third host to see the holder', 2000, () => (third.leadership.holderOf('worker') === next.name ? true : undefined));
+      await waitFor(() => third.leadership.holderOf('worker') === next.name, 2000, 'the third host to see the holder');
     } finally {
       clearInterval(watch);
       for (const h of hosts) clearInterval(h.timer);
@@ -110,11 +101,11 @@ describe.skipIf(ETCD === undefined)('SPEC §10 daemon singleton on a real etcd, 
       if (holders(hosts).length > 1) overlap++;
     }, 10);
     try {
-      const old = await until('a first holder', 5000, () => holders(hosts)[0]);
+      const old = await waitFor(() => holders(hosts)[0], 5000, 'a first holder');
       // Cut off: the connection's keep-alives stop (its record stays at the last answer), the daemon ticks on.
       old.connected.crash();
       const cutAt = Date.now();
-      const next = await until('another holder', (TTL_S + 3) * 1000, () => holders(hosts).find((h) => h !== old));
+      const next = await waitFor(() => holders(hosts).find((h) => h !== old), (TTL_S + 3) * 1000, 'another holder');
       const startedAt = Date.now();
       expect(old.stoppedAt).toBeDefined();
       console.log(`daemon singleton handover after losing etcd: old holder stopped ${old.stoppedAt! - cutAt} ms after the cut, new one started ${startedAt - old.stoppedAt!} ms later`);
