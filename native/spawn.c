@@ -100,6 +100,11 @@ static int spawn_job(const char *file, char **argv, char **envp, const char *cwd
   posix_spawnattr_init(&attr);
   sigemptyset(&none);
   sigfillset(&all);
+#if defined(__GLIBC__) && defined(__SIGRTMIN)
+  // glibc's sigfillset leaves out its internal signals (32, 33), and posix_spawn then starts the child
+  // with them ignored, which exec keeps: add them by hand so they are at their default too.
+  for (int sig = __SIGRTMIN; sig < SIGRTMIN; sig++) all.__val[(sig - 1) / (8 * sizeof(unsigned long))] |= 1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
+#endif
   // dup2 onto 1 and 2 clears close-on-exec there; the pipes' own fds (O_CLOEXEC) close at exec.
   error = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (error == 0) error = posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);

@@ -15,10 +15,14 @@ import { adoptedHandle, drainPipe, failedHandle, jobCommand, jobSpawner, signalR
 const SIGNAL_NAMES = new Map<number, string>();
 for (const [name, number] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
 
-/** As child_process reports a failed exec: `spawn FILE CODE`, with the code and errno set. */
+/** The failures child_process reports as an `error` event naming the file; it throws the others as `spawn CODE`. */
+const NAMED_FAILURES = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
+
+/** A failed posix_spawn as child_process reports it, so spawnFailure words both alike. */
 function spawnError(errno: number, file: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(-errno);
-  return Object.assign(new Error(`spawn ${file} ${code}`), { code, errno: -errno, syscall: `spawn ${file}`, path: file });
+  const syscall = NAMED_FAILURES.has(code) ? `spawn ${file}` : 'spawn';
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: -errno, syscall });
 }
 
 /** execvp's search, on the job's own PATH as libuv does it: a file without a slash is looked up there. */
