@@ -96,8 +96,13 @@ static int spawn_job(const char *file, char **argv, char **envp, const char *cwd
     close(out[1]);
     return error;
   }
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
+  if ((error = posix_spawn_file_actions_init(&actions)) != 0 || (error = posix_spawnattr_init(&attr)) != 0) {
+    close(out[0]);
+    close(out[1]);
+    close(err[0]);
+    close(err[1]);
+    return error;
+  }
   sigemptyset(&none);
   sigfillset(&all);
 #if defined(__GLIBC__) && defined(__SIGRTMIN)
@@ -178,19 +183,21 @@ typedef struct {
   napi_async_context context;
   int code;   // exit code, or -1
   int signal; // terminating signal, or 0
+  int error;  // why the exit status is unknown (an errno), or 0
 } ExitWatch;
 
 static void watch_closed(uv_handle_t *handle) {
   ExitWatch *watch = handle->data;
   napi_env env = watch->env;
   napi_handle_scope scope;
-  napi_value callback, global, argv[2], ignored;
+  napi_value callback, global, argv[3], ignored;
   close(watch->pidfd);
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
     if (napi_get_reference_value(env, watch->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
-        napi_create_int32(env, watch->code, &argv[0]) == napi_ok && napi_create_int32(env, watch->signal, &argv[1]) == napi_ok) {
+        napi_create_int32(env, watch->code, &argv[0]) == napi_ok && napi_create_int32(env, watch->signal, &argv[1]) == napi_ok &&
+        napi_create_int32(env, watch->error, &argv[2]) == napi_ok) {
       // make_callback runs the microtasks the callback queues, as any libuv callback into JS does.
-      napi_make_callback(env, watch->context, global, callback, 2, argv, &ignored);
+      napi_make_callback(env, watch->context, global, callback, 3, argv, &ignored);
     }
     napi_close_handle_scope(env, scope);
   }
@@ -203,18 +210,23 @@ static void exit_ready(uv_poll_t *poll, int status, int events) {
   ExitWatch *watch = poll->data;
   siginfo_t info;
   memset(&info, 0, sizeof info);
-  int done;
-  do
-    done = waitid((idtype_t)P_PIDFD, (id_t)watch->pidfd, &info, WEXITED | WNOHANG);
-  while (done < 0 && errno == EINTR);
-  if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
-  if (done == 0 && info.si_code == CLD_EXITED) watch->code = info.si_status;
-  else if (done == 0) watch->signal = info.si_status;
+  int done = 0;
+  if (status < 0) {
+    watch->error = -status; // libuv's errors are negated errnos
+  } else {
+    do
+      done = waitid((idtype_t)P_PIDFD, (id_t)watch->pidfd, &info, WEXITED | WNOHANG);
+    while (done < 0 && errno == EINTR);
+    if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
+    if (done < 0) watch->error = errno;
+    else if (info.si_code == CLD_EXITED) watch->code = info.si_status;
+    else watch->signal = info.si_status;
+  }
   uv_poll_stop(poll);
   uv_close((uv_handle_t *)poll, watch_closed);
 }
 
-/* watchExit(pidfd, callback(code, signal)): once, when the child exits; the pidfd is closed after. */
+/* watchExit(pidfd, callback(code, signal, errno)): once, when the child exits; the pidfd is closed after. */
 static napi_value WatchExit(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value args[2], name;

@@ -11,8 +11,8 @@ export type NativeSpawnResult = { pid: number; pidfd: number; stdoutFd: number; 
 export interface NativeAddon {
   /** posix_spawn `file argv` (envp complete, cwd or null): own process group, stdin /dev/null, two pipes. */
   spawn(file: string, argv: readonly string[], envp: readonly string[], cwd: string | null): NativeSpawnResult;
-  /** Calls back once the child exited (reaped with waitid on the pidfd, which is then closed). */
-  watchExit(pidfd: number, callback: (code: number, signal: number) => void): void;
+  /** Calls back once the child exited (reaped with waitid on the pidfd, which is then closed); errno when waiting failed. */
+  watchExit(pidfd: number, callback: (code: number, signal: number, errno: number) => void): void;
   /** Null when pidfd_open works on this kernel, else why not. */
   probe(): string | null;
 }

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeAddon } from './native-addon.js';
-import { adoptedHandle, drainPipe, failedHandle, jobCommand, jobSpawner, signalRun, spawnFailure, type OutputListener, type SpawnOutcome, type Spawner } from './spawner.js';
+import { adoptedHandle, childHandle, failedHandle, jobCommand, jobSpawner, spawnFailure, type SpawnOutcome, type Spawner } from './spawner.js';
 
 /** Signal numbers to names, the first name of each number as Node reports it (SIGABRT, not SIGIOT). */
 const SIGNAL_NAMES = new Map<number, string>();
@@ -58,13 +58,8 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       if (switchIds.uid !== undefined || [file, ...args, ...envp, request.cwd ?? ''].some((text) => text.includes('\0'))) return jobSpawner.spawn(request);
       const started = addon.spawn(executablePath(file, request.env.PATH), [file, ...args], envp, request.cwd ?? null);
       if ('errno' in started) return failedHandle(spawnFailure(spawnError(started.errno, file), file, request.cwd));
-      const { pid } = started;
       const stdout = outputSocket(started.stdoutFd);
       const stderr = outputSocket(started.stderrFd);
-      let listener: OutputListener | undefined;
-      // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
-      stdout.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
-      stderr.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
       const outcome = new Promise<SpawnOutcome>((resolve) => {
         let exit: SpawnOutcome | undefined;
         let open = 2;
@@ -73,20 +68,14 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
         };
         stdout.on('close', () => (open--, settle()));
         stderr.on('close', () => (open--, settle()));
-        addon.watchExit(started.pidfd, (code, signal) => {
-          exit = signal === 0 ? { exitCode: code, signal: null } : { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+        addon.watchExit(started.pidfd, (code, signal, errno) => {
+          if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
+          else if (signal !== 0) exit = { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+          else exit = { exitCode: code, signal: null };
           settle();
         });
       });
-      return {
-        pid,
-        onOutput: (next) => {
-          listener = next;
-        },
-        signalGroup: (signal) => signalRun(pid, request.env.GOTORCH_RUN_ID, signal),
-        outcome,
-        drain: (stream) => drainPipe(stream === 'stdout' ? stdout : stderr),
-      };
+      return childHandle(started.pid, { stdout, stderr }, outcome, request.env.GOTORCH_RUN_ID);
     },
     adopt: adoptedHandle,
   };

@@ -131,6 +131,23 @@ export function jobCommand(request: SpawnRequest): { command: ReturnType<typeof 
   return { command: ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request) };
 }
 
+/** A started child's handle (either spawner) over its output streams, `outcome` and the run it belongs to. */
+export function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
+  let listener: OutputListener | undefined;
+  // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
+  output.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
+  output.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
+  return {
+    pid,
+    onOutput: (next) => {
+      listener = next;
+    },
+    signalGroup: (signal) => signalRun(pid, runId, signal),
+    outcome,
+    drain: (stream) => drainPipe(output[stream]),
+  };
+}
+
 /** A spawn failure as a run record says it; a missing working directory is named as such, not as ENOENT. */
 export function spawnFailure(error: unknown, file: string, cwd: string | undefined): string {
   const code = (error as NodeJS.ErrnoException).code;
@@ -164,11 +181,6 @@ export const jobSpawner: Spawner = {
     } catch (error) {
       return failedHandle(spawnFailure(error, file, request.cwd));
     }
-    let listener: OutputListener | undefined;
-    // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
-    child.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
-    child.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
-    const pid = child.pid;
     const outcome = new Promise<SpawnOutcome>((resolve) => {
       let failure: string | undefined;
       child.on('error', (error) => (failure ??= spawnFailure(error, file, request.cwd)));
@@ -178,15 +190,7 @@ export const jobSpawner: Spawner = {
         else resolve({ exitCode: code, signal: null });
       });
     });
-    return {
-      pid,
-      onOutput: (next) => {
-        listener = next;
-      },
-      signalGroup: (signal) => signalRun(pid, request.env.GOTORCH_RUN_ID, signal),
-      outcome,
-      drain: (stream) => drainPipe(stream === 'stdout' ? child.stdout : child.stderr),
-    };
+    return childHandle(child.pid, child, outcome, request.env.GOTORCH_RUN_ID);
   },
   adopt: adoptedHandle,
 };
