@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type NativeSpawnResult = { pid: number; pidfd: number; stdoutFd: number; stderrFd: number } | { errno: number };
@@ -17,13 +18,17 @@ export interface NativeAddon {
   probe(): string | null;
 }
 
-/** Where node-gyp puts the build, from src/supervisor (vitest) or dist/src/supervisor (the built daemon). */
-const BUILT = ['../../build/Release/gotorch_spawn.node', '../../../build/Release/gotorch_spawn.node'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
+/** Where node-gyp puts the build: under the package root (binding.gyp's folder), above src/ or dist/src/. */
+function builtAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'binding.gyp')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'build', 'Release', 'gotorch_spawn.node');
+}
 
 /** `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file to see the fallback). */
 export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon } | { reason: string } {
-  const path = env.GOTORCH_NATIVE_ADDON ?? BUILT.find((candidate) => existsSync(candidate));
-  if (path === undefined || !existsSync(path)) return { reason: `the native spawner is not built (${path ?? BUILT[0]} is missing; \`npm rebuild gotorch\` or \`npx node-gyp rebuild\` builds it)` };
+  const path = env.GOTORCH_NATIVE_ADDON ?? builtAddon();
+  if (!existsSync(path)) return { reason: `the native spawner is not built (${path} is missing; \`npm rebuild gotorch\` or \`npx node-gyp rebuild\` builds it)` };
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
