@@ -17,7 +17,7 @@ import { singletonWarnings } from '../fleet/singleton/without-fleet.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
-import { jobSpawner } from '../supervisor/spawner.js';
+import { chooseSpawner, type ChosenSpawner } from '../supervisor/choose-spawner.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { LoadResult } from '../tasks/load.js';
@@ -91,6 +91,7 @@ export class Daemon {
   private constructor(
     private readonly options: DaemonOptions,
     private readonly loggers: Loggers,
+    private readonly spawner: ChosenSpawner,
   ) {
     this.clock = systemClock;
     this.startedAt = this.clock.now();
@@ -105,7 +106,7 @@ export class Daemon {
     this.results = results;
     this.supervisor = new Supervisor({
       clock: this.clock,
-      spawner: jobSpawner,
+      spawner: spawner.spawner,
       log: loggers.log,
       events: this.events,
       baseEnv,
@@ -144,9 +145,12 @@ export class Daemon {
 
   /** Validates, claims the pidfile and starts scheduling; or says why it cannot start. */
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
+    const spawner = await chooseSpawner();
+    if ('error' in spawner) return { exitCode: 1, reason: spawner.error };
     const prepared = await prepareStart(options.tasksFile, options.paths, options.hostId);
     if ('reason' in prepared) return prepared;
-    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }));
+    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }), spawner);
+    if (spawner.fallbackReason !== undefined) daemon.log.warn({ reason: spawner.fallbackReason }, 'native spawner not used: jobs start through child_process');
     logWarnings(daemon.log, 'start', prepared.loaded);
     if (prepared.replacedStale !== undefined) daemon.log.warn({ stalePid: prepared.replacedStale, pidfile: options.paths.pidfile }, 'replaced a stale pidfile');
     try {
@@ -191,7 +195,7 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name }, 'gotorch ready');
   }
 
   /** The singleton gate and leadership's view of the connection (src/fleet/singleton/etcd-link.ts). */
@@ -319,6 +323,7 @@ export class Daemon {
       ticks: this.tickLateness.summary(),
       fleet: this.fleet?.status() ?? null,
       loadedEngines: loadedEngines(),
+      spawner: this.spawner.name,
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };
   }

@@ -2,6 +2,7 @@
 import { nextTaskFires, type JitterOf } from '../planner/jitter.js';
 import type { FleetStatus } from '../fleet/etcd/fleet.js';
 import type { RunRecord } from '../supervisor/run.js';
+import type { SpawnerName } from '../supervisor/choose-spawner.js';
 import type { TaskStatus } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
 import { shownType } from '../tasks/http-options.js';
@@ -63,6 +64,8 @@ export interface StatusReport {
   readonly fleet: FleetStatus | null;
   /** Optional engines this daemon loaded (`etcd3`, `@grpc/grpc-js`, `prom-client`): none without their options. */
   readonly loadedEngines: readonly string[];
+  /** Issue 16: `native` (posix_spawn addon) or `child_process`, the one starting jobs. */
+  readonly spawner: SpawnerName;
   readonly tasks: readonly TaskReport[];
 }
 

@@ -107,7 +107,7 @@ export function signalRun(pgid: number | undefined, runId: string | undefined, s
   return alive;
 }
 
-function failedHandle(error: string): ChildHandle {
+export function failedHandle(error: string): ChildHandle {
   return {
     pid: undefined,
     onOutput: () => undefined,
@@ -132,8 +132,32 @@ export function asUser(ids: Extract<UserIds, { ok: true }>, request: Pick<SpawnR
   return [SETPRIV, [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, groups, '--', request.shell, '-c', request.command], {}];
 }
 
+/** What runs for `request`: `shell -c command`, through setpriv for `user=`; or why nothing can (an unknown user). */
+export function jobCommand(request: SpawnRequest): { command: ReturnType<typeof asUser> } | { error: string } {
+  const ids = request.user === undefined ? undefined : resolveUser(request.user);
+  if (ids !== undefined && !ids.ok) return { error: ids.error };
+  return { command: ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request) };
+}
+
+/** A started child's handle (either spawner) over its output streams, `outcome` and the run it belongs to. */
+export function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
+  let listener: OutputListener | undefined;
+  // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
+  output.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
+  output.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
+  return {
+    pid,
+    onOutput: (next) => {
+      listener = next;
+    },
+    signalGroup: (signal) => signalRun(pid, runId, signal),
+    outcome,
+    drain: (stream) => drainPipe(output[stream]),
+  };
+}
+
 /** A spawn failure as a run record says it; a missing working directory is named as such, not as ENOENT. */
-function spawnFailure(error: unknown, file: string, cwd: string | undefined): string {
+export function spawnFailure(error: unknown, file: string, cwd: string | undefined): string {
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
   if (cwd !== undefined && (code === 'ENOENT' || code === 'ENOTDIR')) {
@@ -157,20 +181,15 @@ function spawnFailure(error: unknown, file: string, cwd: string | undefined): st
 export const jobSpawner: Spawner = {
   spawn(request) {
     if (request.http !== undefined) return requestHandle(request.command, request.http, request.env);
-    const ids = request.user === undefined ? undefined : resolveUser(request.user);
-    if (ids !== undefined && !ids.ok) return failedHandle(ids.error);
-    const [file, args, switchIds] = ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request);
+    const planned = jobCommand(request);
+    if ('error' in planned) return failedHandle(planned.error);
+    const [file, args, switchIds] = planned.command;
     let child: ChildProcess;
     try {
       child = spawn(file, args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...switchIds });
     } catch (error) {
       return failedHandle(spawnFailure(error, file, request.cwd));
     }
-    let listener: OutputListener | undefined;
-    // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
-    child.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
-    child.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
-    const pid = child.pid;
     const outcome = new Promise<SpawnOutcome>((resolve) => {
       let failure: string | undefined;
       child.on('error', (error) => (failure ??= spawnFailure(error, file, request.cwd)));
@@ -180,15 +199,7 @@ export const jobSpawner: Spawner = {
         else resolve({ exitCode: code, signal: null });
       });
     });
-    return {
-      pid,
-      onOutput: (next) => {
-        listener = next;
-      },
-      signalGroup: (signal) => signalRun(pid, request.env.GOTORCH_RUN_ID, signal),
-      outcome,
-      drain: (stream) => drainPipe(stream === 'stdout' ? child.stdout : child.stderr),
-    };
+    return childHandle(child.pid, child, outcome, request.env.GOTORCH_RUN_ID);
   },
   adopt: adoptedHandle,
 };
@@ -199,7 +210,7 @@ const ADOPTED_POLL_MS = 1000;
  * SPEC §6: a process group left running by a previous daemon. Not our child, so its exit status is
  * unknown; it is polled until the pid is gone or is no longer the same process (start time).
  */
-function adoptedHandle({ pid, processStart, run }: AdoptedJob): ChildHandle {
+export function adoptedHandle({ pid, processStart, run }: AdoptedJob): ChildHandle {
   const outcome = new Promise<SpawnOutcome>((resolve) => {
     const poll = setInterval(() => {
       if (procTable.stat(pid)?.startTime === processStart) return;

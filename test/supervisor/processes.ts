@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
-import { jobSpawner, signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
+import { signalProcessGroup, type Spawner } from '../../src/supervisor/spawner.js';
 import { wiredSupervisor, type LogRecord } from './fakes.js';
 import { waitFor } from '../helpers/processes.js';
 
@@ -47,16 +47,16 @@ export function processesWithEnv(entry: string): ProcessInfo[] {
 
 export { waitFor };
 
-/** A supervisor on real processes and the real clock; `cleanup` kills every group it started. */
-export function realSupervisor(baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' }) {
+/** A supervisor on real processes (started by `real`) and the real clock; `cleanup` kills every group it started. */
+export function realSupervisor(real: Spawner, baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' }) {
   const pids: number[] = [];
   const spawner: Spawner = {
     spawn(request) {
-      const child = jobSpawner.spawn(request);
+      const child = real.spawn(request);
       if (child.pid !== undefined) pids.push(child.pid);
       return child;
     },
-    adopt: (job) => jobSpawner.adopt(job),
+    adopt: (job) => real.adopt(job),
   };
   const { supervisor, log, runLog, events, daemonLog } = wiredSupervisor({ clock: systemClock, spawner, baseEnv });
   const dir = mkdtempSync(join(tmpdir(), 'gotorch-supervisor-'));

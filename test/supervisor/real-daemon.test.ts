@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTask } from './fakes.js';
 import { liveGroupMembers, realSupervisor, waitFor } from './processes.js';
+import { realSpawners } from './spawners.js';
 
 let current: ReturnType<typeof realSupervisor> | undefined;
 afterEach(async () => {
@@ -8,9 +9,9 @@ afterEach(async () => {
   current = undefined;
 });
 
-describe('real daemon tasks (job spawner, real clock)', () => {
+describe.each(realSpawners)('real daemon tasks (%s spawner, real clock)', (_name, spawner) => {
   it('SPEC §1.4: a daemon exiting 3 is restarted after ~1 s, then ~2 s, each exit logged with its code', async () => {
-    current = realSupervisor();
+    current = realSupervisor(spawner);
     const { supervisor, finished, log, dir } = current;
     const task = makeTask({ id: 'flaky', type: 'daemon', max: 1, command: 'exit 3' }, { cwd: dir });
     supervisor.setTasks([task]);
@@ -40,7 +41,7 @@ describe('real daemon tasks (job spawner, real clock)', () => {
   });
 
   it('SPEC §5: a changed command starts the new instance before the old one is stopped', async () => {
-    current = realSupervisor();
+    current = realSupervisor(spawner);
     const { supervisor, finished, runLog, dir } = current;
     const v1 = makeTask(
       { id: 'svc', type: 'daemon', max: 1, command: 'echo v1; exec sleep 100' },

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTask } from './fakes.js';
 import { liveGroupMembers, processesWithEnv, realSupervisor, waitFor } from './processes.js';
+import { realSpawners } from './spawners.js';
+import type { Spawner } from '../../src/supervisor/spawner.js';
 import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 import { skippedFires } from '../helpers/skips.js';
 
@@ -13,8 +15,8 @@ function notExecutable(dir: string): string {
 }
 
 let current: ReturnType<typeof realSupervisor> | undefined;
-function setup(baseEnv?: Record<string, string>) {
-  current = realSupervisor(baseEnv);
+function setup(spawner: Spawner, baseEnv?: Record<string, string>) {
+  current = realSupervisor(spawner, baseEnv);
   return current;
 }
 afterEach(async () => {
@@ -22,9 +24,9 @@ afterEach(async () => {
   current = undefined;
 });
 
-describe('real jobs (execa spawner, real clock)', () => {
+describe.each(realSpawners)('real jobs (%s spawner, real clock)', (_name, spawner) => {
   it('SPEC §1.3: max=2 holds under a burst of 50 fires', async () => {
-    const { supervisor, log, finished, dir, events, daemonLog } = setup();
+    const { supervisor, log, finished, dir, events, daemonLog } = setup(spawner);
     // Jobs that outlast the burst however loaded the machine is: only a stop ends them.
     const task = makeTask({ id: `burst-${process.pid}`, max: 2, command: 'sleep 60' }, { cwd: dir });
     const marker = `GOTORCH_TASK=${task.id}`;
@@ -58,7 +60,7 @@ describe('real jobs (execa spawner, real clock)', () => {
     ['forked grandchildren', "sh -c 'sleep 100 & sleep 100 & wait'", 'SIGTERM'],
     ['a job that ignores SIGTERM', 'trap "" TERM; sleep 100', 'SIGKILL'],
   ])('SPEC §2 timeout: kills %s, the whole process group', async (_name, command, signal) => {
-    const { supervisor, finished, dir } = setup();
+    const { supervisor, finished, dir } = setup(spawner);
     const task = makeTask({ id: 'timeout', command }, { timeoutMs: 300, graceMs: 500, cwd: dir });
     supervisor.fire(task, Date.now() / 1000);
     await waitFor(() => finished().length === 1, 5000, 'the run record');
@@ -69,7 +71,7 @@ describe('real jobs (execa spawner, real clock)', () => {
   });
 
   it('a missing command is a failed run (exit 127) and the supervisor goes on', async () => {
-    const { supervisor, finished, runLog, dir } = setup();
+    const { supervisor, finished, runLog, dir } = setup(spawner);
     const task = makeTask({ id: 'missing', max: 1, command: 'no-such-command-gotorch' }, { cwd: dir });
     expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
     await waitFor(() => finished().length === 1, 5000, 'the run record');
@@ -84,7 +86,7 @@ describe('real jobs (execa spawner, real clock)', () => {
     ['a missing shell', () => ({ shell: '/nonexistent/sh' }), /ENOENT/],
     ['a shell that is not executable', (dir: string) => ({ shell: notExecutable(dir) }), /EACCES/],
   ])('%s is a failed run record, not a throw', async (_name, where, error) => {
-    const { supervisor, finished, dir } = setup();
+    const { supervisor, finished, dir } = setup(spawner);
     const { shell, cwd } = where(dir) as { shell: string; cwd?: string };
     const task = makeTask({ id: 'unspawnable', max: 1, command: 'true', shell }, { cwd });
     expect(supervisor.fire(task, Date.now() / 1000)).toBe('queued');
@@ -97,7 +99,7 @@ describe('real jobs (execa spawner, real clock)', () => {
   it('SPEC §2: GOTORCH_* reach the job and no environment value reaches any log', async () => {
     const base = 'base-secret-8c1f';
     const token = 'task-secret-77d2';
-    const { supervisor, finished, runLog, log, dir } = setup({ PATH: process.env.PATH ?? '/bin', DB_PASSWORD: base });
+    const { supervisor, finished, runLog, log, dir } = setup(spawner, { PATH: process.env.PATH ?? '/bin', DB_PASSWORD: base });
     // The command compares through more variables, so no secret is in the command text either.
     const command = [
       'printf "%s|%s|%s\\n" "$GOTORCH_TASK" "$GOTORCH_RUN_ID" "$GOTORCH_SCHEDULED_AT"',

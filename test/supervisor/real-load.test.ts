@@ -3,6 +3,8 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTask } from './fakes.js';
 import { realSupervisor, waitFor } from './processes.js';
+import { realSpawners } from './spawners.js';
+import type { Spawner } from '../../src/supervisor/spawner.js';
 
 const MiB = 1024 * 1024;
 
@@ -15,8 +17,8 @@ function exposedGc(): () => void {
 }
 
 let current: ReturnType<typeof realSupervisor> | undefined;
-function setup() {
-  current = realSupervisor();
+function setup(spawner: Spawner) {
+  current = realSupervisor(spawner);
   return current;
 }
 afterEach(async () => {
@@ -25,9 +27,9 @@ afterEach(async () => {
 });
 
 // Both tests measure the event loop and memory of this process, so they share one file (run in sequence).
-describe('real load (execa spawner, real clock)', () => {
+describe.each(realSpawners)('real load (%s spawner, real clock)', (_name, spawner) => {
   it('SPEC §2: 1 GB of output keeps log_limit bytes, counts the rest, and does not grow memory', async () => {
-    const { supervisor, finished, runLog, dir } = setup();
+    const { supervisor, finished, runLog, dir } = setup(spawner);
     const total = 1_000_000_000;
     const job = (id: string, bytes: number) =>
       makeTask(
@@ -62,7 +64,7 @@ describe('real load (execa spawner, real clock)', () => {
   });
 
   it('a burst of 200 starts does not starve a 1 s interval timer', async () => {
-    const { supervisor, finished, dir } = setup();
+    const { supervisor, finished, dir } = setup(spawner);
     const task = makeTask({ id: 'burst', command: 'echo started' }, { cwd: dir });
     const ticks: number[] = [];
     const origin = performance.now();

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "gotorch_spawn",
+      "sources": ["native/spawn.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,282 @@
+/*
+ * The native spawner's C half (issue 16): posix_spawn `file argv` in its own process group, stdin from
+ * /dev/null, stdout and stderr to two pipes, the job's cwd and its complete environment; the exit is seen
+ * through a pidfd watched by the event loop (uv_poll) and reaped with waitid(P_PIDFD), so libuv's SIGCHLD
+ * handler (which waits only for the pids it spawned itself) never races it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <node_api.h>
+#include <uv.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define CHECK(call)                                                                  \
+  do {                                                                               \
+    if ((call) != napi_ok) {                                                         \
+      napi_throw_error(env, NULL, "gotorch_spawn: " #call " failed");                \
+      return NULL;                                                                   \
+    }                                                                                \
+  } while (0)
+
+static int pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+/* A JS string as a malloc'd C string; NULL (with a pending exception) when it is not a string. */
+static char *copy_string(napi_env env, napi_value value) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: expected a string");
+    return NULL;
+  }
+  char *text = malloc(length + 1);
+  if (text != NULL) napi_get_value_string_utf8(env, value, text, length + 1, &length);
+  return text;
+}
+
+static void free_strings(char **strings) {
+  if (strings == NULL) return;
+  for (char **at = strings; *at != NULL; at++) free(*at);
+  free(strings);
+}
+
+/* A JS array of strings as a NULL-terminated C array. */
+static char **copy_strings(napi_env env, napi_value array) {
+  uint32_t count;
+  if (napi_get_array_length(env, array, &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: expected an array of strings");
+    return NULL;
+  }
+  char **strings = calloc(count + 1, sizeof(char *));
+  if (strings == NULL) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    if (napi_get_element(env, array, i, &item) != napi_ok || (strings[i] = copy_string(env, item)) == NULL) {
+      free_strings(strings);
+      return NULL;
+    }
+  }
+  return strings;
+}
+
+static napi_value errno_result(napi_env env, int error) {
+  napi_value result, value;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_int32(env, error, &value));
+  CHECK(napi_set_named_property(env, result, "errno", value));
+  return result;
+}
+
+static int set_int(napi_env env, napi_value object, const char *name, int number) {
+  napi_value value;
+  return napi_create_int32(env, number, &value) == napi_ok && napi_set_named_property(env, object, name, value) == napi_ok;
+}
+
+/* The spawn itself, on C strings; returns 0 or an errno. */
+static int spawn_job(const char *file, char **argv, char **envp, const char *cwd, pid_t *pid, int *pidfd, int out[2], int err[2]) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t none, all;
+  int error;
+  if (pipe2(out, O_CLOEXEC) != 0) return errno;
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    error = errno;
+    close(out[0]);
+    close(out[1]);
+    return error;
+  }
+  if ((error = posix_spawn_file_actions_init(&actions)) != 0 || (error = posix_spawnattr_init(&attr)) != 0) {
+    close(out[0]);
+    close(out[1]);
+    close(err[0]);
+    close(err[1]);
+    return error;
+  }
+  sigemptyset(&none);
+  sigfillset(&all);
+#if defined(__GLIBC__) && defined(__SIGRTMIN)
+  // glibc's sigfillset leaves out its internal signals (32, 33), and posix_spawn then starts the child
+  // with them ignored, which exec keeps: add them by hand so they are at their default too.
+  for (int sig = __SIGRTMIN; sig < SIGRTMIN; sig++) all.__val[(sig - 1) / (8 * sizeof(unsigned long))] |= 1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
+#endif
+  // dup2 onto 1 and 2 clears close-on-exec there; the pipes' own fds (O_CLOEXEC) close at exec.
+  error = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (error == 0) error = posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  if (error == 0) error = posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  if (error == 0 && cwd != NULL) error = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+  // Own process group (pgid = its pid); no blocked signals; every signal at its default (Node ignores SIGPIPE).
+  if (error == 0) error = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (error == 0) error = posix_spawnattr_setpgroup(&attr, 0);
+  if (error == 0) error = posix_spawnattr_setsigmask(&attr, &none);
+  if (error == 0) error = posix_spawnattr_setsigdefault(&attr, &all);
+  if (error == 0) error = posix_spawn(pid, file, &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(out[1]);
+  close(err[1]);
+  if (error == 0) {
+    // The child is not reaped before this: only its watcher below waits for it.
+    *pidfd = pidfd_open(*pid);
+    if (*pidfd < 0) {
+      error = errno;
+      kill(-*pid, SIGKILL);
+      waitpid(*pid, NULL, 0);
+    }
+  }
+  if (error != 0) {
+    close(out[0]);
+    close(err[0]);
+  }
+  return error;
+}
+
+/* spawn(file, argv, envp, cwd | null) → { pid, pidfd, stdoutFd, stderrFd } or { errno } */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4], result;
+  napi_valuetype cwdType;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: spawn(file, argv, envp, cwd)");
+    return NULL;
+  }
+  CHECK(napi_typeof(env, args[3], &cwdType));
+  char *file = copy_string(env, args[0]);
+  char **argv = file == NULL ? NULL : copy_strings(env, args[1]);
+  char **envp = argv == NULL ? NULL : copy_strings(env, args[2]);
+  char *cwd = envp == NULL || cwdType != napi_string ? NULL : copy_string(env, args[3]);
+  bool ready = envp != NULL && (cwdType != napi_string || cwd != NULL);
+  pid_t pid = 0;
+  int pidfd = -1, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int error = ready ? spawn_job(file, argv, envp, cwd, &pid, &pidfd, out, err) : 0;
+  free(file);
+  free_strings(argv);
+  free_strings(envp);
+  free(cwd);
+  if (!ready) return NULL; // an exception is pending
+  if (error != 0) return errno_result(env, error);
+  CHECK(napi_create_object(env, &result));
+  if (!set_int(env, result, "pid", pid) || !set_int(env, result, "pidfd", pidfd) || !set_int(env, result, "stdoutFd", out[0]) ||
+      !set_int(env, result, "stderrFd", err[0])) {
+    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
+    return NULL;
+  }
+  return result;
+}
+
+typedef struct {
+  uv_poll_t poll;
+  int pidfd;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int code;   // exit code, or -1
+  int signal; // terminating signal, or 0
+  int error;  // why the exit status is unknown (an errno), or 0
+} ExitWatch;
+
+static void watch_closed(uv_handle_t *handle) {
+  ExitWatch *watch = handle->data;
+  napi_env env = watch->env;
+  napi_handle_scope scope;
+  napi_value callback, global, argv[3], ignored;
+  close(watch->pidfd);
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    if (napi_get_reference_value(env, watch->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
+        napi_create_int32(env, watch->code, &argv[0]) == napi_ok && napi_create_int32(env, watch->signal, &argv[1]) == napi_ok &&
+        napi_create_int32(env, watch->error, &argv[2]) == napi_ok) {
+      // make_callback runs the microtasks the callback queues, as any libuv callback into JS does.
+      napi_make_callback(env, watch->context, global, callback, 3, argv, &ignored);
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  napi_delete_reference(env, watch->callback);
+  napi_async_destroy(env, watch->context);
+  free(watch);
+}
+
+static void exit_ready(uv_poll_t *poll, int status, int events) {
+  ExitWatch *watch = poll->data;
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  int done = 0;
+  if (status < 0) {
+    watch->error = -status; // libuv's errors are negated errnos
+  } else {
+    do
+      done = waitid((idtype_t)P_PIDFD, (id_t)watch->pidfd, &info, WEXITED | WNOHANG);
+    while (done < 0 && errno == EINTR);
+    if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
+    if (done < 0) watch->error = errno;
+    else if (info.si_code == CLD_EXITED) watch->code = info.si_status;
+    else watch->signal = info.si_status;
+  }
+  uv_poll_stop(poll);
+  uv_close((uv_handle_t *)poll, watch_closed);
+}
+
+/* watchExit(pidfd, callback(code, signal, errno)): once, when the child exits; the pidfd is closed after. */
+static napi_value WatchExit(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2], name;
+  int32_t pidfd;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_int32(env, args[0], &pidfd));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  ExitWatch *watch = calloc(1, sizeof *watch);
+  if (watch == NULL) {
+    napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  watch->pidfd = pidfd;
+  watch->env = env;
+  watch->code = -1;
+  CHECK(napi_create_reference(env, args[1], 1, &watch->callback));
+  CHECK(napi_create_string_utf8(env, "gotorch:exit", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &watch->context));
+  watch->poll.data = watch;
+  int error = uv_poll_init(loop, &watch->poll, pidfd);
+  if (error == 0) error = uv_poll_start(&watch->poll, UV_READABLE, exit_ready);
+  if (error != 0) {
+    napi_throw_error(env, NULL, uv_strerror(error));
+    return NULL;
+  }
+  return NULL;
+}
+
+/* probe() → null when pidfd_open works here, else why not (a kernel before 5.3). */
+static napi_value Probe(napi_env env, napi_callback_info info) {
+  napi_value result;
+  int fd = pidfd_open(getpid());
+  if (fd >= 0) {
+    close(fd);
+    CHECK(napi_get_null(env, &result));
+  } else {
+    CHECK(napi_create_string_utf8(env, strerror(errno), NAPI_AUTO_LENGTH, &result));
+  }
+  return result;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"spawn", NULL, Spawn, NULL, NULL, NULL, napi_default, NULL},
+      {"watchExit", NULL, WatchExit, NULL, NULL, NULL, napi_default, NULL},
+      {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,40 @@
+/**
+ * Loads the optional posix_spawn addon (native/spawn.c, built by `npm ci`). Never throws: a missing
+ * build, a failed load or a kernel without pidfd_open is a reason, and the daemon runs child_process.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type NativeSpawnResult = { pid: number; pidfd: number; stdoutFd: number; stderrFd: number } | { errno: number };
+
+export interface NativeAddon {
+  /** posix_spawn `file argv` (envp complete, cwd or null): own process group, stdin /dev/null, two pipes. */
+  spawn(file: string, argv: readonly string[], envp: readonly string[], cwd: string | null): NativeSpawnResult;
+  /** Calls back once the child exited (reaped with waitid on the pidfd, which is then closed); errno when waiting failed. */
+  watchExit(pidfd: number, callback: (code: number, signal: number, errno: number) => void): void;
+  /** Null when pidfd_open works on this kernel, else why not. */
+  probe(): string | null;
+}
+
+/** Where node-gyp puts the build: under the package root (binding.gyp's folder), above src/ or dist/src/. */
+function builtAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'binding.gyp')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'build', 'Release', 'gotorch_spawn.node');
+}
+
+/** `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file to see the fallback). */
+export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon } | { reason: string } {
+  const path = env.GOTORCH_NATIVE_ADDON ?? builtAddon();
+  if (!existsSync(path)) return { reason: `the native spawner is not built (${path} is missing; \`npm rebuild gotorch\` or \`npx node-gyp rebuild\` builds it)` };
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (error) {
+    return { reason: `the native spawner did not load: ${(error as Error).message}` };
+  }
+  const unsupported = addon.probe();
+  return unsupported === null ? { addon } : { reason: `pidfd_open is not available (Linux 5.3 or later is needed): ${unsupported}` };
+}

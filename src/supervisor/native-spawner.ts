@@ -1,0 +1,83 @@
+/**
+ * Issue 16: the Spawner on posix_spawn (native/spawn.c) instead of child_process, whose fork of the
+ * whole daemon blocks the event loop until the child has exec'ed. Same semantics and failure messages
+ * as jobSpawner (spawner.ts): own process group, stdin /dev/null, output streamed, the outcome once the
+ * child exited and both pipes closed.
+ */
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import type { NativeAddon } from './native-addon.js';
+import { adoptedHandle, childHandle, failedHandle, jobCommand, jobSpawner, spawnFailure, type SpawnOutcome, type Spawner } from './spawner.js';
+
+/** Signal numbers to names, the first name of each number as Node reports it (SIGABRT, not SIGIOT). */
+const SIGNAL_NAMES = new Map<number, string>();
+for (const [name, number] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
+
+/** The failures child_process reports as an `error` event naming the file; it throws the others as `spawn CODE`. */
+const NAMED_FAILURES = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
+
+/** A failed posix_spawn as child_process reports it, so spawnFailure words both alike. */
+function spawnError(errno: number, file: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(-errno);
+  const syscall = NAMED_FAILURES.has(code) ? `spawn ${file}` : 'spawn';
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: -errno, syscall });
+}
+
+/** execvp's search, on the job's own PATH as libuv does it: a file without a slash is looked up there. */
+function executablePath(file: string, path: string | undefined): string {
+  if (file.includes('/')) return file;
+  for (const dir of (path ?? '/usr/bin:/bin').split(':')) {
+    const candidate = `${dir || '.'}/${file}`;
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return file;
+}
+
+function outputSocket(fd: number): Socket {
+  const socket = new Socket({ fd, readable: true, writable: false });
+  socket.on('error', () => undefined); // a read error ends the stream; `close` follows
+  return socket;
+}
+
+export function nativeSpawner(addon: NativeAddon): Spawner {
+  return {
+    spawn(request) {
+      if (request.http !== undefined) return jobSpawner.spawn(request); // a fetch, no process
+      const planned = jobCommand(request);
+      if ('error' in planned) return failedHandle(planned.error);
+      const [file, args, switchIds] = planned.command;
+      const envp = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+      // posix_spawn cannot switch uid/gid (only without setpriv), and C strings end at a NUL: child_process
+      // does both and words the NUL error.
+      if (switchIds.uid !== undefined || [file, ...args, ...envp, request.cwd ?? ''].some((text) => text.includes('\0'))) return jobSpawner.spawn(request);
+      const started = addon.spawn(executablePath(file, request.env.PATH), [file, ...args], envp, request.cwd ?? null);
+      if ('errno' in started) return failedHandle(spawnFailure(spawnError(started.errno, file), file, request.cwd));
+      const stdout = outputSocket(started.stdoutFd);
+      const stderr = outputSocket(started.stderrFd);
+      const outcome = new Promise<SpawnOutcome>((resolve) => {
+        let exit: SpawnOutcome | undefined;
+        let open = 2;
+        const settle = (): void => {
+          if (exit !== undefined && open === 0) resolve(exit);
+        };
+        stdout.on('close', () => (open--, settle()));
+        stderr.on('close', () => (open--, settle()));
+        addon.watchExit(started.pidfd, (code, signal, errno) => {
+          if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
+          else if (signal !== 0) exit = { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+          else exit = { exitCode: code, signal: null };
+          settle();
+        });
+      });
+      return childHandle(started.pid, { stdout, stderr }, outcome, request.env.GOTORCH_RUN_ID);
+    },
+    adopt: adoptedHandle,
+  };
+}
