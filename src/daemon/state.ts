@@ -65,6 +65,8 @@ export class StateFile {
   private readonly starts = new WeakMap<Run, string>();
   private writing: Promise<void> = Promise.resolve();
   private dirty = true;
+  /** The jobs of the last write: a save that would only move `lastSecond` is skipped (issue 16). */
+  private savedJobs: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -114,8 +116,21 @@ export class StateFile {
         attempt: run.attempt,
       });
     }
+    // Only a clean stop's lastSecond is read back (previous-daemon.ts: the replay), so while the daemon
+    // runs a save whose jobs are those on disk is skipped: short jobs (started and ended between two
+    // ticks) cost no write at all.
+    const jobsText = JSON.stringify(jobs);
+    if (!clean && jobsText === this.savedJobs) return this.writing;
+    this.savedJobs = clean ? undefined : jobsText;
     const content = JSON.stringify({ pid: process.pid, lastSecond, clean, instance: this.instance, jobs, schedules } satisfies SavedState);
-    this.writing = this.writing.then(() => writeFileAtomicAsync(this.file, content));
+    // A failed write (a full disk) is reported to this save's caller; the next save tries again.
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(() => writeFileAtomicAsync(this.file, content))
+      .catch((error: unknown) => {
+        this.savedJobs = undefined;
+        throw error;
+      });
     return this.writing;
   }
 }

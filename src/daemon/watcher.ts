@@ -116,8 +116,14 @@ export class TaskFileWatcher {
       followSymlinks: false,
       atomic: false,
       ignorePermissionErrors: true,
-      // A task file replaced by a folder: once chokidar tracks the path as a folder, it never reports the file's return.
-      ignored: (changed, stats) => stats?.isDirectory() === true && this.points.relevant.has(path.resolve(changed)),
+      ignored: (changed, stats) => {
+        const resolved = path.resolve(changed);
+        // A task file replaced by a folder: once chokidar tracks the path as a folder, it never reports the file's return.
+        if (stats?.isDirectory() === true && this.points.relevant.has(resolved)) return true;
+        // Nothing else in a watched folder is watched (issue 16: the runtime folder may be the task
+        // file's, and chokidar would otherwise watch each state file a save renames into it).
+        return !this.points.directories.has(resolved) && !this.relevant(resolved);
+      },
     });
     next.on('all', (_event, changed) => this.seen(path.resolve(changed)));
     next.on('error', (error) => this.log.warn({ err: error }, 'watching the task file failed; reload with `gotorch reload`'));
@@ -134,16 +140,20 @@ export class TaskFileWatcher {
     await this.watcher?.close();
   }
 
-  private seen(changed: string): void {
-    const known = this.points.relevant.has(changed);
-    const relevant =
-      known ||
+  /** A file read last time, one an include may add, or a folder on the way to an include folder. */
+  private relevant(changed: string): boolean {
+    return (
+      this.points.relevant.has(changed) ||
       this.patterns.some((pattern) => matchesGlob(pattern, changed)) ||
       // A folder on the way to an include folder appeared (or went): the includes may have changed.
-      this.points.patternFolders.some((folder) => folder === changed || folder.startsWith(`${changed}/`));
-    if (!relevant) return;
+      this.points.patternFolders.some((folder) => folder === changed || folder.startsWith(`${changed}/`))
+    );
+  }
+
+  private seen(changed: string): void {
+    if (!this.relevant(changed)) return;
     this.lastEventAt = performance.now();
-    if (!known) this.sawNewFile = true;
+    if (!this.points.relevant.has(changed)) this.sawNewFile = true;
     this.schedule(DEBOUNCE_MS);
   }
 
