@@ -256,6 +256,46 @@ static napi_value WatchExit(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * exec(file, argv, envp) → errno: replaces this process (same pid) with `file argv`; returns only on
+ * failure. The foreground daemon uses it to restart itself with its node flags (issue 16). The signal
+ * mask is emptied and stdio made inheritable and blocking again first, as a freshly started program expects.
+ */
+static napi_value Exec(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3], result;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: exec(file, argv, envp)");
+    return NULL;
+  }
+  char *file = copy_string(env, args[0]);
+  char **argv = file == NULL ? NULL : copy_strings(env, args[1]);
+  char **envp = argv == NULL ? NULL : copy_strings(env, args[2]);
+  if (envp == NULL) {
+    free(file);
+    free_strings(argv);
+    return NULL; // an exception is pending
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int fd = 0; fd <= 2; fd++) {
+    // Node may have made its stdio close-on-exec or non-blocking: the next program gets them as they came.
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    int fdFlags = fcntl(fd, F_GETFD);
+    if (fdFlags >= 0 && (fdFlags & FD_CLOEXEC)) fcntl(fd, F_SETFD, fdFlags & ~FD_CLOEXEC);
+  }
+  execve(file, argv, envp);
+  int error = errno;
+  free(file);
+  free_strings(argv);
+  free_strings(envp);
+  CHECK(napi_create_int32(env, error, &result));
+  return result;
+}
+
 /* probe() → null when pidfd_open works here, else why not (a kernel before 5.3). */
 static napi_value Probe(napi_env env, napi_callback_info info) {
   napi_value result;
@@ -274,6 +314,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"spawn", NULL, Spawn, NULL, NULL, NULL, napi_default, NULL},
       {"watchExit", NULL, WatchExit, NULL, NULL, NULL, napi_default, NULL},
       {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
+      {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -47,6 +47,9 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
   const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics, fleet };
   if (options.daemonChild || options.foreground) {
+    // `node .../main.js start -f` without the daemon's node flags: exec'ed again with them (same pid).
+    const withoutFlags = options.foreground ? (await import('../daemon/node-flags.js')).execWithDaemonFlags() : undefined;
+    if (withoutFlags !== undefined) process.stderr.write(`gotorch: ${withoutFlags}\n`);
     const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
     const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild ? [3] : []);

@@ -16,6 +16,8 @@ export interface NativeAddon {
   watchExit(pidfd: number, callback: (code: number, signal: number, errno: number) => void): void;
   /** Null when pidfd_open works on this kernel, else why not. */
   probe(): string | null;
+  /** execve: replaces this process (same pid); returns the errno only when that failed. */
+  exec(file: string, argv: readonly string[], envp: readonly string[]): number;
 }
 
 /** Where node-gyp puts the build: under the package root (binding.gyp's folder), above src/ or dist/src/. */
@@ -25,16 +27,21 @@ function builtAddon(): string {
   return join(dir, 'build', 'Release', 'gotorch_spawn.node');
 }
 
-/** `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file to see the fallback). */
-export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon } | { reason: string } {
+/** The addon as built, without checking the kernel: `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file). */
+export function loadAddonFile(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon } | { reason: string } {
   const path = env.GOTORCH_NATIVE_ADDON ?? builtAddon();
-  if (!existsSync(path)) return { reason: `the native spawner is not built (${path} is missing; \`npm rebuild gotorch\` or \`npx node-gyp rebuild\` builds it)` };
-  let addon: NativeAddon;
+  if (!existsSync(path)) return { reason: `the native addon is not built (${path} is missing; \`npm rebuild gotorch\`, or \`npm run install\` in a checkout, builds it)` };
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
   } catch (error) {
-    return { reason: `the native spawner did not load: ${(error as Error).message}` };
+    return { reason: `the native addon did not load: ${(error as Error).message}` };
   }
-  const unsupported = addon.probe();
-  return unsupported === null ? { addon } : { reason: `pidfd_open is not available (Linux 5.3 or later is needed): ${unsupported}` };
+}
+
+/** The addon for spawning: built, loaded, and pidfd_open works on this kernel. */
+export function loadNativeAddon(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon } | { reason: string } {
+  const loaded = loadAddonFile(env);
+  if ('reason' in loaded) return loaded;
+  const unsupported = loaded.addon.probe();
+  return unsupported === null ? loaded : { reason: `pidfd_open is not available (Linux 5.3 or later is needed): ${unsupported}` };
 }

@@ -54,7 +54,7 @@ describe('the daemon’s spawner (issue 16)', () => {
   });
 
   it.each([
-    ['native without the addon', { GOTORCH_SPAWNER: 'native', GOTORCH_NATIVE_ADDON: '/nonexistent/gotorch_spawn.node' }, 'gotorch: GOTORCH_SPAWNER=native, but the native spawner is not built (/nonexistent/gotorch_spawn.node is missing; `npm rebuild gotorch` or `npx node-gyp rebuild` builds it); unset GOTORCH_SPAWNER to run on child_process\n'],
+    ['native without the addon', { GOTORCH_SPAWNER: 'native', GOTORCH_NATIVE_ADDON: '/nonexistent/gotorch_spawn.node' }, 'gotorch: GOTORCH_SPAWNER=native, but the native addon is not built (/nonexistent/gotorch_spawn.node is missing; `npm rebuild gotorch`, or `npm run install` in a checkout, builds it); unset GOTORCH_SPAWNER to run on child_process\n'],
     ['an unknown spawner', { GOTORCH_SPAWNER: 'fork' }, 'gotorch: GOTORCH_SPAWNER=fork is not a spawner: write GOTORCH_SPAWNER=native or GOTORCH_SPAWNER=child_process, or leave it unset (native when built, else child_process)\n'],
   ])('GOTORCH_SPAWNER: %s fails the start with exit 1 and why', async (_what, env, stderr) => {
     const box = sandbox();

@@ -2,13 +2,13 @@
  * The daemon runs with its small-footprint V8 flags however it is started: forked by `gotorch start`,
  * or in the foreground through the executable's `#!/usr/bin/env -S node ...` line, or `npm start`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
-import { CLI, killAll, processesMentioning } from '../helpers/processes.js';
+import { DAEMON_NODE_FLAGS, missingDaemonFlags } from '../../src/daemon/node-flags.js';
+import { CLI, killAll, processesMentioning, waitFor } from '../helpers/processes.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-flags-'));
 const conf = path.join(dir, 'tasks.conf');
@@ -43,5 +43,50 @@ describe('the daemon V8 flags', () => {
       .map((line) => JSON.parse(line) as { msg: string; nodeFlags?: string[] })
       .find((record) => record.msg === 'gotorch ready');
     expect(ready?.nodeFlags).toEqual(DAEMON_NODE_FLAGS);
+  });
+
+  it.each([
+    ['none given', [], '', DAEMON_NODE_FLAGS],
+    ['both given', [...DAEMON_NODE_FLAGS], '', []],
+    ['one with another value, as the user chose', ['--max-semi-space-size=4'], '', ['--v8-pool-size=1']],
+    ['in V8 spelling', ['--max_semi_space_size=2'], '', ['--v8-pool-size=1']],
+    ['in NODE_OPTIONS', [], '--v8-pool-size=2 --max-semi-space-size=1', []],
+  ])('missing when %s', (_what, execArgv, nodeOptions, missing) => {
+    expect(missingDaemonFlags(execArgv, nodeOptions)).toEqual(missing);
+  });
+
+  /** `node main.js start -f` (no flags) in its own folder; resolves with its ready record, its stderr and its exit. */
+  async function plainNodeForeground(name: string, env: NodeJS.ProcessEnv = {}) {
+    const folder = mkdtempSync(path.join(dir, `${name}-`));
+    const file = path.join(folder, 'tasks.conf');
+    writeFileSync(file, '0 0 0 1 jan * * 1 cron name=never true\n');
+    const child = spawn(process.execPath, [CLI, '-c', file, '--pidfile', path.join(folder, 'gotorch.pid'), '--log-dir', path.join(folder, 'log'), 'start', '--foreground'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = () => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; pid: number; nodeFlags: string[] }).find((record) => record.msg === 'gotorch ready');
+    await waitFor(() => ready() !== undefined || child.exitCode !== null, 30_000, `${name}: the foreground daemon to be ready`);
+    child.kill('SIGTERM');
+    return { pid: child.pid, ready: ready(), stderr, exitCode: await exited };
+  }
+
+  it('reach a foreground daemon started by plain node: it execs itself with them, keeping its pid and its stdout', async () => {
+    const run = await plainNodeForeground('exec');
+    expect(run.stderr).toBe('');
+    expect(run.ready?.pid).toBe(run.pid);
+    expect(run.ready?.nodeFlags).toEqual([...DAEMON_NODE_FLAGS]);
+    expect(run.exitCode).toBe(0);
+  });
+
+  it('without the native addon, a plain node foreground daemon runs without them and says so', async () => {
+    const run = await plainNodeForeground('no-addon', { GOTORCH_NATIVE_ADDON: path.join(dir, 'missing.node') });
+    expect(run.stderr).toContain("gotorch: running without the daemon's node flags --max-semi-space-size=1 --v8-pool-size=1 (the native addon is not built");
+    expect(run.ready?.nodeFlags).toEqual([]);
+    expect(run.exitCode).toBe(0);
   });
 });
