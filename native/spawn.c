@@ -257,6 +257,139 @@ static napi_value WatchExit(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * A job's output pipe read on the event loop (uv_poll on the non-blocking read end): each chunk is a
+ * Buffer passed to the callback, then null once at the end (EOF or a read error), after which the fd
+ * is closed. No net.Socket per pipe: on a daemon starting many short jobs the two sockets' setup and
+ * teardown were a third of its CPU per start (issue 16).
+ */
+#define READ_CHUNK 65536
+#define READS_PER_EVENT 4
+
+typedef struct {
+  uv_poll_t poll;
+  int fd;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int ended; // EOF, a read error, or detached: the poll is stopped and closing
+} OutputWatch;
+
+static char read_buffer[READ_CHUNK];
+
+/* callback(chunk | null) into JS, in the watch's async context (microtasks run after it). */
+static void output_call(OutputWatch *watch, const char *data, size_t length) {
+  napi_env env = watch->env;
+  napi_handle_scope scope;
+  napi_value callback, global, argv[1], ignored;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  int ok = napi_get_reference_value(env, watch->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok;
+  if (ok) ok = data == NULL ? napi_get_null(env, &argv[0]) == napi_ok : napi_create_buffer_copy(env, length, data, NULL, &argv[0]) == napi_ok;
+  if (ok) napi_make_callback(env, watch->context, global, callback, 1, argv, &ignored);
+  napi_close_handle_scope(env, scope);
+}
+
+static void output_closed(uv_handle_t *handle) {
+  OutputWatch *watch = handle->data;
+  napi_delete_reference(watch->env, watch->callback);
+  napi_async_destroy(watch->env, watch->context);
+  free(watch);
+}
+
+/* Stops watching; `report` says whether the end is reported (not for a detached pipe, whose fd lives on). */
+static void output_end(OutputWatch *watch, int report) {
+  watch->ended = 1;
+  uv_poll_stop(&watch->poll);
+  if (report) {
+    close(watch->fd);
+    output_call(watch, NULL, 0);
+  }
+  uv_close((uv_handle_t *)&watch->poll, output_closed);
+}
+
+static void output_ready(uv_poll_t *poll, int status, int events) {
+  OutputWatch *watch = poll->data;
+  (void)events;
+  if (status < 0) {
+    output_end(watch, 1);
+    return;
+  }
+  for (int reads = 0; reads < READS_PER_EVENT && !watch->ended; reads++) {
+    ssize_t count = read(watch->fd, read_buffer, READ_CHUNK);
+    if (count > 0) {
+      output_call(watch, read_buffer, (size_t)count);
+      if (count < READ_CHUNK) return; // drained for now
+    } else if (count == 0 || (errno != EAGAIN && errno != EINTR)) {
+      output_end(watch, 1);
+    } else if (errno == EAGAIN) {
+      return;
+    }
+  }
+}
+
+static void finalize_nothing(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  (void)hint;
+}
+
+/* readOutput(fd, callback(chunk | null)) → a handle for detachOutput; the fd is made non-blocking. */
+static napi_value ReadOutput(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2], name, result;
+  int32_t fd;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_int32(env, args[0], &fd));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  OutputWatch *watch = calloc(1, sizeof *watch);
+  if (watch == NULL) {
+    napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  watch->fd = fd;
+  watch->env = env;
+  CHECK(napi_create_reference(env, args[1], 1, &watch->callback));
+  CHECK(napi_create_string_utf8(env, "gotorch:output", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &watch->context));
+  watch->poll.data = watch;
+  int error = uv_poll_init(loop, &watch->poll, fd);
+  if (error == 0) error = uv_poll_start(&watch->poll, UV_READABLE | UV_DISCONNECT, output_ready);
+  if (error != 0) {
+    napi_throw_error(env, NULL, uv_strerror(error));
+    return NULL;
+  }
+  CHECK(napi_create_external(env, watch, finalize_nothing, NULL, &result));
+  return result;
+}
+
+/*
+ * detachOutput(handle) → fd: stops reading (no end is reported) and returns the pipe's fd, blocking
+ * again, for another process to read (the `wc -c` past log_limit). Only for a handle not yet ended.
+ */
+static napi_value DetachOutput(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1], result;
+  OutputWatch *watch;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_external(env, args[0], (void **)&watch));
+  if (watch->ended) {
+    napi_throw_error(env, NULL, "gotorch_spawn: detachOutput after the end");
+    return NULL;
+  }
+  int fd = watch->fd;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  output_end(watch, 0);
+  CHECK(napi_create_int32(env, fd, &result));
+  return result;
+}
+
+/*
  * exec(file, argv, envp) → errno: replaces this process (same pid) with `file argv`; returns only on
  * failure. The foreground daemon uses it to restart itself with its node flags (issue 16). The signal
  * mask is emptied and stdio made inheritable and blocking again first, as a freshly started program expects.
@@ -315,6 +448,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"watchExit", NULL, WatchExit, NULL, NULL, NULL, napi_default, NULL},
       {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
       {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
+      {"readOutput", NULL, ReadOutput, NULL, NULL, NULL, napi_default, NULL},
+      {"detachOutput", NULL, DetachOutput, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

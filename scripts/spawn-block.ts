@@ -30,28 +30,43 @@ async function main(): Promise<void> {
   const kept = fillHeap();
   const blocked = new Map<string, number[]>(spawners.map(([name]) => [name, []]));
   const wall = new Map<string, number[]>(spawners.map(([name]) => [name, []]));
+  // This process's CPU (ms) in the spawn() call, and from the call to the outcome (reading, reaping).
+  const cpuInCall = new Map<string, number[]>(spawners.map(([name]) => [name, []]));
+  const cpuPerRun = new Map<string, number[]>(spawners.map(([name]) => [name, []]));
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
   // Interleaved, one child at a time: both spawners see the same heap and machine load.
   for (let i = 0; i < SPAWNS + 10; i++) {
     for (const [name, spawner] of spawners) {
+      const cpu = process.cpuUsage();
       const start = performance.now();
       const child = spawner.spawn({ shell: '/bin/sh', command: 'true', env: { PATH: '/usr/bin:/bin' }, cwd: '/' });
       const returned = performance.now();
+      const cpuCall = cpuMs(cpu);
       const outcome = await child.outcome;
+      const cpuRun = cpuMs(cpu);
       if (outcome.exitCode !== 0) throw new Error(`${name}: ${JSON.stringify(outcome)}`);
       if (i < 10) continue; // warm-up
       blocked.get(name)?.push(returned - start);
       wall.get(name)?.push(performance.now() - start);
+      cpuInCall.get(name)?.push(cpuCall);
+      cpuPerRun.get(name)?.push(cpuRun);
     }
   }
   const { heapUsed, rss } = process.memoryUsage();
   console.log(`${SPAWNS} spawns of sh -c true per spawner, heap ${(heapUsed / 2 ** 20).toFixed(0)} MB, RSS ${(rss / 2 ** 20).toFixed(0)} MB (${kept.length} arrays kept)`);
-  console.log('spawner        blocked in spawn(): total   mean    p50     p99    | spawn to outcome: mean');
+  console.log('spawner        blocked in spawn(): total   mean    p50     p99    | spawn to outcome: mean | CPU: in spawn(), per run (means)');
   for (const [name] of spawners) {
     const times = [...(blocked.get(name) ?? [])].sort((a, b) => a - b);
     const total = times.reduce((sum, ms) => sum + ms, 0);
     const ends = wall.get(name) ?? [];
     const ms = (value: number): string => `${value.toFixed(3)} ms`.padStart(10);
-    console.log(`${name.padEnd(15)}${ms(total).padStart(24)}${ms(total / times.length)}${ms(quantile(times, 0.5))}${ms(quantile(times, 0.99))} | ${ms(ends.reduce((sum, value) => sum + value, 0) / ends.length)}`);
+    const mean = (values: readonly number[] = []): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    console.log(
+      `${name.padEnd(15)}${ms(total).padStart(24)}${ms(total / times.length)}${ms(quantile(times, 0.5))}${ms(quantile(times, 0.99))} | ${ms(mean(ends))}          | ${ms(mean(cpuInCall.get(name)))}${ms(mean(cpuPerRun.get(name)))}`,
+    );
   }
 }
 

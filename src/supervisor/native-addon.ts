@@ -16,6 +16,10 @@ export interface NativeAddon {
   watchExit(pidfd: number, callback: (code: number, signal: number, errno: number) => void): void;
   /** Null when pidfd_open works on this kernel, else why not. */
   probe(): string | null;
+  /** Reads an output pipe on the event loop: each chunk, then null once at its end (the fd is closed then). */
+  readOutput(fd: number, callback: (chunk: Buffer | null) => void): object;
+  /** Stops reading a pipe not yet ended, without closing it: its fd (blocking again) for another reader. */
+  detachOutput(handle: object): number;
   /** execve: replaces this process (same pid); returns the errno only when that failed. */
   exec(file: string, argv: readonly string[], envp: readonly string[]): number;
 }

@@ -5,11 +5,10 @@
  * child exited and both pipes closed.
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeAddon } from './native-addon.js';
-import { adoptedHandle, childHandle, failedHandle, jobCommand, jobSpawner, spawnFailure, type SpawnOutcome, type Spawner } from './spawner.js';
+import { adoptedHandle, drainDescriptor, failedHandle, jobCommand, jobSpawner, signalRun, spawnFailure, type OutputListener, type OutputStream, type SpawnOutcome, type Spawner } from './spawner.js';
 
 /** Signal numbers to names, the first name of each number as Node reports it (SIGABRT, not SIGIOT). */
 const SIGNAL_NAMES = new Map<number, string>();
@@ -40,10 +39,41 @@ function executablePath(file: string, path: string | undefined): string {
   return file;
 }
 
-function outputSocket(fd: number): Socket {
-  const socket = new Socket({ fd, readable: true, writable: false });
-  socket.on('error', () => undefined); // a read error ends the stream; `close` follows
-  return socket;
+type OutputHandle = ReturnType<NativeAddon['readOutput']>;
+
+/**
+ * Both output pipes read by the addon on the event loop; `ended` once both reached their end (or were
+ * handed to a drain). Always read, so a child never blocks on a full pipe whoever listens.
+ */
+function readOutputs(addon: NativeAddon, fds: Record<OutputStream, number>, ended: () => void) {
+  let listener: OutputListener | undefined;
+  let open = 2;
+  const handles = new Map<OutputStream, OutputHandle>();
+  const closed = (stream: OutputStream): void => {
+    handles.delete(stream);
+    if (--open === 0) ended();
+  };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    handles.set(
+      stream,
+      addon.readOutput(fds[stream], (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))),
+    );
+  }
+  return {
+    onOutput: (next: OutputListener) => {
+      listener = next;
+    },
+    /** Hands the rest of `stream` to a counting process (drainDescriptor); reads on if none starts. */
+    drain: (stream: OutputStream): Promise<number> | undefined => {
+      const handle = handles.get(stream);
+      if (handle === undefined) return undefined;
+      const fd = addon.detachOutput(handle);
+      const counted = drainDescriptor(fd);
+      if (counted === undefined) handles.set(stream, addon.readOutput(fd, (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))));
+      else closed(stream);
+      return counted;
+    },
+  };
 }
 
 export function nativeSpawner(addon: NativeAddon): Spawner {
@@ -59,24 +89,23 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       if (switchIds.uid !== undefined || [file, ...args, ...envp, request.cwd ?? ''].some((text) => text.includes('\0'))) return jobSpawner.spawn(request);
       const started = addon.spawn(executablePath(file, request.env.PATH), [file, ...args], envp, request.cwd ?? null);
       if ('errno' in started) return failedHandle(spawnFailure(spawnError(started.errno, file), file, request.cwd));
-      const stdout = outputSocket(started.stdoutFd);
-      const stderr = outputSocket(started.stderrFd);
-      const outcome = new Promise<SpawnOutcome>((resolve) => {
-        let exit: SpawnOutcome | undefined;
-        let open = 2;
-        const settle = (): void => {
-          if (exit !== undefined && open === 0) resolve(exit);
-        };
-        stdout.on('close', () => (open--, settle()));
-        stderr.on('close', () => (open--, settle()));
-        addon.watchExit(started.pidfd, (code, signal, errno) => {
-          if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
-          else if (signal !== 0) exit = { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
-          else exit = { exitCode: code, signal: null };
-          settle();
-        });
+      let exit: SpawnOutcome | undefined;
+      let outputEnded = false;
+      let settle: (outcome: SpawnOutcome) => void = () => undefined;
+      const outcome = new Promise<SpawnOutcome>((resolve) => (settle = resolve));
+      // The outcome waits for the exit and both pipes' end, as child_process's `close` does.
+      const output = readOutputs(addon, { stdout: started.stdoutFd, stderr: started.stderrFd }, () => {
+        outputEnded = true;
+        if (exit !== undefined) settle(exit);
       });
-      return childHandle(started.pid, { stdout, stderr }, outcome, request.env.GOTORCH_RUN_ID);
+      addon.watchExit(started.pidfd, (code, signal, errno) => {
+        if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
+        else if (signal !== 0) exit = { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+        else exit = { exitCode: code, signal: null };
+        if (outputEnded) settle(exit);
+      });
+      const runId = request.env.GOTORCH_RUN_ID;
+      return { pid: started.pid, onOutput: output.onOutput, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
     },
     adopt: adoptedHandle,
   };

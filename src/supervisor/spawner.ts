@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { HttpOptions } from '../tasks/types.js';
@@ -81,12 +81,22 @@ export function signalProcessGroup(pgid: number | undefined, signal: NodeJS.Sign
 export function drainPipe(source: Readable | null | undefined): Promise<number> | undefined {
   if (!source || source.destroyed) return undefined;
   // A stream with a file descriptor is handed to the child as its stdin: nothing is read here.
-  const counter = execa('wc', ['-c'], { stdin: source, stderr: 'ignore', detached: true, reject: false });
+  return countRest(source, () => source.destroy());
+}
+
+/** drainPipe for a bare file descriptor (the native spawner's pipes): closed here once `wc` has its own. */
+export function drainDescriptor(fd: number): Promise<number> | undefined {
+  return countRest(fd, () => closeSync(fd));
+}
+
+function countRest(stdin: Readable | number, handedOver: () => void): Promise<number> | undefined {
+  // execa hands an integer stdin to child_process as that descriptor (its types list only 3 to 9).
+  const counter = execa('wc', ['-c'], { stdin: stdin as Readable, stderr: 'ignore', detached: true, reject: false });
   if (counter.pid === undefined) {
     void counter.catch(() => undefined);
     return undefined;
   }
-  source.destroy();
+  handedOver();
   return counter.then((result) => Number.parseInt(String(result.stdout).trim(), 10) || 0);
 }
 

@@ -21,7 +21,7 @@ import { spawnCapacity } from '../helpers/spawn-capacity.js';
 const LONG = process.env.GOTORCH_LONG === '1';
 const LOAD_SECONDS = LONG ? 60 : 20;
 /** Every-second tasks whose job ends at once: each starts every second while the daemon keeps up. */
-const QUICK = 500;
+const QUICK = 1100;
 /** Every-second tasks whose job outlives two seconds, half with max=1 and half with max=2: `max` skips most of their fires. */
 const BOUND = 20;
 const LONG_JOB = 'sleep 2.5';
