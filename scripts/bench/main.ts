@@ -12,26 +12,27 @@ import { ETCD } from './etcd-server.js';
 import { fleetCost } from './fleet.js';
 import { historyCost } from './history.js';
 import { idleCost, type IdleResult } from './idle.js';
-import { lateness, spawnFloor, type LatenessResult, type Runner } from './lateness.js';
+import { daemonIdle, isGotorch, lateness, type DaemonIdle, type LatenessResult, type Runner } from './lateness.js';
 import { minuteBoundary } from './minute.js';
 import { markdown } from './report.js';
 import { metricsCost } from './scrape.js';
 import { machine } from './stats.js';
 
 const quick = process.argv.includes('--quick');
-const PEERS: readonly Runner[] = ['croner', 'node-cron'];
+/** Interleaved at each rate: both of gotorch's spawners, the C floor, the peers. */
+const RUNNERS: readonly Runner[] = ['gotorch', 'gotorch child_process', 'C floor', 'croner', 'node-cron'];
 
 /** A peer that cannot run is reported as missing, with the reason: never silently dropped. */
-async function latenessOf(runner: Runner, jobsPerSecond: number, seconds: number): Promise<LatenessResult | { runner: Runner; jobsPerSecond: number; missing: string }> {
+async function latenessOf(runner: Runner, jobsPerSecond: number, seconds: number, idle: readonly DaemonIdle[]): Promise<LatenessResult | { runner: Runner; jobsPerSecond: number; missing: string }> {
   try {
-    return await lateness(runner, jobsPerSecond, seconds, quick ? 1 : undefined);
+    return await lateness(runner, jobsPerSecond, seconds, quick ? 1 : undefined, idle.find((row) => row.runner === runner));
   } catch (error) {
-    if (runner === 'gotorch') throw error;
+    if (isGotorch(runner)) throw error;
     return { runner, jobsPerSecond, missing: error instanceof Error ? error.message : String(error) };
   }
 }
 
-async function idleOf(runner: Runner, tasks: number, seconds: number, warmUpMs: number): Promise<IdleResult | { runner: Runner; tasks: number; missing: string }> {
+async function idleOf(runner: 'gotorch' | 'croner', tasks: number, seconds: number, warmUpMs: number): Promise<IdleResult | { runner: Runner; tasks: number; missing: string }> {
   try {
     return await idleCost(runner, tasks, seconds, warmUpMs);
   } catch (error) {
@@ -58,10 +59,12 @@ async function main(): Promise<void> {
   const compile = compileThroughput(quick);
   const tick = [1000, 10_000, 100_000].map((tasks) => tickCost(tasks, quick ? 600 : 3600));
   const late = [];
+  const seconds = quick ? 2 : 30;
+  // Each gotorch runner's idle CPU (same tasks, no jobs, an equal window), subtracted from its CPU per start.
+  const idleDaemons = [await daemonIdle('gotorch', seconds, quick ? 1 : undefined), await daemonIdle('gotorch child_process', seconds, quick ? 1 : undefined)];
   for (const jobsPerSecond of [1, 10, 50]) {
-    for (const runner of ['gotorch', ...PEERS] as const) late.push(await latenessOf(runner, jobsPerSecond, quick ? 2 : 30));
+    for (const runner of RUNNERS) late.push(await latenessOf(runner, jobsPerSecond, seconds, idleDaemons));
   }
-  const floor = await spawnFloor(quick ? 3 : 30);
   const bursts = await burst(quick ? 1 : 7);
   const start = [startToReady(10, quick ? 2 : 5), startToReady(10_000, quick ? 2 : 5)];
   const reload = await reloadLargeFile(10_000, quick ? 2 : 10);
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   // SPEC §10 on a real local etcd (Debian's etcd-server; .ci/run installs it).
   const fleet = ETCD === undefined ? { missing: 'etcd not found (Debian package etcd-server)' } : await fleetCost(quick);
   const { idle, minute } = await (quiet ?? quietPhase());
-  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, spawnFloor: floor, burst: bursts, minute, start, reload, history, idle, metrics, fleet };
+  const results = { machine: machine(), quick, seconds: Math.round((performance.now() - began) / 1000), compile, tick, lateness: late, daemonIdle: idleDaemons, burst: bursts, minute, start, reload, history, idle, metrics, fleet };
   // Quick runs (CI's smoke test) never overwrite the full results the README quotes.
   const base = quick ? 'bench/results-quick' : 'bench/results';
   mkdirSync('bench', { recursive: true });

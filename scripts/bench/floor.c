@@ -1,0 +1,87 @@
+/*
+ * The C floor of the bench (c-floor.ts compiles it with gcc -O2): what starting the same jobs costs with
+ * nothing in the way, posix_spawn from a small process woken at each second boundary.
+ *   floor N SECONDS OUTFILE  for SECONDS seconds, at each second boundary N times
+ *                            bash -c 'echo "$GOTORCH_SCHEDULED_AT $EPOCHREALTIME" >> OUTFILE'
+ *                            with GOTORCH_SCHEDULED_AT=<that second> (the job the schedulers run)
+ *   floor burst N BURSTS     at every other second boundary, N /bin/true back to back; prints the ms from
+ *                            the boundary to the Nth posix_spawn call, one line per burst
+ * Every child: its own process group, stdin/stdout/stderr /dev/null, no signal blocked or ignored.
+ * SIGCHLD is ignored here, so the kernel reaps them. Prints `ready` once set up.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern char **environ;
+static posix_spawnattr_t attr;
+static posix_spawn_file_actions_t actions;
+
+static time_t next_boundary(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct timespec at = {now.tv_sec + 1, 0};
+  while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) != 0) {}
+  return at.tv_sec;
+}
+
+static void spawn(char *const argv[], char *const envp[]) {
+  pid_t pid;
+  int error = posix_spawn(&pid, argv[0], &actions, &attr, argv, envp);
+  if (error != 0) fprintf(stderr, "floor: posix_spawn %s: %s\n", argv[0], strerror(error)), exit(1);
+}
+
+int main(int argc, char **argv) {
+  int burst = argc == 4 && strcmp(argv[1], "burst") == 0;
+  int n = argc == 4 ? atoi(argv[1 + burst]) : 0, count = argc == 4 ? atoi(argv[2 + burst]) : 0;
+  if (n <= 0 || count <= 0) return fprintf(stderr, "usage: floor N SECONDS OUTFILE | floor burst N BURSTS\n"), 2;
+  signal(SIGCHLD, SIG_IGN);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  puts("ready");
+  fflush(stdout);
+  if (burst) {
+    char *const argvTrue[] = {"/bin/true", NULL};
+    for (int round = 0; round < count; round++, next_boundary()) {
+      time_t second = next_boundary();
+      struct timespec last;
+      for (int index = 0; index < n; index++) {
+        if (index == n - 1) clock_gettime(CLOCK_REALTIME, &last);
+        spawn(argvTrue, environ);
+      }
+      printf("%.3f\n", (double)(last.tv_sec - second) * 1e3 + last.tv_nsec / 1e6);
+      fflush(stdout);
+    }
+    return 0;
+  }
+  size_t size = 0;
+  while (environ[size] != NULL) size++;
+  char **envp = calloc(size + 2, sizeof *envp), scheduled[64];
+  size_t kept = 0;
+  envp[kept++] = scheduled;
+  for (size_t index = 0; index < size; index++)
+    if (strncmp(environ[index], "GOTORCH_SCHEDULED_AT=", 21) != 0) envp[kept++] = environ[index];
+  char command[4096];
+  snprintf(command, sizeof command, "echo \"$GOTORCH_SCHEDULED_AT $EPOCHREALTIME\" >> %s", argv[3]);
+  char *const job[] = {"/bin/bash", "-c", command, NULL};
+  for (int elapsed = 0; elapsed < count; elapsed++) {
+    snprintf(scheduled, sizeof scheduled, "GOTORCH_SCHEDULED_AT=%lld", (long long)next_boundary());
+    for (int index = 0; index < n; index++) spawn(job, envp);
+  }
+  return 0;
+}
