@@ -111,7 +111,7 @@ export async function startDaemon(runner: Gotorch, dir: string, jobs: readonly (
       throw new Error(
         spawner === undefined
           ? `${runner} exited with ${child.exitCode} before it was ready`
-          : `${runner} ran the ${spawner} spawner, not ${SPAWNER[runner]}${why === undefined ? '' : ` (${why})`}: \`npm run install\` builds the native addon`,
+          : `${runner} ran the ${spawner} spawner, not ${SPAWNER[runner]}: ${why ?? 'see its gotorch.log'}`,
       );
     }
   } catch (error) {
@@ -221,9 +221,17 @@ export async function daemonIdle(runner: Gotorch, seconds: number, warmUpSeconds
 
 /**
  * `jobsPerSecond` jobs due every second for `seconds` measured seconds after a warm-up; for a gotorch
- * runner also its CPU over those seconds, less `idle` (its daemonIdle), per run started.
+ * runner also its CPU over those seconds, less its idle cost (daemonIdle), per run started.
  */
-export async function lateness(runner: Runner, jobsPerSecond: number, seconds: number, warmUpSeconds = WARM_UP_SECONDS, idle?: DaemonIdle): Promise<LatenessResult> {
+export interface LatenessOptions {
+  readonly warmUpSeconds?: number;
+  /** The daemon's idle cost (gotorch runners), subtracted from its CPU per start. */
+  readonly idle?: DaemonIdle;
+  /** How long the runner keeps going after the measured seconds, for their last jobs to start. */
+  readonly tailMs?: number;
+}
+
+export async function lateness(runner: Runner, jobsPerSecond: number, seconds: number, { warmUpSeconds = WARM_UP_SECONDS, idle, tailMs = 1000 }: LatenessOptions = {}): Promise<LatenessResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `gotorch-bench-late-${runner.replace(' ', '-')}-`));
   const out = path.join(dir, 'exec.txt');
   const jobs = Array.from({ length: jobsPerSecond }, () => ['* * * * * *', `echo "$GOTORCH_SCHEDULED_AT $EPOCHREALTIME" >> ${out}`] as const);
@@ -232,7 +240,7 @@ export async function lateness(runner: Runner, jobsPerSecond: number, seconds: n
   let window: Awaited<ReturnType<typeof measuredWindow>>;
   try {
     window = await measuredWindow(seconds, warmUpSeconds, daemon?.pid);
-    await sleepUntil((window.from + seconds) * 1000 + 1000); // the last second's jobs start
+    await sleepUntil((window.from + seconds) * 1000 + tailMs); // the last second's jobs start
   } finally {
     await stopProcess(child);
   }
