@@ -3,18 +3,17 @@
  * the physical limit gotorch's figures are set against. Compiled with `gcc -O2` into a temp dir once a
  * bench run; without gcc (or if it fails) every floor figure is reported missing with the reason.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { untilReady } from './lateness.js';
 import { round, summary } from './stats.js';
 
 const SOURCE = path.resolve('scripts/bench/floor.c');
 let compiled: { readonly binary: string } | { readonly missing: string } | undefined;
 
 /** The floor's executable, compiled on first use; throws the reason it cannot be (the caller reports it missing). */
-function floorBinary(): string {
+export function floorBinary(): string {
   if (compiled === undefined) {
     const binary = path.join(mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-floor-')), 'floor');
     const gcc = spawnSync('gcc', ['-O2', '-o', binary, SOURCE], { encoding: 'utf8' });
@@ -24,13 +23,6 @@ function floorBinary(): string {
   }
   if ('missing' in compiled) throw new Error(compiled.missing);
   return compiled.binary;
-}
-
-/** The floor spawning `jobsPerSecond` jobs each second (appending to `out`) for `seconds` seconds, once it is ready. */
-export async function startFloor(jobsPerSecond: number, seconds: number, out: string): Promise<ChildProcess> {
-  const child = spawn(floorBinary(), [String(jobsPerSecond), String(seconds), out], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await untilReady(child, 'the C floor', 10_000);
-  return child;
 }
 
 /** `bursts` bursts of `jobs` /bin/true, each timed from its second boundary to the last posix_spawn call. */

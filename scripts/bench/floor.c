@@ -10,6 +10,7 @@
  * SIGCHLD is ignored here, so the kernel reaps them. Prints `ready` once set up.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,37 +23,42 @@ extern char **environ;
 static posix_spawnattr_t attr;
 static posix_spawn_file_actions_t actions;
 
+static void check(int error, const char *what) {
+  if (error != 0) fprintf(stderr, "floor: %s: %s\n", what, strerror(error)), exit(1);
+}
+
 static time_t next_boundary(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  struct timespec at = {now.tv_sec + 1, 0};
-  while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) != 0) {}
+  struct timespec now, at;
+  check(clock_gettime(CLOCK_REALTIME, &now) == 0 ? 0 : errno, "clock_gettime");
+  at = (struct timespec){now.tv_sec + 1, 0};
+  int error;
+  while ((error = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL)) == EINTR) {}
+  check(error, "clock_nanosleep");
   return at.tv_sec;
 }
 
 static void spawn(char *const argv[], char *const envp[]) {
   pid_t pid;
-  int error = posix_spawn(&pid, argv[0], &actions, &attr, argv, envp);
-  if (error != 0) fprintf(stderr, "floor: posix_spawn %s: %s\n", argv[0], strerror(error)), exit(1);
+  check(posix_spawn(&pid, argv[0], &actions, &attr, argv, envp), argv[0]);
 }
 
 int main(int argc, char **argv) {
   int burst = argc == 4 && strcmp(argv[1], "burst") == 0;
   int n = argc == 4 ? atoi(argv[1 + burst]) : 0, count = argc == 4 ? atoi(argv[2 + burst]) : 0;
   if (n <= 0 || count <= 0) return fprintf(stderr, "usage: floor N SECONDS OUTFILE | floor burst N BURSTS\n"), 2;
-  signal(SIGCHLD, SIG_IGN);
+  if (signal(SIGCHLD, SIG_IGN) == SIG_ERR) return perror("floor: signal"), 1;
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  check(posix_spawnattr_init(&attr), "posix_spawnattr_init");
+  check(posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF), "setflags");
+  check(posix_spawnattr_setpgroup(&attr, 0), "setpgroup");
+  check(posix_spawnattr_setsigmask(&attr, &none), "setsigmask");
+  check(posix_spawnattr_setsigdefault(&attr, &all), "setsigdefault");
+  check(posix_spawn_file_actions_init(&actions), "file_actions_init");
+  check(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "addopen stdin");
+  check(posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0), "addopen stdout");
+  check(posix_spawn_file_actions_adddup2(&actions, 1, 2), "adddup2 stderr");
   puts("ready");
   fflush(stdout);
   if (burst) {
@@ -72,12 +78,13 @@ int main(int argc, char **argv) {
   size_t size = 0;
   while (environ[size] != NULL) size++;
   char **envp = calloc(size + 2, sizeof *envp), scheduled[64];
+  if (envp == NULL) return perror("floor: calloc"), 1;
   size_t kept = 0;
   envp[kept++] = scheduled;
   for (size_t index = 0; index < size; index++)
     if (strncmp(environ[index], "GOTORCH_SCHEDULED_AT=", 21) != 0) envp[kept++] = environ[index];
   char command[4096];
-  snprintf(command, sizeof command, "echo \"$GOTORCH_SCHEDULED_AT $EPOCHREALTIME\" >> %s", argv[3]);
+  if (snprintf(command, sizeof command, "echo \"$GOTORCH_SCHEDULED_AT $EPOCHREALTIME\" >> %s", argv[3]) >= (int)sizeof command) return fputs("floor: OUTFILE too long\n", stderr), 2;
   char *const job[] = {"/bin/bash", "-c", command, NULL};
   for (int elapsed = 0; elapsed < count; elapsed++) {
     snprintf(scheduled, sizeof scheduled, "GOTORCH_SCHEDULED_AT=%lld", (long long)next_boundary());

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
-import { startFloor } from './c-floor.js';
+import { floorBinary } from './c-floor.js';
 import { round, summary } from './stats.js';
 import { expressions } from './workload.js';
 
@@ -121,6 +121,13 @@ export async function startDaemon(runner: Gotorch, dir: string, jobs: readonly (
   return { child, pid: ready()?.pid ?? (child.pid as number) };
 }
 
+/** The C floor spawning `jobsPerSecond` jobs each second (appending to `out`) for `seconds` seconds, once it is ready. */
+async function startFloor(jobsPerSecond: number, seconds: number, out: string): Promise<ChildProcess> {
+  const child = spawn(floorBinary(), [String(jobsPerSecond), String(seconds), out], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await untilReady(child, 'the C floor', 10_000);
+  return child;
+}
+
 /** Idle tasks fire on 1 January only: loaded and scheduled, never due during a bench. */
 function idleLines(idle: number): string[] {
   return expressions(idle).map((expression) => `${expression.split(' ').slice(0, 3).join(' ')} 1 jan *`);
@@ -168,13 +175,14 @@ const sleepUntil = (epochMs: number) => sleep(Math.max(0, epochMs - Date.now()))
  * The measured window of a runner just started: `seconds` whole seconds from the first boundary
  * `warmUpSeconds` after now, with the CPU `pid` (a daemon) spent over it as a share of a core.
  */
-async function measuredWindow(seconds: number, warmUpSeconds: number, pid?: number): Promise<{ from: number; cpuPercentOfCore: number }> {
+async function measuredWindow(seconds: number, warmUpSeconds: number, pid?: number): Promise<{ from: number; cpuMs: number; wallMs: number; cpuPercentOfCore: number }> {
   const from = Math.ceil(Date.now() / 1000 + warmUpSeconds);
   await sleepUntil(from * 1000 - READ_AHEAD_MS);
   const [cpu, begin] = [pid === undefined ? 0 : cpuNs(pid), performance.now()];
   await sleepUntil((from + seconds) * 1000 - READ_AHEAD_MS);
-  const used = pid === undefined ? 0 : cpuNs(pid) - cpu;
-  return { from, cpuPercentOfCore: (used / 1e6 / (performance.now() - begin)) * 100 };
+  const cpuMs = pid === undefined ? 0 : (cpuNs(pid) - cpu) / 1e6;
+  const wallMs = performance.now() - begin;
+  return { from, cpuMs, wallMs, cpuPercentOfCore: (cpuMs / wallMs) * 100 };
 }
 
 /** The daemon's CPU over the window, net of its idle cost (same tasks, no jobs, an equal window) per run started. */
@@ -219,10 +227,6 @@ export async function daemonIdle(runner: Gotorch, seconds: number, warmUpSeconds
   }
 }
 
-/**
- * `jobsPerSecond` jobs due every second for `seconds` measured seconds after a warm-up; for a gotorch
- * runner also its CPU over those seconds, less its idle cost (daemonIdle), per run started.
- */
 export interface LatenessOptions {
   readonly warmUpSeconds?: number;
   /** The daemon's idle cost (gotorch runners), subtracted from its CPU per start. */
@@ -231,6 +235,10 @@ export interface LatenessOptions {
   readonly tailMs?: number;
 }
 
+/**
+ * `jobsPerSecond` jobs due every second for `seconds` measured seconds after a warm-up; for a gotorch
+ * runner also its CPU over those seconds, less its idle cost (daemonIdle), per run started.
+ */
 export async function lateness(runner: Runner, jobsPerSecond: number, seconds: number, { warmUpSeconds = WARM_UP_SECONDS, idle, tailMs = 1000 }: LatenessOptions = {}): Promise<LatenessResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `gotorch-bench-late-${runner.replace(' ', '-')}-`));
   const out = path.join(dir, 'exec.txt');
@@ -249,8 +257,9 @@ export async function lateness(runner: Runner, jobsPerSecond: number, seconds: n
   rmSync(dir, { recursive: true, force: true });
   const stats = summary(samples);
   const cpu = (): DaemonCpu => {
+    // Without its idle figure the figure is NaN: reported as not produced, which fails the bench.
     const idlePercent = idle?.cpuPercentOfCore ?? NaN;
-    const netMs = ((window.cpuPercentOfCore - idlePercent) / 100) * seconds * 1000;
+    const netMs = window.cpuMs - (idlePercent / 100) * window.wallMs;
     return { cpuPercentOfCore: round(window.cpuPercentOfCore, 3), idlePercentOfCore: idlePercent, starts: stats.n, msPerStart: round(netMs / stats.n, 3) };
   };
   return {
