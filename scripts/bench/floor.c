@@ -4,7 +4,7 @@
  *   floor N SECONDS OUTFILE  for SECONDS seconds, at each second boundary N times
  *                            bash -c 'echo "$GOTORCH_SCHEDULED_AT $EPOCHREALTIME" >> OUTFILE'
  *                            with GOTORCH_SCHEDULED_AT=<that second> (the job the schedulers run)
- *   floor burst N BURSTS     at every other second boundary, N /bin/true back to back; prints the ms from
+ *   floor burst N BURSTS     at each second boundary, N /bin/true back to back; prints the ms from
  *                            the boundary to the Nth posix_spawn call, one line per burst
  * Every child: its own process group, stdin/stdout/stderr /dev/null, no signal blocked or ignored.
  * SIGCHLD is ignored here, so the kernel reaps them. Prints `ready` once set up.
@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   if (burst) {
     char *const argvTrue[] = {"/bin/true", NULL};
-    for (int round = 0; round < count; round++, next_boundary()) {
+    for (int round = 0; round < count; round++) {
       time_t second = next_boundary();
       struct timespec last;
       for (int index = 0; index < n; index++) {

@@ -1,6 +1,6 @@
 /**
  * gotorch benchmarks against the schedulers users would pick instead: `npm run bench` (about 15 min),
- * `npm run bench -- --quick` (about 3 min, a smoke test). Writes bench/results.json and bench/results.md;
+ * `npm run bench -- --quick` (3-4 min, a smoke test). Writes bench/results.json and bench/results.md;
  * every figure is measured here, on this machine, in this run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ async function quietPhase() {
 
 async function main(): Promise<void> {
   const began = performance.now();
-  // Quick mode overlaps the slow, nearly idle phase with the rest to stay near three minutes.
+  // Quick mode overlaps the slow, nearly idle phase with the rest to stay within 3-4 minutes.
   const quiet = quick ? quietPhase() : undefined;
   const compile = compileThroughput(quick);
   const tick = [1000, 10_000, 100_000].map((tasks) => tickCost(tasks, quick ? 600 : 3600));
