@@ -4,7 +4,7 @@
  * bench run; without gcc (or if it fails) every floor figure is reported missing with the reason.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { round, summary } from './stats.js';
@@ -15,7 +15,9 @@ let compiled: { readonly binary: string } | { readonly missing: string } | undef
 /** The floor's executable, compiled on first use; throws the reason it cannot be (the caller reports it missing). */
 export function floorBinary(): string {
   if (compiled === undefined) {
-    const binary = path.join(mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-floor-')), 'floor');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-bench-floor-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const binary = path.join(dir, 'floor');
     const gcc = spawnSync('gcc', ['-O2', '-o', binary, SOURCE], { encoding: 'utf8' });
     if (gcc.error !== undefined) compiled = { missing: `gcc did not run (${gcc.error.message}): the C floor needs gcc (Debian package gcc)` };
     else if (gcc.status !== 0) compiled = { missing: `gcc -O2 ${path.basename(SOURCE)} failed: ${gcc.stderr.trim().split('\n')[0]}` };
