@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startRunner, stopProcess, type Runner } from './lateness.js';
+
+type Scheduler = Exclude<Runner, 'C floor'>;
 import { round } from './stats.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,7 +22,7 @@ export function rssBytes(pid: number): number {
 }
 
 export interface IdleResult {
-  readonly runner: Runner;
+  readonly runner: Scheduler;
   readonly tasks: number;
   readonly seconds: number;
   readonly cpuPercentOfCore: number;
@@ -31,7 +33,7 @@ export interface IdleResult {
  * `tasks` loaded, none due: CPU over `seconds` after a warm-up, then RSS. V8's memory reducer compacts
  * the start-up garbage once, 15-20 s after start, so the warm-up is 30 s in full mode.
  */
-export async function idleCost(runner: Runner, tasks: number, seconds: number, warmUpMs: number): Promise<IdleResult> {
+export async function idleCost(runner: Scheduler, tasks: number, seconds: number, warmUpMs: number): Promise<IdleResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `gotorch-bench-idle-${runner}-`));
   const child = await startRunner(runner, dir, [], tasks);
   const pid = child.pid as number;

@@ -5,7 +5,7 @@ import type { compileThroughput, tickCost } from './core.js';
 import type { fleetCost } from './fleet.js';
 import type { historyCost } from './history.js';
 import type { IdleResult } from './idle.js';
-import type { LatenessResult, Runner, spawnFloor } from './lateness.js';
+import type { DaemonIdle, LatenessResult, Runner } from './lateness.js';
 import type { minuteBoundary } from './minute.js';
 import type { metricsCost } from './scrape.js';
 import type { machine } from './stats.js';
@@ -19,7 +19,7 @@ export interface Results {
   readonly compile: ReturnType<typeof compileThroughput>;
   readonly tick: readonly ReturnType<typeof tickCost>[];
   readonly lateness: readonly (LatenessResult | (Missing & { jobsPerSecond: number }))[];
-  readonly spawnFloor: Awaited<ReturnType<typeof spawnFloor>>;
+  readonly daemonIdle: readonly DaemonIdle[];
   readonly burst: Awaited<ReturnType<typeof burst>>;
   readonly minute: Awaited<ReturnType<typeof minuteBoundary>>;
   readonly start: readonly ReturnType<typeof startToReady>[];
@@ -37,21 +37,38 @@ const n = (value: number): string => value.toLocaleString('en');
 const verdict = (met: boolean): string => (met ? 'met' : '**missed**');
 const isMissing = (value: object): value is Missing => 'missing' in value;
 
+/** The lateness rows of one rate: the native-spawner gotorch row and the C floor's, when they ran. */
+function rateRows(results: Results, rate: number) {
+  const group = results.lateness.filter((row) => row.jobsPerSecond === rate);
+  const found = (runner: Runner) => group.find((row): row is LatenessResult => row.runner === runner && !isMissing(row));
+  return { group, ours: found('gotorch'), floor: found('C floor') };
+}
+
+const times = (value: number): string => `${value.toFixed(2)}×`;
+
 function latenessRows(results: Results): string[] {
   const rows: string[] = [];
   for (const rate of [...new Set(results.lateness.map((row) => row.jobsPerSecond))]) {
-    const group = results.lateness.filter((row) => row.jobsPerSecond === rate);
-    const ours = group.find((row): row is LatenessResult => row.runner === 'gotorch' && !isMissing(row));
+    const { group, ours, floor } = rateRows(results, rate);
     for (const row of group) {
       if (isMissing(row)) {
-        rows.push(`| ${rate} | ${row.runner} | missing: ${row.missing} | | | | |`);
+        rows.push(`| ${rate} | ${row.runner} | missing: ${row.missing} | | | | | |`);
         continue;
       }
       const ratio = ours === undefined || row === ours ? '' : `${(row.p99Ms / ours.p99Ms).toFixed(1)}×`;
-      rows.push(`| ${rate} | ${row.runner} | ${row.runs} of ${row.expectedRuns} | ${row.p50Ms} | ${row.p99Ms} | ${row.maxMs} | ${ratio} |`);
+      const toFloor = floor === undefined || row === floor ? '' : `${times(row.p50Ms / floor.p50Ms)} / ${times(row.p99Ms / floor.p99Ms)}`;
+      rows.push(`| ${rate} | ${row.runner} | ${row.runs} of ${row.expectedRuns} | ${row.p50Ms} | ${row.p99Ms} | ${row.maxMs} | ${ratio} | ${toFloor} |`);
     }
   }
   return rows;
+}
+
+function cpuRows(results: Results): string[] {
+  return results.lateness.flatMap((row) =>
+    isMissing(row) || row.daemon === undefined
+      ? []
+      : [`| ${row.jobsPerSecond} | ${row.runner} | ${row.daemon.starts} | ${row.daemon.cpuPercentOfCore} % | ${row.daemon.idlePercentOfCore} % | ${row.daemon.msPerStart} ms |`],
+  );
 }
 
 export const targetRow = ([what, goal, measured, met]: Target): string => `| ${what} | ${goal} | ${measured} | ${verdict(met)} |`;
@@ -69,7 +86,13 @@ export function scrapeRow({ scrape, rss }: Metrics): string {
 function targets(results: Results): string[] {
   const { compile, burst, reload, history } = results;
   const ours = results.lateness.filter((row): row is LatenessResult => row.runner === 'gotorch' && !isMissing(row));
-  const peers = results.lateness.filter((row): row is LatenessResult => row.runner !== 'gotorch' && !isMissing(row));
+  const peers = results.lateness.filter((row): row is LatenessResult => (row.runner === 'croner' || row.runner === 'node-cron') && !isMissing(row));
+  const rates = [1, 10, 50].map((rate) => rateRows(results, rate));
+  const toFloor = rates.map(({ ours, floor }) => (ours === undefined || floor === undefined ? undefined : ours.p99Ms / floor.p99Ms));
+  const floorMissing = results.lateness.find((row) => row.runner === 'C floor' && isMissing(row));
+  const perStart = rates.map(({ ours }) => ours?.daemon?.msPerStart);
+  const native = burst.gotorch.find((row) => row.runner === 'gotorch');
+  const burstFloor = 'missing' in burst.cFloor ? `missing: ${burst.cFloor.missing}` : `${burst.cFloor.lastStartedP50Ms} ms`;
   const beatsPeers = ours.every((row) => peers.filter((peer) => peer.jobsPerSecond === row.jobsPerSecond).every((peer) => row.p99Ms < peer.p99Ms));
   const tick100k = results.tick.find((row) => row.tasks === 100_000);
   const idle = (tasks: number) => results.idle.find((row): row is IdleResult => row.runner === 'gotorch' && row.tasks === tasks && !isMissing(row));
@@ -79,7 +102,19 @@ function targets(results: Results): string[] {
     ['lateness p50, 10,000 tasks, 1 job/s', '≤ 2 ms', ten ? `${ten.p50Ms} ms` : '-', ten !== undefined && ten.p50Ms <= 2],
     ['lateness p99, 10,000 tasks, every rate', '≤ 10 ms', ours.map((row) => `${row.p99Ms} ms`).join(' / '), ours.every((row) => row.p99Ms <= 10)],
     ['lateness p99 below every peer, every rate', 'yes', beatsPeers ? 'yes' : 'no', beatsPeers],
-    ['burst of 200, last start', `≤ 1.3 × floor (${burst.floorP50Ms} ms)`, `${burst.lastStartedP50Ms} ms (${burst.ratio}×; ${burst.contractRatio}× the job-contract floor)`, burst.ratio <= 1.3],
+    [
+      'lateness p99 against the C floor, native spawner, 1 / 10 / 50 jobs/s',
+      '≤ 1.3 × C floor',
+      floorMissing !== undefined && isMissing(floorMissing) ? `C floor missing: ${floorMissing.missing}` : toFloor.map((ratio) => (ratio === undefined ? '-' : times(ratio))).join(' / '),
+      toFloor.every((ratio) => ratio !== undefined && ratio <= 1.3),
+    ],
+    ['daemon CPU per job start, native spawner, 1 / 10 / 50 jobs/s (net of idle)', '≤ 0.5 ms', perStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / '), perStart.every((ms) => ms !== undefined && ms <= 0.5)],
+    [
+      'burst of 200, last start, native spawner',
+      `≤ 1.3 × C floor (${burstFloor})`,
+      `${native?.lastStartedP50Ms} ms (${native?.cFloorRatio ?? '-'}×; ${native?.nodeFloorRatio}× the Node floor, ${native?.contractRatio}× the job-contract one)`,
+      (native?.cFloorRatio ?? Infinity) <= 1.3,
+    ],
     ['tick, 100,000 tasks, p99', '≤ 0.2 ms', `${tick100k?.p99Ms} ms`, (tick100k?.p99Ms ?? Infinity) <= 0.2],
     ['idle CPU, 10,000 tasks', '≤ 0.1 % of a core', `${idle(10_000)?.cpuPercentOfCore} %`, (idle(10_000)?.cpuPercentOfCore ?? Infinity) <= 0.1],
     ['RSS, 10,000 tasks', '≤ 80 MB (76.3 MiB)', `${idle(10_000)?.rssMiB} MiB`, (idle(10_000)?.rssMiB ?? Infinity) <= 80e6 / 2 ** 20],
@@ -95,7 +130,7 @@ function targets(results: Results): string[] {
 }
 
 export function markdown(results: Results): string {
-  const { machine: m, compile, burst, minute, reload, spawnFloor, history } = results;
+  const { machine: m, compile, burst, minute, reload, history } = results;
   const command = `npm run bench${results.quick ? ' -- --quick' : ''}`;
   const idleRows = [0, 10_000, 100_000].map((tasks) => {
     const cell = (runner: Runner) => {
@@ -116,11 +151,17 @@ export function markdown(results: Results): string {
     '| --- | --- | --- | --- |',
     ...targets(results),
     '',
-    `**Start lateness**: exec time read by the job (bash \`$EPOCHREALTIME\`) minus its scheduled second, 10,000 idle tasks loaded in every scheduler; peers are croner and node-cron each driving \`child_process.exec\`, as a Node user would write them. Spawning the same job straight from Node, once a second, takes p50 ${spawnFloor.p50Ms} ms, p99 ${spawnFloor.p99Ms} ms here (${spawnFloor.runs} runs): the floor any Node scheduler stands on.`,
+    `**Start lateness**: exec time read by the job (bash \`$EPOCHREALTIME\`) minus its scheduled second, 10,000 idle tasks loaded in every scheduler; \`gotorch\` runs its native (posix_spawn) spawner, \`gotorch child_process\` the same daemon with \`GOTORCH_SPAWNER=child_process\` (each checked in its ready record); peers are croner and node-cron each driving \`child_process.exec\`, as a Node user would write them. The C floor (\`scripts/bench/floor.c\`, built with \`gcc -O2\`) sleeps to each second boundary and posix_spawns the same bash jobs in their own process groups, output to \`/dev/null\`: the physical limit.`,
     '',
-    '| jobs/s | scheduler | runs | p50 ms | p99 ms | max ms | p99 vs gotorch |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| jobs/s | scheduler | runs | p50 ms | p99 ms | max ms | p99 vs gotorch | p50 / p99 vs C floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...latenessRows(results),
+    '',
+    `**Daemon CPU per job start**, over the same seconds: CPU time of all the daemon's threads (\`/proc/PID/task/*/schedstat\`), less what the same daemon with the same 10,000 tasks and no jobs spends over an equal window in this run (${results.daemonIdle.map((row) => `${row.runner} ${row.cpuPercentOfCore} %`).join(', ')} of a core over ${results.daemonIdle[0]?.seconds} s), divided by the runs started.`,
+    '',
+    '| jobs/s | daemon | runs started | CPU (% of a core) | idle (% of a core) | ms per start, net of idle |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...cpuRows(results),
     '',
     `**Minute boundary, 50 jobs** (${minute.mode}; both run \`exec bash\` writing \`$EPOCHREALTIME\`, lateness from the minute):`,
     '',
@@ -129,7 +170,7 @@ export function markdown(results: Results): string {
     `| gotorch | ${minute.gotorch?.runs ?? '-'} | ${minute.gotorch?.p50Ms ?? '-'} | ${minute.gotorch?.p99Ms ?? '-'} | ${minute.gotorch?.maxMs ?? '-'} |`,
     'missing' in busybox ? `| busybox crond | missing: ${busybox.missing} | | | |` : `| busybox crond (${busybox.version}) | ${busybox.runs ?? '-'} | ${busybox.p50Ms ?? '-'} | ${busybox.p99Ms ?? '-'} | ${busybox.maxMs ?? '-'} |`,
     '',
-    `**Burst**: ${burst.jobs} jobs due in one second (10,000 idle tasks loaded), until the last spawn is called: p50 ${burst.lastStartedP50Ms} ms, max ${burst.lastStartedMaxMs} ms over ${burst.bursts} bursts; the floor, a Node script spawning ${burst.jobs} \`/bin/true\` with ${burst.floorInFlight} in flight, p50 ${burst.floorP50Ms} ms: ${burst.ratio}×. The same script spawning what a job is (\`sh -c /bin/true\` in its own process group, with two output pipes) takes p50 ${burst.contractFloorP50Ms} ms: ${burst.contractRatio}×.`,
+    `**Burst**: ${burst.jobs} jobs due in one second (10,000 idle tasks loaded), until the last spawn is called (the run record's \`lateMs\`, from the scheduled second): ${burst.gotorch.map((row) => `${row.runner} p50 ${row.lastStartedP50Ms} ms, max ${row.lastStartedMaxMs} ms over ${row.bursts} bursts (${row.cFloorRatio ?? '-'}× the C floor, ${row.nodeFloorRatio}× the Node floor, ${row.contractRatio}× the job-contract one)`).join('; ')}. The C floor, posix_spawning ${burst.jobs} \`/bin/true\` back to back from the second boundary: ${'missing' in burst.cFloor ? `missing: ${burst.cFloor.missing}` : `p50 ${burst.cFloor.lastStartedP50Ms} ms, max ${burst.cFloor.lastStartedMaxMs} ms over ${burst.cFloor.bursts} bursts`}. The Node floor, a script spawning ${burst.jobs} \`/bin/true\` with ${burst.nodeFloorInFlight} in flight: p50 ${burst.nodeFloorP50Ms} ms; the same script spawning what a job is (\`sh -c /bin/true\` in its own process group, with two output pipes): p50 ${burst.contractFloorP50Ms} ms.`,
     '',
     '**Idle** (nothing due, after a warm-up) and **RSS**:',
     '',
