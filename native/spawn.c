@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -390,6 +392,111 @@ static napi_value DetachOutput(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The ticker's wake-up (issue 16): a timerfd watched by the event loop, armed for a wall-clock instant
+ * to the nanosecond (Node's timers count whole milliseconds and fire up to 1 ms after). The instant is
+ * turned into a CLOCK_MONOTONIC delay from CLOCK_REALTIME now, so a clock step while it waits acts as
+ * on setTimeout (the ticker sees it on waking) and libfaketime's shifted clock is honoured.
+ */
+typedef struct {
+  uv_poll_t poll;
+  int fd;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+} WakeTimer;
+
+static void timer_ready(uv_poll_t *poll, int status, int events) {
+  WakeTimer *timer = poll->data;
+  uint64_t expirations;
+  (void)status;
+  (void)events;
+  if (read(timer->fd, &expirations, sizeof expirations) != sizeof expirations) return; // not due (EAGAIN)
+  napi_handle_scope scope;
+  napi_value callback, global, ignored;
+  if (napi_open_handle_scope(timer->env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(timer->env, timer->callback, &callback) == napi_ok && napi_get_global(timer->env, &global) == napi_ok)
+    napi_make_callback(timer->env, timer->context, global, callback, 0, NULL, &ignored);
+  napi_close_handle_scope(timer->env, scope);
+}
+
+static void timer_closed(uv_handle_t *handle) {
+  WakeTimer *timer = handle->data;
+  close(timer->fd);
+  napi_delete_reference(timer->env, timer->callback);
+  napi_async_destroy(timer->env, timer->context);
+  free(timer);
+}
+
+/* createTimer(callback) → handle: calls back each time an armed instant is reached. */
+static napi_value CreateTimer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1], name, result;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  WakeTimer *timer = calloc(1, sizeof *timer);
+  if (timer == NULL) {
+    close(fd);
+    napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  timer->fd = fd;
+  timer->env = env;
+  CHECK(napi_create_reference(env, args[0], 1, &timer->callback));
+  CHECK(napi_create_string_utf8(env, "gotorch:timer", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &timer->context));
+  timer->poll.data = timer;
+  int error = uv_poll_init(loop, &timer->poll, fd);
+  if (error == 0) error = uv_poll_start(&timer->poll, UV_READABLE, timer_ready);
+  if (error != 0) {
+    napi_throw_error(env, NULL, uv_strerror(error));
+    return NULL;
+  }
+  CHECK(napi_create_external(env, timer, finalize_nothing, NULL, &result));
+  return result;
+}
+
+/* armTimer(handle, epochMs): the next call back at that wall-clock instant (at once if it passed); NaN disarms. */
+static napi_value ArmTimer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  WakeTimer *timer;
+  double at;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_external(env, args[0], (void **)&timer));
+  CHECK(napi_get_value_double(env, args[1], &at));
+  struct itimerspec spec;
+  memset(&spec, 0, sizeof spec);
+  if (at == at) { // not NaN
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double delay_ns = at * 1e6 - ((double)now.tv_sec * 1e9 + (double)now.tv_nsec);
+    if (delay_ns < 1) delay_ns = 1; // zero would disarm
+    spec.it_value.tv_sec = (time_t)(delay_ns / 1e9);
+    spec.it_value.tv_nsec = (long)(delay_ns - (double)spec.it_value.tv_sec * 1e9);
+  }
+  if (timerfd_settime(timer->fd, 0, &spec, NULL) != 0) napi_throw_error(env, NULL, strerror(errno));
+  return NULL;
+}
+
+/* closeTimer(handle): never calls back again. */
+static napi_value CloseTimer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  WakeTimer *timer;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_external(env, args[0], (void **)&timer));
+  uv_poll_stop(&timer->poll);
+  uv_close((uv_handle_t *)&timer->poll, timer_closed);
+  return NULL;
+}
+
+/*
  * exec(file, argv, envp) → errno: replaces this process (same pid) with `file argv`; returns only on
  * failure. The foreground daemon uses it to restart itself with its node flags (issue 16). The signal
  * mask is emptied and stdio made inheritable and blocking again first, as a freshly started program expects.
@@ -450,6 +557,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
       {"readOutput", NULL, ReadOutput, NULL, NULL, NULL, napi_default, NULL},
       {"detachOutput", NULL, DetachOutput, NULL, NULL, NULL, napi_default, NULL},
+      {"createTimer", NULL, CreateTimer, NULL, NULL, NULL, napi_default, NULL},
+      {"armTimer", NULL, ArmTimer, NULL, NULL, NULL, napi_default, NULL},
+      {"closeTimer", NULL, CloseTimer, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -4,7 +4,7 @@
  * builtin) beside GOTORCH_SCHEDULED_AT, so every scheduler is timed by the same clock read in the job.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -91,7 +91,9 @@ export async function startDaemon(runner: Gotorch, dir: string, jobs: readonly (
   // `gotorch` runs whichever spawner the daemon picks (native when the addon is built), checked below.
   const { GOTORCH_SPAWNER: _, ...env } = process.env;
   if (runner === 'gotorch child_process') env.GOTORCH_SPAWNER = 'child_process';
-  const args = [...DAEMON_NODE_FLAGS, cli, 'start', '--foreground', '-c', path.join(dir, 'tasks.conf'), '--pidfile', path.join(dir, 'gotorch.pid'), '--log-dir', path.join(dir, 'log')];
+  // The runtime folder apart from the task file's, as installed (/var/lib/gotorch, /etc/gotorch).
+  mkdirSync(path.join(dir, 'run'), { recursive: true });
+  const args = [...DAEMON_NODE_FLAGS, cli, 'start', '--foreground', '-c', path.join(dir, 'tasks.conf'), '--pidfile', path.join(dir, 'run', 'gotorch.pid'), '--log-dir', path.join(dir, 'log')];
   const child = spawn(process.execPath, args, { stdio: 'ignore', env });
   const log = path.join(dir, 'log', 'gotorch.log');
   let records: DaemonRecord[] = [];

@@ -18,6 +18,7 @@ import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
 import { Planner } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
 import { chooseSpawner, type ChosenSpawner } from '../supervisor/choose-spawner.js';
+import { loadAddonFile } from '../supervisor/native-addon.js';
 import { finishBetweenTicks } from '../sliced.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { LoadResult } from '../tasks/load.js';
@@ -42,6 +43,7 @@ import type { TaskResults } from './task-results.js';
 import { diffTasks, type TaskDiff } from './task-diff.js';
 import { TickLateness } from './tick-lateness.js';
 import { Ticker } from './ticker.js';
+import { nativeWakeTimer } from './wake-timer.js';
 import { TaskFileWatcher } from './watcher.js';
 
 export interface DaemonOptions {
@@ -71,6 +73,8 @@ export class Daemon {
   /** Singleton claims and leadership over the fleet's connection (SPEC §10); undefined without --etcd. */
   private fleetLink: (FleetLink & { close(): void }) | undefined;
   private readonly ticker: Ticker;
+  /** What wakes the ticker: the addon's timerfd, or Node's timers without the addon. */
+  private readonly wake: 'timerfd' | 'node timers';
   private readonly state: StateFile;
   private readonly watcher: TaskFileWatcher;
   private readonly monitor: Monitor;
@@ -117,10 +121,17 @@ export class Daemon {
     const supervisor = this.supervisor;
     this.gate = new FireGate({ ...fleet, events: this.events, fire: (task, second, trigger, runId, jitterS) => supervisor.fire(task, second, trigger, { runId, jitterS }), runId: (second) => supervisor.newRunId(second) });
     this.leadership = new Leadership({ ...fleet, instance, changed: (task, mayRun) => supervisor.keepDaemons(task, mayRun) });
-    this.ticker = new Ticker(this.clock, (second, nowMs) => {
-      this.tickLateness.record(nowMs - second * 1000);
-      this.tick(second);
-    });
+    // The addon's timerfd wakes the ticker at the boundary itself (wake-timer.ts), else Node's timers do.
+    const addon = loadAddonFile();
+    this.wake = 'addon' in addon ? 'timerfd' : 'node timers';
+    this.ticker = new Ticker(
+      this.clock,
+      (second, nowMs) => {
+        this.tickLateness.record(nowMs - second * 1000);
+        this.tick(second);
+      },
+      'addon' in addon ? nativeWakeTimer(addon.addon) : undefined,
+    );
     this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
     this.reloads = new Reloads({
       log: this.log,
@@ -195,7 +206,7 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake }, 'gotorch ready');
   }
 
   /** The singleton gate and leadership's view of the connection (src/fleet/singleton/etcd-link.ts). */

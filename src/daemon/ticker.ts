@@ -7,6 +7,7 @@
 const LEAD_MS = 1;
 
 import type { Clock, Timer } from '../clock.js';
+import type { WakeTimer } from './wake-timer.js';
 
 export type SecondHandler = (second: number, nowMs: number) => void;
 
@@ -14,25 +15,33 @@ export class Ticker {
   private timer: Timer | undefined;
   private stopped = true;
 
+  /** How early Node's timers are aimed; none with a precise wake timer. */
+  private readonly leadMs: number;
+
   constructor(
     private readonly clock: Clock,
     private readonly onSecond: SecondHandler,
-  ) {}
+    /** Wakes at the boundary itself (wake-timer.ts); Node's timers through `clock` otherwise. */
+    private readonly wakeTimer?: WakeTimer,
+  ) {
+    this.leadMs = wakeTimer === undefined ? LEAD_MS : 0;
+  }
 
   start(): void {
     this.stopped = false;
-    this.arm((Math.floor(this.clock.now() / 1000) + 1) * 1000, LEAD_MS);
+    this.arm((Math.floor(this.clock.now() / 1000) + 1) * 1000, this.leadMs);
   }
 
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
+    this.wakeTimer?.close();
   }
 
   private arm(target: number, leadMs: number): void {
     if (this.stopped) return;
-    this.timer = this.clock.setTimer(target - leadMs, () => this.wake(target));
+    this.timer = (this.wakeTimer ?? this.clock).setTimer(target - leadMs, () => this.wake(target));
   }
 
   private wake(target: number): void {
@@ -43,6 +52,6 @@ export class Ticker {
     }
     const second = Math.floor(now / 1000);
     this.onSecond(second, now);
-    this.arm((second + 1) * 1000, LEAD_MS);
+    this.arm((second + 1) * 1000, this.leadMs);
   }
 }

@@ -20,6 +20,11 @@ export interface NativeAddon {
   readOutput(fd: number, callback: (chunk: Buffer | null) => void): object;
   /** Stops reading a pipe not yet ended, without closing it: its fd (blocking again) for another reader. */
   detachOutput(handle: object): number;
+  /** A timerfd on the event loop calling back at each instant armTimer sets (src/daemon/wake-timer.ts). */
+  createTimer(callback: () => void): object;
+  /** The next call back at `epochMs` (fractions honoured; at once if past); NaN disarms. */
+  armTimer(timer: object, epochMs: number): void;
+  closeTimer(timer: object): void;
   /** execve: replaces this process (same pid); returns the errno only when that failed. */
   exec(file: string, argv: readonly string[], envp: readonly string[]): number;
 }
