@@ -1,6 +1,6 @@
 /**
  * Burst: 200 jobs due in the same second (10,000 idle tasks loaded), time until the last one started, on
- * both of gotorch's spawners, against the C floor (floor.c posix_spawning 200 /bin/true back to back from
+ * both of gotorch's spawners, against the C floor (floor.c posix_spawning the same 200 jobs, `bash -c /bin/true`, back to back from
  * the second boundary) and two Node floors: a script spawning 200 /bin/true, or 200 jobs as a job is
  * spawned, with 16 in flight. All are timed to the moment the 200th spawn is called (gotorch: the run
  * record's lateMs, taken just before its spawn, from the scheduled second; the C floor: from the boundary).

@@ -27,7 +27,7 @@ export function floorBinary(): string {
   return compiled.binary;
 }
 
-/** `bursts` bursts of `jobs` /bin/true, each timed from its second boundary to the last posix_spawn call. */
+/** `bursts` bursts of `jobs` `bash -c /bin/true` (the daemon's burst jobs), each timed from its second boundary to the last posix_spawn call. */
 export async function floorBurst(jobs: number, bursts: number) {
   const child = spawn(floorBinary(), ['burst', String(jobs), String(bursts)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let printed = '';

@@ -4,8 +4,9 @@
  *   floor N SECONDS OUTFILE  for SECONDS seconds, at each second boundary N times
  *                            bash -c 'echo "$GOTORCH_SCHEDULED_AT $EPOCHREALTIME" >> OUTFILE'
  *                            with GOTORCH_SCHEDULED_AT=<that second> (the job the schedulers run)
- *   floor burst N BURSTS     at each second boundary, N /bin/true back to back; prints the ms from
- *                            the boundary to the Nth posix_spawn call, one line per burst
+ *   floor burst N BURSTS     at each second boundary, N `bash -c /bin/true` back to back (the very
+ *                            processes the daemon's burst starts: its task file says SHELL=/bin/bash);
+ *                            prints the ms from the boundary to the Nth posix_spawn call, one per burst
  * Every child: its own process group, stdin/stdout/stderr /dev/null, no signal blocked or ignored.
  * SIGCHLD is ignored here, so the kernel reaps them. Prints `ready` once set up.
  */
@@ -62,7 +63,7 @@ int main(int argc, char **argv) {
   puts("ready");
   fflush(stdout);
   if (burst) {
-    char *const argvTrue[] = {"/bin/true", NULL};
+    char *const argvTrue[] = {"/bin/bash", "-c", "/bin/true", NULL};
     for (int round = 0; round < count; round++) {
       time_t second = next_boundary();
       struct timespec last;

@@ -66,6 +66,8 @@ export interface RunStart {
   readonly onExit: (run: Run, record: RunRecord, retryInMs: number | null) => void;
   /** For a run adopted from a previous daemon: when it really started (ms). */
   readonly startedAt?: number;
+  /** Where the run's end waits while starts do (StartQueue.whenIdle); at once without it. */
+  readonly afterStarts?: (work: () => void) => void;
 }
 
 /** SPEC §2: the environment jobs inherit: the daemon's own, without gotorch's control variables. */
@@ -122,6 +124,8 @@ export class Run {
   private timeoutTimer: Timer | undefined;
   private killTimer: Timer | undefined;
   private terminating = false;
+  /** The process exited (its record may still wait for the starts: afterStarts). */
+  private exited = false;
   private done = false;
 
   constructor(start: RunStart) {
@@ -160,7 +164,7 @@ export class Run {
     if (timeoutMs !== undefined && (this.pid !== undefined || request)) {
       // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace (a request: aborted).
       this.timeoutTimer = start.clock.setTimer(this.startedAt + timeoutMs, () => {
-        if (this.terminating) return;
+        if (this.terminating || this.exited) return;
         this.timedOut = true;
         void this.terminate();
       });
@@ -168,14 +172,16 @@ export class Run {
     this.finished = this.handle.outcome
       .catch((error: unknown): SpawnOutcome => ({ exitCode: null, signal: null, error: String(error) }))
       .then(async (outcome) => {
+        this.exited = true;
         for (const drained of await Promise.all(drains.values())) output.bytesDropped += drained ?? 0;
+        if (start.afterStarts !== undefined) await new Promise<void>((resolve) => start.afterStarts?.(resolve));
         return this.finish(outcome, output, events, start);
       });
   }
 
   /** SPEC §2: TERM the process group, KILL it after the task's grace; resolves with the run's record. */
   terminate(): Promise<RunRecord> {
-    if (this.done || this.terminating) return this.finished;
+    if (this.done || this.exited || this.terminating) return this.finished;
     this.terminating = true;
     if (this.handle.signalGroup('SIGTERM')) {
       this.killTimer = this.clock.setTimer(this.clock.now() + this.task.options.graceMs, () => {

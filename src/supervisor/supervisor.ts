@@ -337,6 +337,7 @@ export class Supervisor {
       retryAfter: (record) => this.retryAfter(entry, spec.role, record),
       onExit: (exited, record, retryInMs) => this.exited(entry, exited, record, retryInMs),
       startedAt: adopted?.startedAt,
+      afterStarts: (work) => this.queue.whenIdle(work),
     });
     entry.runs.add(run);
     this.live.add(run);
