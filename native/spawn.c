@@ -177,35 +177,77 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * A file descriptor watched by the event loop, calling back into JS: the common head of the exit
+ * watch, the output watch and the wake timer below (each struct starts with it).
+ */
 typedef struct {
   uv_poll_t poll;
-  int pidfd;
+  int fd;
   napi_env env;
   napi_ref callback;
   napi_async_context context;
+} Watch;
+
+/* Watches `fd` for `events` with `ready`, calling `callback` later; false with an exception pending. */
+static int watch_start(napi_env env, Watch *watch, int fd, napi_value callback, const char *name, int events, uv_poll_cb ready) {
+  uv_loop_t *loop;
+  napi_value resource;
+  watch->fd = fd;
+  watch->env = env;
+  watch->poll.data = watch;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_reference(env, callback, 1, &watch->callback) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok || napi_async_init(env, NULL, resource, &watch->context) != napi_ok) {
+    napi_throw_error(env, NULL, "gotorch_spawn: could not set up an event-loop watch");
+    return 0;
+  }
+  int error = uv_poll_init(loop, &watch->poll, fd);
+  if (error == 0) error = uv_poll_start(&watch->poll, events, ready);
+  if (error != 0) {
+    napi_throw_error(env, NULL, uv_strerror(error));
+    return 0;
+  }
+  return 1;
+}
+
+/* The callback with `argc` values made by `make` inside a handle scope; make_callback runs the microtasks it queues, as any libuv callback into JS does. */
+static void watch_call(Watch *watch, size_t argc, int (*make)(Watch *, napi_value *)) {
+  napi_handle_scope scope;
+  napi_value callback, global, argv[3], ignored;
+  if (napi_open_handle_scope(watch->env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(watch->env, watch->callback, &callback) == napi_ok && napi_get_global(watch->env, &global) == napi_ok &&
+      (make == NULL || make(watch, argv)))
+    napi_make_callback(watch->env, watch->context, global, callback, argc, argv, &ignored);
+  napi_close_handle_scope(watch->env, scope);
+}
+
+/* Releases a closed watch (uv_close's callback); `closeFd` closes its descriptor too. */
+static void watch_free(Watch *watch, int closeFd) {
+  if (closeFd) close(watch->fd);
+  napi_delete_reference(watch->env, watch->callback);
+  napi_async_destroy(watch->env, watch->context);
+  free(watch);
+}
+
+/* A job's exit, on its pidfd (Watch.fd). */
+typedef struct {
+  Watch watch;
   int code;   // exit code, or -1
   int signal; // terminating signal, or 0
   int error;  // why the exit status is unknown (an errno), or 0
 } ExitWatch;
 
-static void watch_closed(uv_handle_t *handle) {
-  ExitWatch *watch = handle->data;
-  napi_env env = watch->env;
-  napi_handle_scope scope;
-  napi_value callback, global, argv[3], ignored;
-  close(watch->pidfd);
-  if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    if (napi_get_reference_value(env, watch->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
-        napi_create_int32(env, watch->code, &argv[0]) == napi_ok && napi_create_int32(env, watch->signal, &argv[1]) == napi_ok &&
-        napi_create_int32(env, watch->error, &argv[2]) == napi_ok) {
-      // make_callback runs the microtasks the callback queues, as any libuv callback into JS does.
-      napi_make_callback(env, watch->context, global, callback, 3, argv, &ignored);
-    }
-    napi_close_handle_scope(env, scope);
-  }
-  napi_delete_reference(env, watch->callback);
-  napi_async_destroy(env, watch->context);
-  free(watch);
+static int exit_values(Watch *watch, napi_value *argv) {
+  ExitWatch *exit = (ExitWatch *)watch;
+  return napi_create_int32(watch->env, exit->code, &argv[0]) == napi_ok && napi_create_int32(watch->env, exit->signal, &argv[1]) == napi_ok &&
+         napi_create_int32(watch->env, exit->error, &argv[2]) == napi_ok;
+}
+
+static void exit_closed(uv_handle_t *handle) {
+  Watch *watch = handle->data;
+  close(watch->fd);
+  watch_call(watch, 3, exit_values);
+  watch_free(watch, 0);
 }
 
 static void exit_ready(uv_poll_t *poll, int status, int events) {
@@ -213,11 +255,12 @@ static void exit_ready(uv_poll_t *poll, int status, int events) {
   siginfo_t info;
   memset(&info, 0, sizeof info);
   int done = 0;
+  (void)events;
   if (status < 0) {
     watch->error = -status; // libuv's errors are negated errnos
   } else {
     do
-      done = waitid((idtype_t)P_PIDFD, (id_t)watch->pidfd, &info, WEXITED | WNOHANG);
+      done = waitid((idtype_t)P_PIDFD, (id_t)watch->watch.fd, &info, WEXITED | WNOHANG);
     while (done < 0 && errno == EINTR);
     if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
     if (done < 0) watch->error = errno;
@@ -225,36 +268,23 @@ static void exit_ready(uv_poll_t *poll, int status, int events) {
     else watch->signal = info.si_status;
   }
   uv_poll_stop(poll);
-  uv_close((uv_handle_t *)poll, watch_closed);
+  uv_close((uv_handle_t *)poll, exit_closed);
 }
 
 /* watchExit(pidfd, callback(code, signal, errno)): once, when the child exits; the pidfd is closed after. */
 static napi_value WatchExit(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value args[2], name;
+  napi_value args[2];
   int32_t pidfd;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   CHECK(napi_get_value_int32(env, args[0], &pidfd));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   ExitWatch *watch = calloc(1, sizeof *watch);
   if (watch == NULL) {
     napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
     return NULL;
   }
-  watch->pidfd = pidfd;
-  watch->env = env;
   watch->code = -1;
-  CHECK(napi_create_reference(env, args[1], 1, &watch->callback));
-  CHECK(napi_create_string_utf8(env, "gotorch:exit", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &watch->context));
-  watch->poll.data = watch;
-  int error = uv_poll_init(loop, &watch->poll, pidfd);
-  if (error == 0) error = uv_poll_start(&watch->poll, UV_READABLE, exit_ready);
-  if (error != 0) {
-    napi_throw_error(env, NULL, uv_strerror(error));
-    return NULL;
-  }
+  watch_start(env, &watch->watch, pidfd, args[1], "gotorch:exit", UV_READABLE, exit_ready);
   return NULL;
 }
 
@@ -268,44 +298,38 @@ static napi_value WatchExit(napi_env env, napi_callback_info info) {
 #define READS_PER_EVENT 4
 
 typedef struct {
-  uv_poll_t poll;
-  int fd;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
+  Watch watch;
   int ended; // EOF, a read error, or detached: the poll is stopped and closing
+  const char *data; // the chunk being passed to JS (NULL: the end)
+  size_t length;
 } OutputWatch;
 
 static char read_buffer[READ_CHUNK];
 
-/* callback(chunk | null) into JS, in the watch's async context (microtasks run after it). */
-static void output_call(OutputWatch *watch, const char *data, size_t length) {
-  napi_env env = watch->env;
-  napi_handle_scope scope;
-  napi_value callback, global, argv[1], ignored;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  int ok = napi_get_reference_value(env, watch->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok;
-  if (ok) ok = data == NULL ? napi_get_null(env, &argv[0]) == napi_ok : napi_create_buffer_copy(env, length, data, NULL, &argv[0]) == napi_ok;
-  if (ok) napi_make_callback(env, watch->context, global, callback, 1, argv, &ignored);
-  napi_close_handle_scope(env, scope);
+static int output_value(Watch *watch, napi_value *argv) {
+  OutputWatch *output = (OutputWatch *)watch;
+  if (output->data == NULL) return napi_get_null(watch->env, &argv[0]) == napi_ok;
+  return napi_create_buffer_copy(watch->env, output->length, output->data, NULL, &argv[0]) == napi_ok;
 }
 
-static void output_closed(uv_handle_t *handle) {
-  OutputWatch *watch = handle->data;
-  napi_delete_reference(watch->env, watch->callback);
-  napi_async_destroy(watch->env, watch->context);
-  free(watch);
+/* callback(chunk | null) into JS. */
+static void output_call(OutputWatch *watch, const char *data, size_t length) {
+  watch->data = data;
+  watch->length = length;
+  watch_call(&watch->watch, 1, output_value);
 }
+
+static void output_closed(uv_handle_t *handle) { watch_free(handle->data, 0); }
 
 /* Stops watching; `report` says whether the end is reported (not for a detached pipe, whose fd lives on). */
 static void output_end(OutputWatch *watch, int report) {
   watch->ended = 1;
-  uv_poll_stop(&watch->poll);
+  uv_poll_stop(&watch->watch.poll);
   if (report) {
-    close(watch->fd);
+    close(watch->watch.fd);
     output_call(watch, NULL, 0);
   }
-  uv_close((uv_handle_t *)&watch->poll, output_closed);
+  uv_close((uv_handle_t *)&watch->watch.poll, output_closed);
 }
 
 static void output_ready(uv_poll_t *poll, int status, int events) {
@@ -316,7 +340,7 @@ static void output_ready(uv_poll_t *poll, int status, int events) {
     return;
   }
   for (int reads = 0; reads < READS_PER_EVENT && !watch->ended; reads++) {
-    ssize_t count = read(watch->fd, read_buffer, READ_CHUNK);
+    ssize_t count = read(watch->watch.fd, read_buffer, READ_CHUNK);
     if (count > 0) {
       output_call(watch, read_buffer, (size_t)count);
       if (count < READ_CHUNK) return; // drained for now
@@ -337,12 +361,10 @@ static void finalize_nothing(napi_env env, void *data, void *hint) {
 /* readOutput(fd, callback(chunk | null)) → a handle for detachOutput; the fd is made non-blocking. */
 static napi_value ReadOutput(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value args[2], name, result;
+  napi_value args[2], result;
   int32_t fd;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   CHECK(napi_get_value_int32(env, args[0], &fd));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     napi_throw_error(env, NULL, strerror(errno));
@@ -353,18 +375,7 @@ static napi_value ReadOutput(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
     return NULL;
   }
-  watch->fd = fd;
-  watch->env = env;
-  CHECK(napi_create_reference(env, args[1], 1, &watch->callback));
-  CHECK(napi_create_string_utf8(env, "gotorch:output", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &watch->context));
-  watch->poll.data = watch;
-  int error = uv_poll_init(loop, &watch->poll, fd);
-  if (error == 0) error = uv_poll_start(&watch->poll, UV_READABLE | UV_DISCONNECT, output_ready);
-  if (error != 0) {
-    napi_throw_error(env, NULL, uv_strerror(error));
-    return NULL;
-  }
+  if (!watch_start(env, &watch->watch, fd, args[1], "gotorch:output", UV_READABLE | UV_DISCONNECT, output_ready)) return NULL;
   CHECK(napi_create_external(env, watch, finalize_nothing, NULL, &result));
   return result;
 }
@@ -383,7 +394,7 @@ static napi_value DetachOutput(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "gotorch_spawn: detachOutput after the end");
     return NULL;
   }
-  int fd = watch->fd;
+  int fd = watch->watch.fd;
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   output_end(watch, 0);
@@ -398,11 +409,7 @@ static napi_value DetachOutput(napi_env env, napi_callback_info info) {
  * on setTimeout (the ticker sees it on waking) and libfaketime's shifted clock is honoured.
  */
 typedef struct {
-  uv_poll_t poll;
-  int fd;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
+  Watch watch;
 } WakeTimer;
 
 static void timer_ready(uv_poll_t *poll, int status, int events) {
@@ -410,30 +417,17 @@ static void timer_ready(uv_poll_t *poll, int status, int events) {
   uint64_t expirations;
   (void)status;
   (void)events;
-  if (read(timer->fd, &expirations, sizeof expirations) != sizeof expirations) return; // not due (EAGAIN)
-  napi_handle_scope scope;
-  napi_value callback, global, ignored;
-  if (napi_open_handle_scope(timer->env, &scope) != napi_ok) return;
-  if (napi_get_reference_value(timer->env, timer->callback, &callback) == napi_ok && napi_get_global(timer->env, &global) == napi_ok)
-    napi_make_callback(timer->env, timer->context, global, callback, 0, NULL, &ignored);
-  napi_close_handle_scope(timer->env, scope);
+  if (read(timer->watch.fd, &expirations, sizeof expirations) != sizeof expirations) return; // not due (EAGAIN)
+  watch_call(&timer->watch, 0, NULL);
 }
 
-static void timer_closed(uv_handle_t *handle) {
-  WakeTimer *timer = handle->data;
-  close(timer->fd);
-  napi_delete_reference(timer->env, timer->callback);
-  napi_async_destroy(timer->env, timer->context);
-  free(timer);
-}
+static void timer_closed(uv_handle_t *handle) { watch_free(handle->data, 1); }
 
 /* createTimer(callback) → handle: calls back each time an armed instant is reached. */
 static napi_value CreateTimer(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value args[1], name, result;
-  uv_loop_t *loop;
+  napi_value args[1], result;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (fd < 0) {
     napi_throw_error(env, NULL, strerror(errno));
@@ -445,18 +439,7 @@ static napi_value CreateTimer(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
     return NULL;
   }
-  timer->fd = fd;
-  timer->env = env;
-  CHECK(napi_create_reference(env, args[0], 1, &timer->callback));
-  CHECK(napi_create_string_utf8(env, "gotorch:timer", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &timer->context));
-  timer->poll.data = timer;
-  int error = uv_poll_init(loop, &timer->poll, fd);
-  if (error == 0) error = uv_poll_start(&timer->poll, UV_READABLE, timer_ready);
-  if (error != 0) {
-    napi_throw_error(env, NULL, uv_strerror(error));
-    return NULL;
-  }
+  if (!watch_start(env, &timer->watch, fd, args[0], "gotorch:timer", UV_READABLE, timer_ready)) return NULL;
   CHECK(napi_create_external(env, timer, finalize_nothing, NULL, &result));
   return result;
 }
@@ -480,7 +463,7 @@ static napi_value ArmTimer(napi_env env, napi_callback_info info) {
     spec.it_value.tv_sec = (time_t)(delay_ns / 1e9);
     spec.it_value.tv_nsec = (long)(delay_ns - (double)spec.it_value.tv_sec * 1e9);
   }
-  if (timerfd_settime(timer->fd, 0, &spec, NULL) != 0) napi_throw_error(env, NULL, strerror(errno));
+  if (timerfd_settime(timer->watch.fd, 0, &spec, NULL) != 0) napi_throw_error(env, NULL, strerror(errno));
   return NULL;
 }
 
@@ -491,8 +474,8 @@ static napi_value CloseTimer(napi_env env, napi_callback_info info) {
   WakeTimer *timer;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   CHECK(napi_get_value_external(env, args[0], (void **)&timer));
-  uv_poll_stop(&timer->poll);
-  uv_close((uv_handle_t *)&timer->poll, timer_closed);
+  uv_poll_stop(&timer->watch.poll);
+  uv_close((uv_handle_t *)&timer->watch.poll, timer_closed);
   return NULL;
 }
 
