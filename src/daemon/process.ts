@@ -48,27 +48,43 @@ function startFailure(error: unknown, paths: RuntimePaths): string {
   return `could not start: cannot ${cause.syscall} ${cause.path} (${fsReason(cause)})${hint}`;
 }
 
+/** The signals the daemon acts on; one that comes while it starts is held and acted on once it runs. */
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
+type DaemonSignal = (typeof SIGNALS)[number];
+
 export async function runDaemonProcess(options: DaemonOptions, readiness: Readiness): Promise<number> {
+  // Until the daemon runs, a signal is noted rather than left to kill the process half-started (its
+  // pidfile, socket and @reboot jobs left behind): a stop that came early is done once it started.
+  const early: DaemonSignal[] = [];
+  const hold = (signal: DaemonSignal): void => void early.push(signal);
+  for (const signal of SIGNALS) process.on(signal, hold);
   let started: Awaited<ReturnType<typeof Daemon.start>>;
   try {
     started = await Daemon.start(options);
   } catch (error) {
     readiness.failed(startFailure(error, options.paths));
     return 1;
+  } finally {
+    for (const signal of SIGNALS) process.off(signal, hold);
   }
   if (!(started instanceof Daemon)) {
     readiness.failed(started.reason);
     return started.exitCode;
   }
+  const daemon = started;
   return new Promise<number>((resolve) => {
     const finish = (): void => resolve(0);
-    process.on('SIGTERM', () => void started.stop('SIGTERM').then(finish));
-    process.on('SIGINT', () => void started.stop('SIGINT').then(finish));
-    process.on('SIGQUIT', () => void started.quit('SIGQUIT').then(finish));
-    // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
-    process.on('SIGUSR1', () => void started.detach('SIGUSR1').then(finish));
-    process.on('SIGUSR2', () => void started.reload('SIGUSR2'));
-    process.on('SIGHUP', () => started.reopenLogs());
+    const act: Record<DaemonSignal, () => void> = {
+      SIGTERM: () => void daemon.stop('SIGTERM').then(finish),
+      SIGINT: () => void daemon.stop('SIGINT').then(finish),
+      SIGQUIT: () => void daemon.quit('SIGQUIT').then(finish),
+      // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
+      SIGUSR1: () => void daemon.detach('SIGUSR1').then(finish),
+      SIGUSR2: () => void daemon.reload('SIGUSR2'),
+      SIGHUP: () => daemon.reopenLogs(),
+    };
+    for (const signal of SIGNALS) process.on(signal, act[signal]);
     readiness.ready(process.pid);
+    for (const signal of early) act[signal]();
   });
 }

@@ -84,5 +84,23 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   });
-});
 
+  it('a SIGTERM while it starts is held and done once it runs: exit 0, nothing left behind', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
+    const conf = path.join(dir, 'tasks.conf');
+    const mark = String(100_000 + Math.floor(Math.random() * 800_000));
+    writeFileSync(conf, `* * * * * * * 1 daemon name=sleeper sleep ${mark}\n`);
+    const pidfile = path.join(dir, 'run', 'gotorch.pid');
+    const daemon = runCli(['start', '--foreground', '-c', conf, '--pidfile', pidfile, '--log-dir', path.join(dir, 'log')]);
+    started.push(daemon);
+    // The pidfile is claimed inside the start, before the daemon is ready (and before it was
+    // listening for signals: the SIGTERM killed it half-started, pidfile and socket left behind).
+    await waitFor(() => existsSync(pidfile), 10_000, 'the pidfile');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.output()).toContain('gotorch ready');
+    expect(existsSync(pidfile)).toBe(false);
+    expect(existsSync(path.join(dir, 'run', 'gotorch.sock'))).toBe(false);
+    expect(processesMentioning(mark)).toEqual([]);
+  });
+});
