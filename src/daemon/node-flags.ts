@@ -16,7 +16,7 @@ export function missingDaemonFlags(execArgv: readonly string[] = process.execArg
   const given = [...execArgv, ...nodeOptions.split(/\s+/)];
   return DAEMON_NODE_FLAGS.filter((flag) => {
     const name = flag.slice(0, flag.indexOf('='));
-    return !given.some((arg) => arg === name || arg.startsWith(`${name}=`) || arg.replaceAll('_', '-').startsWith(`${name}=`));
+    return !given.some((arg) => arg === name || arg.replaceAll('_', '-').startsWith(`${name}=`));
   });
 }
 

@@ -53,12 +53,11 @@ function readOutputs(addon: NativeAddon, fds: Record<OutputStream, number>, ende
     handles.delete(stream);
     if (--open === 0) ended();
   };
-  for (const stream of ['stdout', 'stderr'] as const) {
-    handles.set(
-      stream,
-      addon.readOutput(fds[stream], (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))),
-    );
-  }
+  const read = (stream: OutputStream, fd: number): void => {
+    handles.set(stream, addon.readOutput(fd, (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))));
+  };
+  read('stdout', fds.stdout);
+  read('stderr', fds.stderr);
   return {
     onOutput: (next: OutputListener) => {
       listener = next;
@@ -69,7 +68,7 @@ function readOutputs(addon: NativeAddon, fds: Record<OutputStream, number>, ende
       if (handle === undefined) return undefined;
       const fd = addon.detachOutput(handle);
       const counted = drainDescriptor(fd);
-      if (counted === undefined) handles.set(stream, addon.readOutput(fd, (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))));
+      if (counted === undefined) read(stream, fd);
       else closed(stream);
       return counted;
     },

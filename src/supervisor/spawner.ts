@@ -149,8 +149,8 @@ export function jobCommand(request: SpawnRequest): { command: ReturnType<typeof 
   return { command: ids === undefined ? [request.shell, ['-c', request.command], {}] : asUser(ids, request) };
 }
 
-/** A started child's handle (either spawner) over its output streams, `outcome` and the run it belongs to. */
-export function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
+/** A child_process child's handle over its output streams, `outcome` and the run it belongs to (the native spawner reads its pipes in the addon). */
+function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
   let listener: OutputListener | undefined;
   // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
   output.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
