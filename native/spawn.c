@@ -467,6 +467,32 @@ static napi_value ArmTimer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * holdUntil(epochMs, maxMs): sleeps until that wall-clock instant, never longer than maxMs (a clock
+ * stepped back while it sleeps cannot hold the caller longer). The ticker plans a second a little
+ * before it begins and its starts wait here for the boundary (src/daemon/wake-timer.ts).
+ */
+static napi_value HoldUntil(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  double at, max;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_double(env, args[0], &at));
+  CHECK(napi_get_value_double(env, args[1], &max));
+  struct timespec now, until;
+  clock_gettime(CLOCK_REALTIME, &now);
+  double delay_ns = at * 1e6 - ((double)now.tv_sec * 1e9 + (double)now.tv_nsec);
+  if (!(delay_ns > 0)) return NULL; // passed, or NaN
+  if (delay_ns > max * 1e6) delay_ns = max * 1e6;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  long long end_ns = (long long)until.tv_sec * 1000000000LL + until.tv_nsec + (long long)delay_ns;
+  until.tv_sec = (time_t)(end_ns / 1000000000LL);
+  until.tv_nsec = (long)(end_ns % 1000000000LL);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+  }
+  return NULL;
+}
+
 /* closeTimer(handle): never calls back again. */
 static napi_value CloseTimer(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -538,6 +564,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"watchExit", NULL, WatchExit, NULL, NULL, NULL, napi_default, NULL},
       {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
       {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
+      {"holdUntil", NULL, HoldUntil, NULL, NULL, NULL, napi_default, NULL},
       {"readOutput", NULL, ReadOutput, NULL, NULL, NULL, napi_default, NULL},
       {"detachOutput", NULL, DetachOutput, NULL, NULL, NULL, napi_default, NULL},
       {"createTimer", NULL, CreateTimer, NULL, NULL, NULL, napi_default, NULL},

@@ -108,6 +108,10 @@ export class Daemon {
     const { events, results } = this.subscribers;
     this.events = events;
     this.results = results;
+    // The addon's timerfd wakes the ticker just before the boundary (wake-timer.ts), else Node's timers do.
+    const addon = loadAddonFile();
+    this.wake = 'addon' in addon ? 'timerfd' : 'node timers';
+    const wakeTimer = 'addon' in addon ? nativeWakeTimer(addon.addon) : undefined;
     this.supervisor = new Supervisor({
       clock: this.clock,
       spawner: spawner.spawner,
@@ -116,21 +120,20 @@ export class Daemon {
       baseEnv,
       onRunsChanged: () => this.state.markDirty(),
       instance,
+      holdUntil: wakeTimer?.holdUntil,
     });
     const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log };
     const supervisor = this.supervisor;
     this.gate = new FireGate({ ...fleet, events: this.events, fire: (task, second, trigger, runId, jitterS) => supervisor.fire(task, second, trigger, { runId, jitterS }), runId: (second) => supervisor.newRunId(second) });
     this.leadership = new Leadership({ ...fleet, instance, changed: (task, mayRun) => supervisor.keepDaemons(task, mayRun) });
-    // The addon's timerfd wakes the ticker at the boundary itself (wake-timer.ts), else Node's timers do.
-    const addon = loadAddonFile();
-    this.wake = 'addon' in addon ? 'timerfd' : 'node timers';
     this.ticker = new Ticker(
       this.clock,
       (second, nowMs) => {
-        this.tickLateness.record(nowMs - second * 1000);
+        // A second handed over before it began (wake-timer.ts) was not late.
+        this.tickLateness.record(Math.max(0, nowMs - second * 1000));
         this.tick(second);
       },
-      'addon' in addon ? nativeWakeTimer(addon.addon) : undefined,
+      wakeTimer,
     );
     this.watcher = new TaskFileWatcher(() => void this.reload('file change'), this.log);
     this.reloads = new Reloads({
@@ -285,12 +288,12 @@ export class Daemon {
     for (const task of this.schedule.daemonTasks) {
       const open = openDaemons.has(task.id);
       if (!task.options.singleton) {
-        this.supervisor.keepDaemons(task, open);
+        this.supervisor.keepDaemons(task, open, second);
         continue;
       }
       const mayRun = this.leadership.mayRun(task, open);
       // Until the first campaign answers, instances adopted after a crash or a detach are left alone.
-      if (mayRun || !open || !this.leadership.pending(task)) this.supervisor.keepDaemons(task, mayRun);
+      if (mayRun || !open || !this.leadership.pending(task)) this.supervisor.keepDaemons(task, mayRun, second);
     }
     void this.saveState(second);
     return fires.length;

@@ -13,7 +13,8 @@ export interface KeeperHost {
   /** Where every exit is told (the daemon's log says it with its code). */
   readonly events: RunEvents;
   /** Queues one instance start; it spawns later only if `wanted` still holds then. */
-  queueStart(entry: TaskEntry): void;
+  /** `second`: the second the tick plans (default: now). */
+  queueStart(entry: TaskEntry, second?: number): void;
   isClosing(): boolean;
 }
 
@@ -30,10 +31,10 @@ export class DaemonKeeper {
   constructor(private readonly host: KeeperHost) {}
 
   /** Called by the tick every second with the task's window state. */
-  keep(entry: TaskEntry, windowOpen: boolean): void {
+  keep(entry: TaskEntry, windowOpen: boolean, second?: number): void {
     if (windowOpen) {
       entry.windowOpen = true;
-      this.fill(entry);
+      this.fill(entry, second);
       return;
     }
     if (entry.windowOpen) this.host.log.info({ task: entry.task.id }, 'daemon window closed');
@@ -103,10 +104,10 @@ export class DaemonKeeper {
     return !this.host.isClosing() && entry.current && entry.windowOpen && entry.task.type === 'daemon';
   }
 
-  private fill(entry: TaskEntry): void {
+  private fill(entry: TaskEntry, second?: number): void {
     if (!this.running(entry) || entry.restartAt !== null) return;
     const missing = entry.task.max - activeInstances(entry).length - entry.queued;
-    for (let i = 0; i < missing; i++) this.host.queueStart(entry);
+    for (let i = 0; i < missing; i++) this.host.queueStart(entry, second);
   }
 
   private resetBackoff(entry: TaskEntry): void {

@@ -25,6 +25,8 @@ export interface NativeAddon {
   /** The next call back at `epochMs` (fractions honoured; at once if past); NaN disarms. */
   armTimer(timer: object, epochMs: number): void;
   closeTimer(timer: object): void;
+  /** Sleeps until `epochMs` (wall clock), for at most `maxMs`; returns at once if it passed. */
+  holdUntil(epochMs: number, maxMs: number): void;
   /** execve: replaces this process (same pid); returns the errno only when that failed. */
   exec(file: string, argv: readonly string[], envp: readonly string[]): number;
 }

@@ -24,6 +24,11 @@ export interface SupervisorOptions {
   readonly onRunsChanged?: () => void;
   /** Hex every run id of this supervisor ends with (default: random): finds its jobs in /proc after a crash. */
   readonly instance?: string;
+  /**
+   * Blocks until a wall-clock instant (ms), briefly: a second planned just before it began starts its
+   * runs at the boundary (src/daemon/wake-timer.ts). Without it a run starts when its turn comes.
+   */
+  readonly holdUntil?: (epochMs: number) => void;
 }
 
 /** What a fire carries besides its second: SPEC §8 jitter's shift, a run id a singleton's claim named (SPEC §10). */
@@ -95,7 +100,7 @@ export class Supervisor {
       clock: options.clock,
       log: options.log,
       events: options.events,
-      queueStart: (entry) => this.enqueue({ entry, task: entry.task, scheduledAt: this.nowSeconds(), role: 'daemon', trigger: 'schedule', attempt: 1, jitterS: 0 }),
+      queueStart: (entry, second) => this.enqueue({ entry, task: entry.task, scheduledAt: second ?? this.nowSeconds(), role: 'daemon', trigger: 'schedule', attempt: 1, jitterS: 0 }),
       isClosing: () => this.closing,
     });
   }
@@ -173,10 +178,10 @@ export class Supervisor {
     return this.fire(task, this.nowSeconds(), 'manual');
   }
 
-  /** SPEC §1.4: called by the tick every second; keeps `max` instances while the window is open. */
-  keepDaemons(task: Task, windowOpen: boolean): void {
+  /** SPEC §1.4: called by the tick every second (`second`: the one it plans); keeps `max` instances while the window is open. */
+  keepDaemons(task: Task, windowOpen: boolean, second?: number): void {
     if (this.closing) return;
-    this.daemons.keep(this.entryFor(task), windowOpen);
+    this.daemons.keep(this.entryFor(task), windowOpen, second);
   }
 
   /** SPEC §5: a reload's task list, diffed by identity. */
@@ -327,10 +332,13 @@ export class Supervisor {
   private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
     const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
+    const env = jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt);
+    // No run starts before its second: one planned ahead waits here for the boundary (at most a few ms).
+    if (adopted === undefined) this.options.holdUntil?.(scheduledAt * 1000);
     const run = new Run({
       ...spec,
       runId,
-      env: jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt),
+      env,
       clock: this.options.clock,
       spawn: adopted?.spawn ?? ((request) => this.options.spawner.spawn(request)),
       events: this.options.events,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ticker } from '../../src/daemon/ticker.js';
+import { PREPARE_LEAD_MS, type WakeTimer } from '../../src/daemon/wake-timer.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 describe('ticker (SPEC §3: aligned wake, early-timer guard)', () => {
@@ -32,5 +33,49 @@ describe('ticker (SPEC §3: aligned wake, early-timer guard)', () => {
     clock.jump(-1800_000);
     clock.runTimers();
     expect(seconds).toEqual([1_000_001, 1_000_001 - 1800]);
+  });
+
+  it('on a wake timer each second is handed over PREPARE_LEAD_MS before it begins, and its starts are held to the boundary', () => {
+    const clock = new FakeClock(1_000_000_300);
+    // The native wake timer on the fake clock: exact, as a timerfd is; holdUntil moves time as a sleep would.
+    const holds: number[] = [];
+    const wakeTimer: WakeTimer = {
+      setTimer: (atMs, fn) => clock.setTimer(atMs, fn),
+      holdUntil: (epochMs) => {
+        holds.push(epochMs);
+        if (epochMs > clock.now()) clock.advanceTo(Math.min(epochMs, clock.now() + PREPARE_LEAD_MS + 1));
+      },
+      close: () => undefined,
+    };
+    const seen: [number, number][] = [];
+    const ticker = new Ticker(clock, (second, now) => seen.push([second, now]), wakeTimer);
+    expect(ticker.earlyMs).toBe(PREPARE_LEAD_MS);
+    ticker.start();
+    clock.advanceTo(1_000_003_000);
+    expect(seen).toEqual([1_000_001, 1_000_002, 1_000_003].map((second) => [second, second * 1000 - PREPARE_LEAD_MS]));
+    // One wake a second, none polled.
+    expect(clock.firedAt).toEqual([1_000_000_998, 1_000_001_998, 1_000_002_998]);
+    // The starts of each second are held to its boundary by the supervisor (test/supervisor), not here.
+    ticker.stop();
+  });
+
+  it('on a wake timer a clock stepped back while it waited re-arms for the lead, and a late wake takes the second it finds', () => {
+    const clock = new FakeClock(1_000_000_300);
+    const wakeTimer: WakeTimer = { setTimer: (atMs, fn) => clock.setTimer(atMs, fn), holdUntil: () => undefined, close: () => undefined };
+    const seconds: number[] = [];
+    const ticker = new Ticker(clock, (second) => seconds.push(second), wakeTimer);
+    ticker.start();
+    clock.advanceTo(1_000_000_997);
+    clock.jump(-500); // stepped back half a second: the wake finds its boundary 503 ms away
+    clock.runTimers();
+    expect(seconds).toEqual([]);
+    clock.advanceTo(1_000_000_998);
+    expect(seconds).toEqual([1_000_001]);
+    clock.jump(1500); // the loop was held: the wake aimed at ...1998 comes at ...2498
+    clock.runTimers();
+    expect(seconds).toEqual([1_000_001, 1_000_002]);
+    clock.advanceTo(1_000_002_998);
+    expect(seconds).toEqual([1_000_001, 1_000_002, 1_000_003]);
+    ticker.stop();
   });
 });

@@ -12,6 +12,32 @@ function setup(baseEnv: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
 }
 
 describe('Supervisor cron jobs (fake clock, scripted spawner)', () => {
+  it('a start planned before its second begins is held to the boundary (issue 16: the ticker hands seconds over early); others are not held', async () => {
+    const clock = new FakeClock(1_700_000_000_998);
+    const spawner = new ScriptedSpawner();
+    const holds: number[] = [];
+    const spawnedAt: number[] = [];
+    const recording = { spawn: (request: Parameters<ScriptedSpawner['spawn']>[0]) => (spawnedAt.push(clock.now()), spawner.spawn(request)), adopt: spawner.adopt.bind(spawner) };
+    const holdUntil = (epochMs: number) => {
+      holds.push(epochMs);
+      if (epochMs > clock.now()) clock.advanceTo(epochMs); // as the addon's sleep does
+    };
+    const { supervisor, runLog } = wiredSupervisor({ clock, spawner: recording, baseEnv: {}, holdUntil });
+    const next = 1_700_000_001;
+    expect(supervisor.fire(makeTask({ id: 'due' }), next)).toBe('queued');
+    await settle();
+    expect(holds).toEqual([next * 1000]);
+    expect(spawnedAt).toEqual([next * 1000]);
+    spawner.children[0].exit(0);
+    await settle();
+    expect(runLog.find((record) => record.msg === 'run finished')).toMatchObject({ task: 'due', startedAt: next * 1000, lateMs: 0 });
+    // A manual run is of the second it is in: the hold returns at once.
+    clock.advance(300);
+    supervisor.runNow(makeTask({ id: 'now' }));
+    await settle();
+    expect(spawnedAt).toEqual([next * 1000, next * 1000 + 300]);
+  });
+
   it('SPEC §1.3: skips and logs a fire that would exceed max, counting queued starts, saying what holds it', async () => {
     const { supervisor, spawner, log, runLog, clock } = setup();
     const task = makeTask({ id: 'capped', max: 2 });
