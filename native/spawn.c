@@ -479,16 +479,20 @@ static napi_value HoldUntil(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   CHECK(napi_get_value_double(env, args[0], &at));
   CHECK(napi_get_value_double(env, args[1], &max));
-  struct timespec now, until;
-  clock_gettime(CLOCK_REALTIME, &now);
-  double delay_ns = at * 1e6 - ((double)now.tv_sec * 1e9 + (double)now.tv_nsec);
-  if (!(delay_ns > 0)) return NULL; // passed, or NaN
-  if (delay_ns > max * 1e6) delay_ns = max * 1e6;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  long long end_ns = (long long)until.tv_sec * 1000000000LL + until.tv_nsec + (long long)delay_ns;
-  until.tv_sec = (time_t)(end_ns / 1000000000LL);
-  until.tv_nsec = (long)(end_ns % 1000000000LL);
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+  // Relative sleeps, re-reading the wall clock after each: an absolute CLOCK_MONOTONIC deadline is
+  // mangled by libfaketime's clock_nanosleep (the hold returned at once under a shifted clock), and the
+  // budget is counted on CLOCK_MONOTONIC so a clock stepped back cannot hold the caller longer.
+  struct timespec began, now, wall;
+  clock_gettime(CLOCK_MONOTONIC, &began);
+  for (;;) {
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double delay_ns = at * 1e6 - ((double)wall.tv_sec * 1e9 + (double)wall.tv_nsec);
+    double left_ns = max * 1e6 - ((double)(now.tv_sec - began.tv_sec) * 1e9 + (double)(now.tv_nsec - began.tv_nsec));
+    if (!(delay_ns > 0) || !(left_ns > 0)) break; // passed (or NaN), or held long enough
+    if (delay_ns > left_ns) delay_ns = left_ns;
+    struct timespec nap = {(time_t)(delay_ns / 1e9), (long)(delay_ns - (double)(time_t)(delay_ns / 1e9) * 1e9)};
+    nanosleep(&nap, NULL); // EINTR: the loop sleeps what is left
   }
   return NULL;
 }

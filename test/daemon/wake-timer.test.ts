@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FAKETIME_LIBRARY } from '../reliability/clock-support.js';
 import { loadAddonFile } from '../../src/supervisor/native-addon.js';
 import { nativeWakeTimer, PREPARE_LEAD_MS, type WakeTimer } from '../../src/daemon/wake-timer.js';
 
@@ -36,5 +38,26 @@ describe('the native wake timer (issue 16)', () => {
     const held = performance.now() - start;
     expect(held).toBeGreaterThanOrEqual(PREPARE_LEAD_MS);
     expect(held).toBeLessThan(PREPARE_LEAD_MS + 1 + 50); // 50 ms: a loaded machine's scheduling
+  });
+
+  it.skipIf(FAKETIME_LIBRARY === undefined && process.env.CI === undefined)('holdUntil holds under libfaketime with a shifted clock (an absolute monotonic deadline returned at once there)', () => {
+    const script = `
+      const { loadAddonFile } = await import(${JSON.stringify(new URL('../../src/supervisor/native-addon.ts', import.meta.url).pathname.replace(/\/src\//, '/dist/src/').replace(/\.ts$/, '.js'))});
+      const { addon } = loadAddonFile();
+      const held = [];
+      for (let i = 0; i < 5; i++) {
+        const at = Date.now() + 2; // 1-2 ms ahead: Date.now() counts whole ms
+        addon.holdUntil(at, 3);
+        held.push(Date.now() - at); // the (shifted) wall clock after the hold
+      }
+      console.log(JSON.stringify(held));`;
+    for (const shift of ['+0.4s', '-0.4s']) {
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, LD_PRELOAD: FAKETIME_LIBRARY, FAKETIME: shift, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+        encoding: 'utf8',
+      });
+      const held = JSON.parse(output) as number[];
+      expect(Math.min(...held), `clock shifted ${shift}: ms from the instant after each hold`).toBeGreaterThanOrEqual(0);
+    }
   });
 });
