@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,12 @@
 #define MAX_CLIENTS 8
 #define LINE_LEN 512
 #define STATUS_UNKNOWN (-1)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 struct entry {
   int used;
@@ -113,6 +120,9 @@ static pid_t start_daemon(void) {
     setenv("GOTORCH_KEEPER_SOCKET", socket_path, 1);
     setenv("GOTORCH_KEEPER_PID", self, 1);
     signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
+    for (int i = 0; i < MAX_ENTRIES; i++) /* held fds stay open at LIST's numbers: a socket has no /proc way */
+      for (int w = 0; w < 2; w++)
+        if (entries[i].used && entries[i].fd[w] >= 0) fcntl(entries[i].fd[w], F_SETFD, 0);
     execvp(command[0], command);
     fprintf(stderr, "gotorch-keeper: cannot run %s: %s\n", command[0], strerror(errno));
     _exit(127);
@@ -226,12 +236,23 @@ static struct entry *find_entry(const char *id) {
   return NULL;
 }
 
-/* The client's pipe, opened anew through /proc: no fd passing needed, same uid required. */
+/*
+ * The client's pipe, opened anew through /proc: no fd passing needed, same uid required. child_process's
+ * stdio is a socketpair, which /proc cannot reopen (ENXIO): that one is duplicated with pidfd_getfd, which
+ * needs ptrace rights over the client (the keeper is the daemon's parent, enough even under Yama scope 1).
+ */
 static int open_client_fd(pid_t client, int fd) {
   if (fd < 0) return -1;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)client, fd);
-  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int mine = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (mine >= 0 || errno != ENXIO) return mine;
+  int pidfd = (int)syscall(SYS_pidfd_open, client, 0);
+  if (pidfd < 0) return -1;
+  mine = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); /* CLOEXEC; the same open file, already non-blocking in libuv */
+  close(pidfd);
+  if (mine >= 0) fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
+  return mine;
 }
 
 static int command_hold(struct client *c, const char *args) {
