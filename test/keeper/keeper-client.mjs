@@ -32,10 +32,17 @@ export async function connectKeeper(socketPath) {
     return bytes;
   };
   const next = (take) => new Promise((resolve) => { waiters.push({ take, resolve }); pump(); });
-  const request = (line) => { socket.write(`${line}\n`); return next(takeLine); };
+  const ask = (line) => { socket.write(`${line}\n`); return next(takeLine); };
+  // One exchange at a time: a SPOOL's raw bytes must not be taken for the answer to a later request.
+  let queue = Promise.resolve();
+  const serial = (exchange) => (...args) => {
+    const done = queue.then(() => exchange(...args));
+    queue = done.catch(() => undefined);
+    return done;
+  };
 
   /** Entries as LIST reports them. */
-  async function list() {
+  async function listRuns() {
     socket.write('LIST\n');
     const runs = [];
     for (;;) {
@@ -48,12 +55,12 @@ export async function connectKeeper(socketPath) {
   }
 
   /** The spooled bytes of one stream (the keeper empties its spool). */
-  async function spool(id, stream) {
-    const head = await request(`SPOOL ${id} ${stream}`);
+  async function spoolBytes(id, stream) {
+    const head = await ask(`SPOOL ${id} ${stream}`);
     const match = /^OK (\d+)$/.exec(head);
     if (!match) throw new Error(`SPOOL answered ${head}`);
     return next(takeBytes(Number(match[1])));
   }
 
-  return { request, list, spool, close: () => socket.end() };
+  return { request: serial(ask), list: serial(listRuns), spool: serial(spoolBytes), close: () => socket.end() };
 }
