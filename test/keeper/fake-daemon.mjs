@@ -1,6 +1,6 @@
 // A stand-in daemon for the keeper tests: `node fake-daemon.mjs SCENARIO DIR`, started (and restarted) by the
 // keeper. Each start appends its pid to DIR/starts; what it saw goes to files in DIR for the test to check.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, writeFileSync, constants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,14 +13,26 @@ const start = readFileSync(file('starts'), 'utf8').trim().split('\n').length;
 const stayAlive = () => setInterval(() => {}, 1000);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Spawns the jobs, hands their pipes to the keeper and logs what it reads itself to DIR/first-ID.STREAM. */
+/**
+ * Spawns the jobs, hands their output fds to the keeper and logs what it reads itself to DIR/first-ID.STREAM.
+ * child_process's stdio is a socketpair; a job with `fifo` writes its stdout to a named pipe instead (a pipe
+ * as the native spawner makes, which the keeper reopens through /proc), which this process does not read.
+ */
 async function spawnAndHold(keeper, jobs) {
   const pids = {};
-  for (const { id, script } of jobs) {
-    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
-    child.stdout.on('data', (chunk) => appendFileSync(file(`first-${id}.out`), chunk));
+  for (const { id, script, fifo } of jobs) {
+    let stdoutFd;
+    if (fifo) {
+      execFileSync('mkfifo', [file(`${id}.fifo`)]);
+      stdoutFd = openSync(file(`${id}.fifo`), constants.O_RDONLY | constants.O_NONBLOCK);
+    }
+    const child = spawn('bash', ['-c', script], { stdio: ['ignore', fifo ? 'ignore' : 'pipe', 'pipe'], cwd: dir });
+    if (!fifo) {
+      stdoutFd = child.stdout._handle.fd;
+      child.stdout.on('data', (chunk) => appendFileSync(file(`first-${id}.out`), chunk));
+    }
     child.stderr.on('data', (chunk) => appendFileSync(file(`first-${id}.err`), chunk));
-    const answer = await keeper.request(`HOLD ${id} ${child.pid} ${child.stdout._handle.fd} ${child.stderr._handle.fd}`);
+    const answer = await keeper.request(`HOLD ${id} ${child.pid} ${stdoutFd} ${child.stderr._handle.fd}`);
     if (answer !== 'OK') throw new Error(`HOLD answered ${answer}`);
     pids[id] = child.pid;
   }
@@ -81,8 +93,8 @@ if (scenario === 'chatty' && start === 1) {
   await keeper.request('BYE');
   process.exit(0);
 } else if (scenario === 'spool' && start === 1) {
-  const script = `while [ ! -e go ]; do sleep 0.05; done; head -c 300000 /dev/zero | tr '\\0' x; exit 3`;
-  await spawnAndHold(await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET), [{ id: 'big', script }]);
+  const script = `exec >big.fifo; while [ ! -e go ]; do sleep 0.05; done; head -c 300000 /dev/zero | tr '\\0' x; exit 3`;
+  await spawnAndHold(await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET), [{ id: 'big', script, fifo: true }]);
   stayAlive();
 } else if (scenario === 'bye') {
   const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);

@@ -92,7 +92,7 @@ describe('job keeper', () => {
     console.log(`keeper kill -9: lines lost ${lost} of ${5 * 2 * 60}; keeper VmRSS ${rssKb} kB while draining 5 jobs`);
   });
 
-  it('spools at most --spool-limit bytes while no client is connected and counts the rest as dropped', async () => {
+  it('spools at most --spool-limit bytes of a pipe while no client is connected and counts the rest as dropped', async () => {
     const limit = 65_536;
     const keeper = startKeeper('spool', limit);
     const { daemon, jobs } = await held(keeper);
