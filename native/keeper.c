@@ -45,17 +45,12 @@ struct entry {
   int status;        /* a waitpid status once the keeper reaped the job, else STATUS_UNKNOWN */
 };
 
-struct client {
-  int fd;
-  pid_t pid; /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */
-  char line[LINE_LEN];
-  size_t len;
-};
+struct client { int fd; pid_t pid; /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */ char line[LINE_LEN]; size_t len; };
 
 static struct entry entries[MAX_ENTRIES];
 static struct client clients[MAX_CLIENTS];
 static int n_clients;
-static char **command;
+static char **command; /* COMMAND [ARGS...]: the daemon, started again with the same argv */
 static const char *socket_path;
 static size_t spool_limit = 1 << 20;
 static int listen_fd = -1, signal_pipe[2];
@@ -65,12 +60,12 @@ static long long daemon_started_ms, restart_at_ms; /* restart_at_ms 0: no restar
 static int restart_delay_s = 1, stopping;
 
 static void log_event(const char *format, ...) {
+  char line[LINE_LEN];
   va_list args;
   va_start(args, format);
-  fputs("gotorch-keeper: ", stderr);
-  vfprintf(stderr, format, args);
-  fputc('\n', stderr);
+  vsnprintf(line, sizeof line, format, args);
   va_end(args);
+  fprintf(stderr, "gotorch-keeper: %s\n", line); /* one write per event: lines of two processes never mix */
 }
 
 static long long now_ms(void) {
@@ -150,17 +145,17 @@ static void describe_status(int status, char *out, size_t size) {
 /* The latest daemon ended: a clean stop (exit 0 after its BYE, nothing held) ends the keeper, else restart. */
 static void daemon_ended(int status) {
   char how[32];
-  describe_status(status, how, sizeof how);
+  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+  else snprintf(how, sizeof how, "exited with %d", WEXITSTATUS(status));
   pid_t pid = daemon_pid;
   daemon_pid = 0;
-  if (stopping) { log_event("daemon %d ended (%s) after a stop signal", (int)pid, how); finish(0); }
+  if (stopping) { log_event("daemon %d %s after a stop signal; exiting", (int)pid, how); finish(0); }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && bye_pid == pid && held_count() == 0) {
     log_event("daemon %d stopped cleanly; nothing held; exiting", (int)pid);
     finish(0);
   }
   if (now_ms() - daemon_started_ms >= 10000) restart_delay_s = 1; /* it ran a while: not a crash loop */
-  log_event("daemon %d %s %s; restarting in %d s", (int)pid, WIFSIGNALED(status) ? "killed by" : "ended with",
-            WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : how, restart_delay_s);
+  log_event("daemon %d %s; restarting in %d s", (int)pid, how, restart_delay_s);
   restart_at_ms = now_ms() + restart_delay_s * 1000LL;
   restart_delay_s = restart_delay_s * 2 > 30 ? 30 : restart_delay_s * 2;
 }
@@ -177,14 +172,6 @@ static void reap_children(void) {
       if (entries[i].used && entries[i].pid == pid) { entries[i].status = status; held = 1; log_event("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how); }
     if (!held) log_event("process %d ended: %s", (int)pid, how);
   }
-}
-
-static void drop_entry(struct entry *e) {
-  for (int w = 0; w < 2; w++) {
-    if (e->fd[w] >= 0) close(e->fd[w]);
-    free(e->spool[w]);
-  }
-  memset(e, 0, sizeof *e);
 }
 
 /* Reads what the pipe has now into the spool; past the limit bytes are only counted. */
@@ -270,11 +257,22 @@ static int command_hold(struct client *c, const char *args) {
     if (fds[w] >= 0 && mine[w] < 0) {
       int err = errno;
       if (w == 1 && mine[0] >= 0) close(mine[0]);
-      return reply(c, "ERR cannot open /proc/%d/fd/%d: %s", (int)c->pid, fds[w], strerror(err));
+      return reply(c, "ERR cannot take fd %d of process %d: %s", fds[w], (int)c->pid, strerror(err));
     }
   }
   *e = (struct entry){.used = 1, .pid = pid, .fd = {mine[0], mine[1]}, .status = STATUS_UNKNOWN};
   snprintf(e->id, sizeof e->id, "%s", id);
+  return reply(c, "OK");
+}
+
+static int command_drop(struct client *c, const char *id) {
+  struct entry *e = find_entry(id);
+  if (!e) return reply(c, "ERR no entry %s", id);
+  for (int w = 0; w < 2; w++) {
+    if (e->fd[w] >= 0) close(e->fd[w]);
+    free(e->spool[w]);
+  }
+  memset(e, 0, sizeof *e);
   return reply(c, "OK");
 }
 
@@ -312,20 +310,9 @@ static int run_command(struct client *c, char *line) {
   if (strcmp(line, "HOLD") == 0) return command_hold(c, args);
   if (strcmp(line, "LIST") == 0) return command_list(c);
   if (strcmp(line, "SPOOL") == 0) return command_spool(c, args);
-  if (strcmp(line, "DROP") == 0) {
-    struct entry *e = find_entry(args);
-    if (!e) return reply(c, "ERR no entry %s", args);
-    drop_entry(e);
-    return reply(c, "OK");
-  }
-  if (strcmp(line, "START") == 0) {
-    pid_t pid = start_daemon();
-    return pid > 0 ? reply(c, "OK %d", (int)pid) : reply(c, "ERR fork failed");
-  }
-  if (strcmp(line, "BYE") == 0) {
-    bye_pid = c->pid;
-    return reply(c, "OK");
-  }
+  if (strcmp(line, "DROP") == 0) return command_drop(c, args);
+  if (strcmp(line, "START") == 0) return start_daemon() > 0 ? reply(c, "OK %d", (int)daemon_pid) : reply(c, "ERR fork failed");
+  if (strcmp(line, "BYE") == 0) { bye_pid = c->pid; return reply(c, "OK"); }
   return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, BYE)", line);
 }
 

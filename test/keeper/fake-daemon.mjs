@@ -101,6 +101,8 @@ if (scenario === 'chatty' && start === 1) {
   writeFileSync(file('result.json'), JSON.stringify({ drop: await keeper.request('DROP nothing-held') }));
   await keeper.request('BYE');
   process.exit(0);
+} else if (scenario === 'crash') {
+  process.exit(1);
 } else {
   stayAlive(); // an idle daemon that never connects: the keeper keeps draining
 }

@@ -68,7 +68,7 @@ describe('job keeper', () => {
     const { daemon, jobs } = await held(keeper);
     await waitFor(() => Object.keys(jobs).every((id) => numbers(readIfThere(keeper, `first-${id}.out`), `${id} out`).length >= 3), 15_000, 'the first daemon to read a few lines of each job');
     process.kill(daemon, 'SIGKILL');
-    await waitFor(() => keeper.log().includes(`daemon ${daemon} killed by Killed; restarting in 1 s`), 10_000, 'the keeper to log the kill');
+    await waitFor(() => keeper.log().includes(`daemon ${daemon} killed by signal 9; restarting in 1 s`), 10_000, 'the keeper to log the kill');
     await waitFor(() => keeper.log().includes('draining the pipes of 5 held jobs'), 10_000, 'the keeper to drain');
     const rssKb = vmRssKb(keeper.child.pid!);
     expect(Object.values(jobs).every(isAlive)).toBe(true); // no SIGPIPE while no daemon runs
@@ -119,6 +119,21 @@ describe('job keeper', () => {
     expect(JSON.parse(read(keeper, 'result.json')).drop).toMatch(/^ERR no entry nothing-held$/);
     expect(existsSync(keeper.socket)).toBe(false);
     expect(keeper.log()).toMatch(/daemon \d+ stopped cleanly; nothing held; exiting/);
+  });
+
+  it('restarts a daemon that keeps failing after 1, 2, 4 s; SIGTERM goes to the daemon and ends the keeper without a restart', async () => {
+    const crashing = startKeeper('crash');
+    await waitFor(() => daemonStarts(crashing).length === 4, 20_000, 'three restarts');
+    expect(crashing.log().match(/exited with 1; restarting in \d+ s/g)?.slice(0, 3)).toEqual(['1 s', '2 s', '4 s'].map((delay) => `exited with 1; restarting in ${delay}`));
+
+    const idle = startKeeper('idle');
+    await waitFor(() => daemonStarts(idle).length === 1 && existsSync(idle.socket), 10_000, 'the daemon to start');
+    idle.child.kill('SIGTERM');
+    expect(await idle.exited).toBe(0);
+    expect(isAlive(daemonStarts(idle)[0])).toBe(false);
+    expect(idle.log()).toMatch(/daemon \d+ killed by signal 15 after a stop signal; exiting/);
+    expect(existsSync(idle.socket)).toBe(false);
+    expect(daemonStarts(idle)).toHaveLength(1);
   });
 
   it('refuses a socket another keeper answers on', async () => {
