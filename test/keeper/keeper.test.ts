@@ -71,7 +71,6 @@ describe('job keeper', () => {
     await waitFor(() => keeper.log().includes(`daemon ${daemon} killed by signal 9; restarting in 1 s`), 10_000, 'the keeper to log the kill');
     await waitFor(() => keeper.log().includes('draining the pipes of 5 held jobs'), 10_000, 'the keeper to drain');
     const rssKb = vmRssKb(keeper.child.pid!);
-    expect(Object.values(jobs).every(isAlive)).toBe(true); // no SIGPIPE while no daemon runs
 
     const result = JSON.parse(await waitFor(() => readIfThere(keeper, 'result.json'), 30_000, 'the restarted daemon to adopt every job'));
     expect(await keeper.exited).toBe(0); // the restarted daemon dropped everything, said BYE and exited 0
@@ -81,7 +80,7 @@ describe('job keeper', () => {
     let lost = 0;
     for (const [k, id] of Object.keys(jobs).entries()) {
       const run = result.find((entry: { id: string }) => entry.id === id);
-      expect(run.status).toBe(`exit:${11 + k}`);
+      expect(run.status).toBe(`exit:${11 + k}`); // ran to its end: no SIGPIPE while no daemon ran
       expect(run.listed.pid).toBe(jobs[id]);
       for (const [stream, word] of [['out', 'out'], ['err', 'err']]) {
         const seen = [...numbers(readIfThere(keeper, `first-${id}.${stream}`), `${id} ${word}`), ...numbers(run[`std${stream}`], `${id} ${word}`)];
