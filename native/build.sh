@@ -1,5 +1,5 @@
 #!/bin/sh
-# `npm ci` / `npm install` run this: it builds the optional posix_spawn addon (binding.gyp). It never fails
+# `npm ci` / `npm install` run this: it builds the optional posix_spawn addon and the job keeper (binding.gyp). It never fails
 # the install: without a compiler the daemon starts jobs through child_process and its log says why.
 # Node's own headers are used when its installation has them (no download needed).
 nodedir=$(node -p 'require("node:path").resolve(process.execPath, "../..")')

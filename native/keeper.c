@@ -1,0 +1,411 @@
+/*
+ * gotorch_keeper (issue 17): an ancestor of every job that outlives the daemon. It is a child subreaper, so
+ * jobs of a dead daemon become its children (their real exit status is reaped here); it holds its own read
+ * end of each job's output pipes (opened through /proc), drains them into a bounded spool while no client
+ * is connected (so no writer blocks or gets SIGPIPE), and restarts the daemon after a crash. It schedules
+ * nothing and parses no task file: the protocol is one text line per command (README "Job keeper").
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENTRIES 512
+#define MAX_CLIENTS 8
+#define LINE_LEN 512
+#define STATUS_UNKNOWN (-1)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+struct entry {
+  int used;
+  char id[128];
+  pid_t pid;
+  int fd[2];         /* the keeper's own read ends of the job's stdout and stderr; -1 once at EOF */
+  char *spool[2];    /* bytes read while no client was connected, up to spool_limit for both together */
+  size_t spooled[2];
+  unsigned long long dropped; /* bytes read past the limit: read anyway so the writer never blocks */
+  int status;        /* a waitpid status once the keeper reaped the job, else STATUS_UNKNOWN */
+};
+
+struct client { int fd; pid_t pid; /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */ char line[LINE_LEN]; size_t len; };
+
+static struct entry entries[MAX_ENTRIES];
+static struct client clients[MAX_CLIENTS];
+static int n_clients;
+static char **command; /* COMMAND [ARGS...]: the daemon, started again with the same argv */
+static const char *socket_path;
+static size_t spool_limit = 1 << 20;
+static int listen_fd = -1, signal_pipe[2];
+static pid_t daemon_pid;          /* the latest COMMAND started; 0 while none runs */
+static pid_t bye_pid;             /* the process that said BYE */
+static long long daemon_started_ms, restart_at_ms; /* restart_at_ms 0: no restart pending */
+static int restart_delay_s = 1, stopping;
+
+static void log_event(const char *format, ...) {
+  char line[LINE_LEN];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  fprintf(stderr, "gotorch-keeper: %s\n", line); /* one write per event: lines of two processes never mix */
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void finish(int code) {
+  if (listen_fd >= 0) unlink(socket_path);
+  exit(code);
+}
+
+/* Signals only write their number to a pipe: all the work happens in the poll loop. */
+static void on_signal(int sig) {
+  int saved = errno;
+  char byte = (char)sig;
+  if (write(signal_pipe[1], &byte, 1) < 0) { /* full pipe: a wake is already pending */ }
+  errno = saved;
+}
+
+/* An existing socket file is replaced only when nothing answers on it (a keeper already runs otherwise). */
+static void listen_socket(void) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  struct stat st;
+  if (strlen(socket_path) >= sizeof addr.sun_path) { log_event("socket path too long: %s", socket_path); exit(2); }
+  strcpy(addr.sun_path, socket_path);
+  if (lstat(socket_path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) { log_event("%s exists and is not a socket; remove it", socket_path); exit(2); }
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0) { log_event("a keeper already answers on %s", socket_path); exit(1); }
+    close(probe);
+    unlink(socket_path);
+  }
+  listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  mode_t old_mask = umask(0177); /* the socket is created 0600: only the daemon's user may talk to it */
+  int bound = bind(listen_fd, (struct sockaddr *)&addr, sizeof addr);
+  umask(old_mask);
+  if (bound < 0 || listen(listen_fd, 16) < 0) { log_event("cannot listen on %s: %s", socket_path, strerror(errno)); listen_fd = -1; exit(1); }
+}
+
+static pid_t start_daemon(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getppid());
+    setenv("GOTORCH_KEEPER_SOCKET", socket_path, 1);
+    setenv("GOTORCH_KEEPER_PID", self, 1);
+    signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
+    for (int i = 0; i < MAX_ENTRIES; i++) /* held fds stay open at LIST's numbers: a socket has no /proc way */
+      for (int w = 0; w < 2; w++)
+        if (entries[i].used && entries[i].fd[w] >= 0) fcntl(entries[i].fd[w], F_SETFD, 0);
+    execvp(command[0], command);
+    fprintf(stderr, "gotorch-keeper: cannot run %s: %s\n", command[0], strerror(errno));
+    _exit(127);
+  }
+  if (pid < 0) { log_event("fork failed: %s", strerror(errno)); return 0; }
+  log_event("daemon %d started", (int)pid);
+  daemon_pid = pid;
+  daemon_started_ms = now_ms();
+  restart_at_ms = 0;
+  return pid;
+}
+
+static int held_count(void) {
+  int count = 0;
+  for (int i = 0; i < MAX_ENTRIES; i++) count += entries[i].used;
+  return count;
+}
+
+static void describe_status(int status, char *out, size_t size) {
+  if (status == STATUS_UNKNOWN) snprintf(out, size, "running");
+  else if (WIFEXITED(status)) snprintf(out, size, "exit:%d", WEXITSTATUS(status));
+  else snprintf(out, size, "signal:%d", WTERMSIG(status));
+}
+
+/* The latest daemon ended: a clean stop (exit 0 after its BYE, nothing held) ends the keeper, else restart. */
+static void daemon_ended(int status) {
+  char how[32];
+  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+  else snprintf(how, sizeof how, "exited with %d", WEXITSTATUS(status));
+  pid_t pid = daemon_pid;
+  daemon_pid = 0;
+  if (stopping) { log_event("daemon %d %s after a stop signal; exiting", (int)pid, how); finish(0); }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && bye_pid == pid && held_count() == 0) {
+    log_event("daemon %d stopped cleanly; nothing held; exiting", (int)pid);
+    finish(0);
+  }
+  if (now_ms() - daemon_started_ms >= 10000) restart_delay_s = 1; /* it ran a while: not a crash loop */
+  log_event("daemon %d %s; restarting in %d s", (int)pid, how, restart_delay_s);
+  restart_at_ms = now_ms() + restart_delay_s * 1000LL;
+  restart_delay_s = restart_delay_s * 2 > 30 ? 30 : restart_delay_s * 2;
+}
+
+static void reap_children(void) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (pid == daemon_pid) { daemon_ended(status); continue; }
+    char how[32];
+    describe_status(status, how, sizeof how);
+    int held = 0;
+    for (int i = 0; i < MAX_ENTRIES; i++)
+      if (entries[i].used && entries[i].pid == pid) { entries[i].status = status; held = 1; log_event("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how); }
+    if (!held) log_event("process %d ended: %s", (int)pid, how);
+  }
+}
+
+/* Reads what the pipe has now into the spool; past the limit bytes are only counted. */
+static void drain(struct entry *e, int w) {
+  char buf[65536];
+  for (int round = 0; round < 16; round++) { /* bounded: one fast writer must not starve the others */
+    ssize_t n = read(e->fd[w], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) { close(e->fd[w]); e->fd[w] = -1; return; }
+    size_t used = e->spooled[0] + e->spooled[1];
+    size_t keep = used >= spool_limit ? 0 : spool_limit - used;
+    if (keep > (size_t)n) keep = (size_t)n;
+    if (keep > 0) {
+      char *grown = realloc(e->spool[w], e->spooled[w] + keep);
+      if (!grown) keep = 0;
+      else { memcpy(grown + e->spooled[w], buf, keep); e->spool[w] = grown; e->spooled[w] += keep; }
+    }
+    e->dropped += (unsigned long long)n - keep;
+  }
+}
+
+/* Blocking send with the socket's 5 s timeout: a client that stops reading is dropped, not waited for. */
+static int send_all(struct client *c, const char *data, size_t size) {
+  while (size > 0) {
+    ssize_t n = send(c->fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    data += n;
+    size -= (size_t)n;
+  }
+  return 0;
+}
+
+static int reply(struct client *c, const char *format, ...) {
+  char line[LINE_LEN];
+  va_list args;
+  va_start(args, format);
+  int size = vsnprintf(line, sizeof line - 1, format, args);
+  va_end(args);
+  if (size < 0 || size > (int)sizeof line - 2) size = (int)sizeof line - 2;
+  line[size++] = '\n';
+  return send_all(c, line, (size_t)size);
+}
+
+static struct entry *find_entry(const char *id) {
+  for (int i = 0; i < MAX_ENTRIES; i++)
+    if (entries[i].used && strcmp(entries[i].id, id) == 0) return &entries[i];
+  return NULL;
+}
+
+/*
+ * The client's pipe, opened anew through /proc: no fd passing needed, same uid required. child_process's
+ * stdio is a socketpair, which /proc cannot reopen (ENXIO): that one is duplicated with pidfd_getfd, which
+ * needs ptrace rights over the client (the keeper is the daemon's parent, enough even under Yama scope 1).
+ */
+static int open_client_fd(pid_t client, int fd) {
+  if (fd < 0) return -1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)client, fd);
+  int mine = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (mine >= 0 || errno != ENXIO) return mine;
+  int pidfd = (int)syscall(SYS_pidfd_open, client, 0);
+  if (pidfd < 0) return -1;
+  mine = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); /* CLOEXEC; the same open file, already non-blocking in libuv */
+  close(pidfd);
+  if (mine >= 0) fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
+  return mine;
+}
+
+static int command_hold(struct client *c, const char *args) {
+  char id[128];
+  int pid, fds[2];
+  if (sscanf(args, "%127s %d %d %d", id, &pid, &fds[0], &fds[1]) != 4) return reply(c, "ERR usage: HOLD <id> <pid> <stdoutFd> <stderrFd>");
+  if (find_entry(id)) return reply(c, "ERR %s is already held", id);
+  struct entry *e = NULL;
+  for (int i = 0; i < MAX_ENTRIES && !e; i++)
+    if (!entries[i].used) e = &entries[i];
+  if (!e) return reply(c, "ERR the keeper holds %d entries already", MAX_ENTRIES);
+  int mine[2];
+  for (int w = 0; w < 2; w++) {
+    mine[w] = open_client_fd(c->pid, fds[w]);
+    if (fds[w] >= 0 && mine[w] < 0) {
+      int err = errno;
+      if (w == 1 && mine[0] >= 0) close(mine[0]);
+      return reply(c, "ERR cannot take fd %d of process %d: %s", fds[w], (int)c->pid, strerror(err));
+    }
+  }
+  *e = (struct entry){.used = 1, .pid = pid, .fd = {mine[0], mine[1]}, .status = STATUS_UNKNOWN};
+  snprintf(e->id, sizeof e->id, "%s", id);
+  return reply(c, "OK");
+}
+
+static int command_drop(struct client *c, const char *id) {
+  struct entry *e = find_entry(id);
+  if (!e) return reply(c, "ERR no entry %s", id);
+  for (int w = 0; w < 2; w++) {
+    if (e->fd[w] >= 0) close(e->fd[w]);
+    free(e->spool[w]);
+  }
+  memset(e, 0, sizeof *e);
+  return reply(c, "OK");
+}
+
+static int command_list(struct client *c) {
+  int count = 0;
+  for (int i = 0; i < MAX_ENTRIES; i++) {
+    struct entry *e = &entries[i];
+    if (!e->used) continue;
+    char how[32];
+    describe_status(e->status, how, sizeof how);
+    if (reply(c, "RUN %s %d %d %d %s %zu %zu %llu", e->id, (int)e->pid, e->fd[0], e->fd[1], how, e->spooled[0], e->spooled[1], e->dropped) < 0) return -1;
+    count++;
+  }
+  return reply(c, "OK %d", count);
+}
+
+static int command_spool(struct client *c, const char *args) {
+  char id[128], stream[16];
+  if (sscanf(args, "%127s %15s", id, stream) != 2) return reply(c, "ERR usage: SPOOL <id> <stdout|stderr>");
+  struct entry *e = find_entry(id);
+  if (!e) return reply(c, "ERR no entry %s", id);
+  int w = strcmp(stream, "stdout") == 0 ? 0 : strcmp(stream, "stderr") == 0 ? 1 : -1;
+  if (w < 0) return reply(c, "ERR write stdout or stderr, not %s", stream);
+  if (reply(c, "OK %zu", e->spooled[w]) < 0 || send_all(c, e->spool[w], e->spooled[w]) < 0) return -1;
+  free(e->spool[w]);
+  e->spool[w] = NULL;
+  e->spooled[w] = 0;
+  return 0;
+}
+
+static int run_command(struct client *c, char *line) {
+  char *args = strchr(line, ' ');
+  if (args) *args++ = '\0';
+  else args = line + strlen(line);
+  if (strcmp(line, "HOLD") == 0) return command_hold(c, args);
+  if (strcmp(line, "LIST") == 0) return command_list(c);
+  if (strcmp(line, "SPOOL") == 0) return command_spool(c, args);
+  if (strcmp(line, "DROP") == 0) return command_drop(c, args);
+  if (strcmp(line, "START") == 0) return start_daemon() > 0 ? reply(c, "OK %d", (int)daemon_pid) : reply(c, "ERR fork failed");
+  if (strcmp(line, "BYE") == 0) { bye_pid = c->pid; return reply(c, "OK"); }
+  return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, BYE)", line);
+}
+
+static void close_client(int index) {
+  close(clients[index].fd);
+  clients[index] = clients[--n_clients];
+  if (n_clients == 0) log_event("no client connected; draining the pipes of %d held jobs", held_count());
+}
+
+static void accept_client(void) {
+  int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0) return;
+  struct ucred cred;
+  socklen_t size = sizeof cred;
+  struct timeval timeout = {.tv_sec = 5};
+  if (n_clients == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) < 0) { close(fd); return; }
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  clients[n_clients++] = (struct client){.fd = fd, .pid = cred.pid};
+}
+
+/* Runs every complete line the client sent; returns -1 when the client is gone. */
+static int read_client(struct client *c) {
+  ssize_t n = read(c->fd, c->line + c->len, sizeof c->line - c->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) return -1;
+  c->len += (size_t)n;
+  char *newline;
+  while ((newline = memchr(c->line, '\n', c->len))) {
+    *newline = '\0';
+    if (run_command(c, c->line) < 0) return -1;
+    size_t rest = c->len - (size_t)(newline + 1 - c->line);
+    memmove(c->line, newline + 1, rest);
+    c->len = rest;
+  }
+  return c->len == sizeof c->line ? -1 : 0; /* a line longer than the buffer: not a client of ours */
+}
+
+static void handle_signals(void) {
+  char sigs[64];
+  ssize_t n = read(signal_pipe[0], sigs, sizeof sigs);
+  for (ssize_t i = 0; i < n; i++) {
+    if (sigs[i] == SIGCHLD) { reap_children(); continue; }
+    if (sigs[i] != SIGHUP) stopping = 1; /* TERM/INT: the daemon stops; no restart after it */
+    if (daemon_pid > 0) kill(daemon_pid, sigs[i]);
+    else if (stopping) finish(0);
+  }
+}
+
+static void parse_args(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];
+    else if (strcmp(argv[i], "--spool-limit") == 0 && i + 1 < argc) spool_limit = strtoull(argv[++i], NULL, 10);
+    else break;
+  }
+  if (!socket_path || i >= argc - 1 || strcmp(argv[i], "--") != 0) {
+    fprintf(stderr, "usage: gotorch_keeper --socket PATH [--spool-limit BYTES] -- COMMAND [ARGS...]\n");
+    exit(2);
+  }
+  command = &argv[i + 1];
+}
+
+int main(int argc, char **argv) {
+  parse_args(argc, argv);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { log_event("cannot become a subreaper: %s", strerror(errno)); return 1; }
+  if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return 1;
+  signal(SIGPIPE, SIG_IGN); /* a closed stderr or client must not kill the holder of every job's pipes */
+  struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+  int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaction(forwarded[i], &action, NULL);
+  listen_socket();
+  start_daemon();
+
+  static struct pollfd fds[2 + MAX_CLIENTS + 2 * MAX_ENTRIES];
+  static int owner[2 * MAX_ENTRIES]; /* poll slot - first pipe slot → entry index * 2 + stream */
+  for (;;) {
+    int n = 0;
+    fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+    fds[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+    for (int i = 0; i < n_clients; i++) fds[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
+    int first_pipe = n;
+    for (int i = 0; i < MAX_ENTRIES && n_clients == 0; i++) /* a connected client reads its own copies */
+      for (int w = 0; w < 2; w++)
+        if (entries[i].used && entries[i].fd[w] >= 0) { owner[n - first_pipe] = i * 2 + w; fds[n++] = (struct pollfd){.fd = entries[i].fd[w], .events = POLLIN}; }
+    int timeout = -1;
+    if (restart_at_ms) timeout = restart_at_ms > now_ms() ? (int)(restart_at_ms - now_ms()) : 0;
+    if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) { log_event("poll: %s", strerror(errno)); finish(1); }
+    if (restart_at_ms && now_ms() >= restart_at_ms && daemon_pid == 0) start_daemon();
+    if (fds[0].revents) handle_signals();
+    for (int slot = first_pipe; slot < n; slot++)
+      if (fds[slot].revents) drain(&entries[owner[slot - first_pipe] / 2], owner[slot - first_pipe] % 2);
+    for (int i = n_clients - 1; i >= 0; i--)
+      if (fds[2 + i].revents && read_client(&clients[i]) < 0) close_client(i);
+    if (fds[1].revents) accept_client();
+  }
+}
