@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAKETIME_LIBRARY } from '../reliability/clock-support.js';
 import { loadAddonFile } from '../../src/supervisor/native-addon.js';
@@ -42,7 +43,7 @@ describe('the native wake timer (issue 16)', () => {
 
   it.skipIf(FAKETIME_LIBRARY === undefined && process.env.CI === undefined)('holdUntil holds under libfaketime with a shifted clock (an absolute monotonic deadline returned at once there)', () => {
     const script = `
-      const { loadAddonFile } = await import(${JSON.stringify(new URL('../../src/supervisor/native-addon.ts', import.meta.url).pathname.replace(/\/src\//, '/dist/src/').replace(/\.ts$/, '.js'))});
+      const { loadAddonFile } = await import(${JSON.stringify(path.resolve('dist/src/supervisor/native-addon.js'))});
       const { addon } = loadAddonFile();
       const held = [];
       for (let i = 0; i < 5; i++) {
