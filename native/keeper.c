@@ -131,9 +131,17 @@ static pid_t start_daemon(void) {
     if (first) { snprintf(ready_fd, sizeof ready_fd, "%d", pass_fd); setenv("GOTORCH_READY_FD", ready_fd, 1); }
     else unsetenv("GOTORCH_READY_FD");
     signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
-    for (int i = 0; i < MAX_ENTRIES; i++) /* held fds stay open at LIST's numbers: a socket has no /proc way */
+    /* Held fds stay open at LIST's numbers (a socket has no /proc way), named in GOTORCH_KEEPER_FDS. */
+    static char fds[MAX_ENTRIES * 2 * 8];
+    size_t used = 0;
+    fds[0] = '\0';
+    for (int i = 0; i < MAX_ENTRIES; i++)
       for (int w = 0; w < 2; w++)
-        if (entries[i].used && entries[i].fd[w] >= 0) fcntl(entries[i].fd[w], F_SETFD, 0);
+        if (entries[i].used && entries[i].fd[w] >= 0) {
+          fcntl(entries[i].fd[w], F_SETFD, 0);
+          used += (size_t)snprintf(fds + used, sizeof fds - used, "%s%d", used ? "," : "", entries[i].fd[w]);
+        }
+    setenv("GOTORCH_KEEPER_FDS", fds, 1);
     execvp(command[0], command);
     fprintf(stderr, "gotorch-keeper: cannot run %s: %s\n", command[0], strerror(errno));
     _exit(127);

@@ -10,6 +10,23 @@ import { openOwnFileForAppend, prepareRuntimeFolder } from '../daemon/file-safet
 import { fsReason } from '../daemon/folder.js';
 import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import type { RuntimePaths } from '../daemon/paths.js';
+import { keeperExecutable } from '../supervisor/native-addon.js';
+
+/** The pidfile's folder, made before the keeper listens there (the daemon checks it again). */
+export function keeperFolderProblem(paths: RuntimePaths): string | undefined {
+  const dir = path.dirname(paths.keeperSocket);
+  try {
+    return prepareRuntimeFolder(dir, 'the pidfile folder');
+  } catch (error) {
+    return `cannot create the pidfile folder ${dir} (${fsReason(error)}); give --pidfile a folder this user can write`;
+  }
+}
+
+/** The keeper's options: its socket beside the pidfile, and `GOTORCH_RESTART_DELAY` (seconds before a crashed daemon is started again). */
+export function keeperArgs(paths: RuntimePaths, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): string[] {
+  const delay = env.GOTORCH_RESTART_DELAY;
+  return ['--socket', paths.keeperSocket, ...(delay !== undefined && /^\d+$/.test(delay) ? ['--restart-delay', delay] : []), ...extra];
+}
 
 export const READY_TIMEOUT_MS = 30_000;
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -56,7 +73,13 @@ export function daemonize(args: readonly string[], paths: RuntimePaths, startArg
   // What the child writes to stderr before its logger runs (or a crash) lands here, not in the void.
   const stderr = openStderr(paths);
   if ('reason' in stderr) return Promise.resolve({ ok: false, reason: stderr.reason });
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child', ...startArgs], {
+  const daemon = [process.execPath, ...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child', ...startArgs];
+  // Issue 17: under the job keeper when it is built; it passes the readiness pipe (fd 3) to this first daemon only.
+  const keeper = keeperExecutable();
+  const folderProblem = keeper === undefined ? undefined : keeperFolderProblem(paths);
+  if (folderProblem !== undefined) return Promise.resolve({ ok: false, reason: folderProblem });
+  const [file, ...argv] = keeper === undefined ? daemon : [keeper, ...keeperArgs(paths, ['--pass-fd', '3']), '--', ...daemon];
+  const child = spawn(file as string, argv, {
     detached: true,
     cwd: '/',
     stdio: ['ignore', 'ignore', stderr.fd, 'pipe'],

@@ -7,7 +7,8 @@ import { fleetArgs, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions 
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
 import { daemonStatus } from './control-commands.js';
-import { daemonize } from './daemonize.js';
+import { keeperExecutable } from '../supervisor/native-addon.js';
+import { daemonize, keeperArgs, keeperFolderProblem } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
 /** The live daemon holding the pidfile, if any. */
@@ -48,13 +49,24 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics, fleet };
   if (options.daemonChild || options.foreground) {
     // `node .../main.js start -f` without the daemon's node flags: exec'ed again with them (same pid).
-    const withoutFlags = options.foreground ? (await import('../daemon/node-flags.js')).execWithDaemonFlags() : undefined;
+    // Issue 17: a foreground daemon becomes the job keeper in place first (when it is built), which starts it again beneath.
+    const keeperFile = options.foreground && process.env.GOTORCH_KEEPER_SOCKET === undefined ? keeperExecutable() : undefined;
+    const flags = options.foreground ? await import('../daemon/node-flags.js') : undefined;
+    const folderProblem = keeperFile === undefined ? undefined : keeperFolderProblem(paths);
+    const notKept = keeperFile === undefined || folderProblem !== undefined ? folderProblem : flags?.execUnderKeeper(keeperFile, keeperArgs(paths));
+    if (notKept !== undefined) process.stderr.write(`gotorch: ${notKept}\n`);
+    const withoutFlags = flags?.execWithDaemonFlags();
     if (withoutFlags !== undefined) process.stderr.write(`gotorch: ${withoutFlags}\n`);
-    const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
+    const { foregroundReadiness, pipeReadiness, quietReadiness, runDaemonProcess } = await import('../daemon/process.js');
+    // Under the job keeper (issue 17): the readiness pipe is the first daemon's only, and the jobs' pipes it holds are kept.
+    const keeper = process.env.GOTORCH_KEEPER_SOCKET !== undefined;
+    const readyFd = keeper ? Number(process.env.GOTORCH_READY_FD ?? -1) : 3;
+    const heldFds = keeper ? (process.env.GOTORCH_KEEPER_FDS ?? '').split(',').filter(Boolean).map(Number) : [];
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
-    const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild ? [3] : []);
-    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(kept.get(3) ?? 3));
-    return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
+    const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild && readyFd >= 0 ? [readyFd] : [], heldFds);
+    const keeperFds = new Map([...kept].filter(([fd]) => heldFds.includes(fd)));
+    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false, keeperFds }, readyFd >= 0 ? pipeReadiness(kept.get(readyFd) ?? readyFd) : quietReadiness);
+    return runDaemonProcess({ ...daemonOptions, stdoutLogs: true, keeperFds }, foregroundReadiness);
   }
   // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.
   const live = runningPid(paths);

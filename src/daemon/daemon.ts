@@ -35,7 +35,8 @@ import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
 import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type AppliedSchedule } from './reloads.js';
 import { prepareStart } from './start-checks.js';
-import { adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
+import { adoptHeld, adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
+import { KeeperLink } from '../supervisor/keeper-link.js';
 import { readState, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { subscribe, type Subscribers } from './subscribers.js';
@@ -57,6 +58,8 @@ export interface DaemonOptions {
   readonly metrics?: ListenAddress;
   /** `start --etcd`: join the fleet (SPEC §10). */
   readonly fleet?: FleetOptions;
+  /** Issue 17, under the job keeper: its held fds (GOTORCH_KEEPER_FDS) → this process's copies. */
+  readonly keeperFds?: ReadonlyMap<number, number>;
 }
 
 export class Daemon {
@@ -96,6 +99,8 @@ export class Daemon {
     private readonly options: DaemonOptions,
     private readonly loggers: Loggers,
     private readonly spawner: ChosenSpawner,
+    /** Issue 17: the job keeper this daemon runs under, if any. */
+    private readonly keeper: KeeperLink | undefined,
   ) {
     this.clock = systemClock;
     this.startedAt = this.clock.now();
@@ -121,6 +126,7 @@ export class Daemon {
       onRunsChanged: () => this.state.markDirty(),
       instance,
       holdUntil: wakeTimer?.holdUntil,
+      keeper,
     });
     const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log };
     const supervisor = this.supervisor;
@@ -163,7 +169,13 @@ export class Daemon {
     if ('error' in spawner) return { exitCode: 1, reason: spawner.error };
     const prepared = await prepareStart(options.tasksFile, options.paths, options.hostId);
     if ('reason' in prepared) return prepared;
-    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }), spawner);
+    let keeper: KeeperLink | undefined;
+    try {
+      keeper = await KeeperLink.fromEnvironment();
+    } catch (error) {
+      return { exitCode: 1, reason: `cannot reach the job keeper at ${process.env.GOTORCH_KEEPER_SOCKET} (${(error as Error).message})` };
+    }
+    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }), spawner, keeper);
     if (spawner.fallbackReason !== undefined) daemon.log.warn({ reason: spawner.fallbackReason }, 'native spawner not used: jobs start through child_process');
     logWarnings(daemon.log, 'start', prepared.loaded);
     if (prepared.replacedStale !== undefined) daemon.log.warn({ stalePid: prepared.replacedStale, pidfile: options.paths.pidfile }, 'replaced a stale pidfile');
@@ -192,7 +204,8 @@ export class Daemon {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
       this.fleetLink = await this.linkSingletons(this.fleet);
     }
-    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
+    const taken = this.keeper ? await adoptHeld(this.keeper, this.options.keeperFds ?? new Map(), this.schedule.applicable, this.supervisor, this.log) : new Set<string>();
+    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log, taken);
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
@@ -209,7 +222,8 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: this.keeper?.pid ?? null }, 'gotorch ready');
+    void this.keeper?.ready();
   }
 
   /** The singleton gate and leadership's view of the connection (src/fleet/singleton/etcd-link.ts). */
@@ -403,6 +417,7 @@ export class Daemon {
     await this.control?.close();
     await this.metrics?.close();
     releasePidfile(this.options.paths.pidfile, process.pid);
+    this.keeper?.close();
     this.loggers.close();
   }
 
@@ -423,6 +438,9 @@ export class Daemon {
       await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable, this.schedule.jitterOf).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
+      // Every job ended and was dropped: the keeper exits with this daemon.
+      await this.keeper?.bye();
+      this.keeper?.close();
       this.log.info('stopped');
       this.loggers.close();
     })();

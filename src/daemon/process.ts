@@ -21,6 +21,9 @@ export const foregroundReadiness: Readiness = {
   failed: (reason) => process.stderr.write(`gotorch: ${reason}\n`),
 };
 
+/** A daemon the job keeper restarted after a crash: nobody waits for its report (its log says it). */
+export const quietReadiness: Readiness = { ready: () => undefined, failed: foregroundReadiness.failed };
+
 /** A daemonized child reports on file descriptor 3, a pipe its starting parent reads (SPEC §4 start). */
 export function pipeReadiness(fd: number): Readiness {
   const report = (line: string): void => {

@@ -32,10 +32,23 @@ export interface NativeAddon {
 }
 
 /** Where node-gyp puts the build: under the package root (binding.gyp's folder), above src/ or dist/src/. */
-function builtAddon(): string {
+function built(file: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'binding.gyp')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'build', 'Release', 'gotorch_spawn.node');
+  return join(dir, 'build', 'Release', file);
+}
+
+const builtAddon = (): string => built('gotorch_spawn.node');
+
+/**
+ * Issue 17: the job keeper (native/keeper.c), built with the addon, while it is opt-in: `GOTORCH_KEEPER=on`
+ * in the environment of `gotorch start`. Undefined otherwise (the daemon runs as before: a crash loses the
+ * output of its jobs).
+ */
+export function keeperExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GOTORCH_KEEPER !== 'on') return undefined;
+  const path = built('gotorch_keeper');
+  return existsSync(path) ? path : undefined;
 }
 
 /** The addon as built, without checking the kernel: `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file). */

@@ -14,6 +14,9 @@ import { adoptedHandle, drainDescriptor, failedHandle, jobCommand, jobSpawner, s
 const SIGNAL_NAMES = new Map<number, string>();
 for (const [name, number] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
 
+/** A signal number as Node names it (a number it has no name for, as digits). */
+export const signalName = (signal: number): string => SIGNAL_NAMES.get(signal) ?? String(signal);
+
 /** The failures child_process reports as an `error` event naming the file; it throws the others as `spawn CODE`. */
 const NAMED_FAILURES = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
 
@@ -99,12 +102,13 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       });
       addon.watchExit(started.pidfd, (code, signal, errno) => {
         if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
-        else if (signal !== 0) exit = { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+        else if (signal !== 0) exit = { exitCode: null, signal: signalName(signal) };
         else exit = { exitCode: code, signal: null };
         if (outputEnded) settle(exit);
       });
       const runId = request.env.GOTORCH_RUN_ID;
-      return { pid: started.pid, onOutput: output.onOutput, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
+      const outputFds = { stdout: started.stdoutFd, stderr: started.stderrFd };
+      return { pid: started.pid, outputFds, onOutput: output.onOutput, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
     },
     adopt: adoptedHandle,
   };

@@ -39,6 +39,8 @@ export interface ChildHandle {
   readonly pid: number | undefined;
   /** SPEC §11: an HTTP task's request, started though it has no pid (nothing to adopt after a crash). */
   readonly request?: boolean;
+  /** This daemon's read ends of the job's pipes, for the job keeper to hold (issue 17); absent for an adopted run. */
+  readonly outputFds?: Readonly<Record<OutputStream, number>>;
   /** Output arrives here; chunks read before a listener is set are counted by nobody and dropped. */
   onOutput(listener: OutputListener): void;
   /** Signals the whole process group; false when the group is gone (or never existed). */
@@ -152,11 +154,14 @@ export function jobCommand(request: SpawnRequest): { command: ReturnType<typeof 
 /** A child_process child's handle over its output streams, `outcome` and the run it belongs to (the native spawner reads its pipes in the addon). */
 function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
   let listener: OutputListener | undefined;
+  // libuv's descriptor of each stdio socketpair (no public API names it).
+  const fdOf = (stream: Readable | null): number => (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd ?? -1;
   // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
   output.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
   output.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
   return {
     pid,
+    outputFds: { stdout: fdOf(output.stdout), stderr: fdOf(output.stderr) },
     onOutput: (next) => {
       listener = next;
     },

@@ -5,7 +5,8 @@ import type { RunEvents, SkipReason } from '../events.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { retryDelayMs, TaskRetries, type RetryHost } from './retries.js';
-import { jobEnv, Run, type RunRecord, type RunRole, type RunTrigger } from './run.js';
+import type { KeeperLink } from './keeper-link.js';
+import { jobEnv, Run, type CarriedRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
    * runs at the boundary (src/daemon/wake-timer.ts). Without it a run starts when its turn comes.
    */
   readonly holdUntil?: (epochMs: number) => void;
+  /** Issue 17: the job keeper the daemon runs under, told each job's pipes at its start and forgotten at its end. */
+  readonly keeper?: Pick<KeeperLink, 'hold' | 'drop'>;
 }
 
 /** What a fire carries besides its second: SPEC §8 jitter's shift, a run id a singleton's claim named (SPEC §10). */
@@ -48,6 +51,10 @@ export interface RunningInstance {
   readonly startedAt: number;
   /** Being stopped (TERM sent or about to be). */
   readonly stopping: boolean;
+  /** Output bytes in the run log so far (issue 17: carried across a handover). */
+  readonly bytesLogged: number;
+  /** Issue 17: taken over from a previous daemon (after a crash, a handover, or from the state file alone), else null. */
+  readonly adopted: 'crash' | 'handover' | 'state file' | null;
 }
 
 export interface TaskStatus {
@@ -215,11 +222,11 @@ export class Supervisor {
    * SPEC §6: tracks a job a previous daemon started. It counts against `max`, shows in `status`, and
    * `stop` or `kill` signal its group. `task` may no longer be in the file: then it is tracked until it ends.
    */
-  adopt(task: Task, job: AdoptedJob, current: boolean): void {
+  adopt(task: Task, job: AdoptedJob, current: boolean, taken?: { handle: ChildHandle; carried: CarriedRun; jitterS: number }): void {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: 0 };
-    this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
+    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: taken?.jitterS ?? 0 };
+    this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => taken?.handle ?? this.options.spawner.adopt(job), carried: taken?.carried });
   }
 
   /** Every run alive now, adopted ones included. */
@@ -251,6 +258,8 @@ export class Supervisor {
         scheduledAt: run.scheduledAt,
         startedAt: run.startedAt,
         stopping: run.stopping,
+        bytesLogged: run.bytes.kept,
+        adopted: run.adoptedFrom,
       })),
       queued: entry.queued,
       retries: entry.retries.list(),
@@ -329,7 +338,7 @@ export class Supervisor {
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
+  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle; carried?: CarriedRun }): void {
     const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
     const env = jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt);
@@ -345,8 +354,15 @@ export class Supervisor {
       retryAfter: (record) => this.retryAfter(entry, spec.role, record),
       onExit: (exited, record, retryInMs) => this.exited(entry, exited, record, retryInMs),
       startedAt: adopted?.startedAt,
+      carried: adopted?.carried,
       afterStarts: (work) => this.queue.whenIdle(work),
     });
+    // Issue 17: the keeper holds its own read ends from now on, so the job outlives this daemon with its output.
+    const fds = run.outputFds;
+    if (adopted === undefined && run.pid !== undefined && fds !== undefined) {
+      const { role, trigger, attempt, jitterS, startedAt } = run;
+      this.options.keeper?.hold(run.id, run.pid, fds, { task: task.id, role, trigger, attempt, scheduledAt, jitterS, startedAt, graceMs: task.options.graceMs });
+    }
     entry.runs.add(run);
     this.live.add(run);
     this.options.onRunsChanged?.();
@@ -359,6 +375,7 @@ export class Supervisor {
   }
 
   private exited(entry: TaskEntry, run: Run, record: RunRecord, retryInMs: number | null): void {
+    if (run.pid !== undefined) this.options.keeper?.drop(run.id);
     entry.runs.delete(run);
     this.live.delete(run);
     this.options.onRunsChanged?.();

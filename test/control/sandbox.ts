@@ -22,6 +22,8 @@ export interface RunningJob {
   readonly pid: number | null;
   readonly run: string;
   readonly startedAt: number;
+  readonly bytesLogged: number;
+  readonly adopted: 'crash' | 'handover' | 'state file' | null;
 }
 
 export interface TaskJson {
