@@ -66,7 +66,7 @@ static const char *socket_path;
 static size_t spool_limit = 1 << 20;
 static int listen_fd = -1, signal_pipe[2];
 static struct daemon daemons[MAX_DAEMONS];
-static int n_daemons, ever_ready;  /* ever_ready: some daemon said READY (a start that never did is not restarted) */
+static int n_daemons;
 static int pass_fd = -1;           /* --pass-fd: given to the first daemon only (its readiness pipe), then closed here */
 static long long restart_at_ms;    /* 0: no restart pending */
 static int first_delay_s = 1, restart_delay_s = 1, stopping, detaching;
@@ -196,8 +196,8 @@ static void tell_watchers(struct entry *e) {
 
 /*
  * A daemon ended. While another runs (a handover) nothing more happens. Else: a clean stop (exit 0 after
- * its BYE, nothing held) ends the keeper; a daemon that never said READY and holds nothing is not
- * restarted either (a bad task file, a broken install: the keeper exits with its status); any other end
+ * its BYE, nothing held) ends the keeper; a daemon that ended before it said READY while nothing is held
+ * is not restarted either (a bad task file, a broken install: the keeper exits with its status); any other end
  * restarts COMMAND after a back-off.
  */
 static void daemon_ended(struct daemon *ended, int status) {
@@ -216,7 +216,7 @@ static void daemon_ended(struct daemon *ended, int status) {
     log_event("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
     finish(0);
   }
-  if (!ever_ready && held_count() == 0) {
+  if (!d.ready && held_count() == 0) {
     log_event("daemon %d %s before it was ready; exiting", (int)d.pid, how);
     finish(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
   }
@@ -400,7 +400,7 @@ static int run_command(struct client *c, char *line) {
   struct daemon *d = daemon_of(c->pid);
   if (strcmp(line, "READY") == 0) {
     if (!d) return reply(c, "ERR process %d is not a daemon this keeper started", (int)c->pid);
-    d->ready = ever_ready = 1;
+    d->ready = 1;
     return reply(c, "OK");
   }
   if (strcmp(line, "BYE") == 0) {

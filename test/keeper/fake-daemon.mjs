@@ -102,8 +102,8 @@ if (scenario === 'chatty' && start === 1) {
   await keeper.request('BYE');
   process.exit(0);
 } else if (scenario === 'crash') {
-  // Ready once, then failing: the keeper restarts it with a back-off (a start that never was ready is not restarted).
-  if (start === 1) await (await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET)).request('READY');
+  // Ready, then failing: the keeper restarts it with a back-off (a start that never was ready is not restarted).
+  await (await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET)).request('READY');
   process.exit(1);
 } else if (scenario === 'never-ready') {
   process.exit(3);
