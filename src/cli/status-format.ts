@@ -37,7 +37,7 @@ function fleetLine(fleet: NonNullable<StatusReport['fleet']>): string {
 export function formatStatus(status: StatusReport, now: number): string {
   const reload = status.lastReload;
   const lines = [
-    `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}`,
+    `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}${status.keeper ? ` under the job keeper (pid ${status.keeper.pid})` : ''}`,
     `task file: ${status.file} (${status.tasksInFile} tasks, ${status.tasks.filter((task) => task.current).length} for this host: ${status.host})`,
     ...(status.metrics ? [`metrics: http://${status.metrics}/metrics (health: /healthz)`] : []),
     ...(status.fleet ? [fleetLine(status.fleet)] : []),

@@ -87,6 +87,11 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
       SIGHUP: () => daemon.reopenLogs(),
     };
     for (const signal of SIGNALS) process.on(signal, act[signal]);
+    // Issue 17: after a handover this daemon exits 0; whatever else is still open must not keep it.
+    void daemon.handedOver.then(() => {
+      finish();
+      setTimeout(() => process.exit(0), 2000).unref();
+    });
     readiness.ready(process.pid);
     for (const signal of early) act[signal]();
   });

@@ -4,7 +4,7 @@
  * as jobSpawner (spawner.ts): own process group, stdin /dev/null, output streamed, the outcome once the
  * child exited and both pipes closed.
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { NativeAddon } from './native-addon.js';
@@ -65,6 +65,13 @@ function readOutputs(addon: NativeAddon, fds: Record<OutputStream, number>, ende
     onOutput: (next: OutputListener) => {
       listener = next;
     },
+    /** Issue 17, a handover: stops reading both pipes and closes this daemon's ends (the next one has its own). */
+    pause: (): void => {
+      for (const [stream, handle] of [...handles]) {
+        handles.delete(stream);
+        closeSync(addon.detachOutput(handle));
+      }
+    },
     /** Hands the rest of `stream` to a counting process (drainDescriptor); reads on if none starts. */
     drain: (stream: OutputStream): Promise<number> | undefined => {
       const handle = handles.get(stream);
@@ -108,7 +115,7 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       });
       const runId = request.env.GOTORCH_RUN_ID;
       const outputFds = { stdout: started.stdoutFd, stderr: started.stderrFd };
-      return { pid: started.pid, outputFds, onOutput: output.onOutput, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
+      return { pid: started.pid, outputFds, onOutput: output.onOutput, pauseOutput: output.pause, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
     },
     adopt: adoptedHandle,
   };

@@ -87,6 +87,13 @@ export interface CarriedRun {
   readonly timedOut?: boolean;
 }
 
+/** Issue 17: a run as a handover passes it on: its place in the output, unfinished lines included. */
+export interface HandedOverRun extends CarriedRun {
+  readonly id: string;
+  /** Each stream's unfinished last line, base64. */
+  readonly partial: Readonly<Record<'stdout' | 'stderr', string>>;
+}
+
 /** SPEC §2: the environment jobs inherit: the daemon's own, without gotorch's control variables. */
 export function inheritedEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const inherited: Record<string, string> = {};
@@ -245,6 +252,31 @@ export class Run {
 
   get isTimedOut(): boolean {
     return this.timedOut;
+  }
+
+  /**
+   * Issue 17, a handover: stops reading the output and timing the run out; the job runs on, for the next
+   * daemon, which continues from what this returns (its record is written there).
+   */
+  handOver(): HandedOverRun {
+    this.release();
+    this.handle.pauseOutput?.();
+    const partial = this.output.partialBytes();
+    return {
+      id: this.id,
+      bytesKept: this.output.bytesKept,
+      bytesDropped: this.output.bytesDropped,
+      handovers: this.carried?.handovers ?? 0,
+      recovered: this.carried?.recovered ?? false,
+      terminating: this.terminating,
+      timedOut: this.timedOut,
+      partial: { stdout: partial.stdout.toString('base64'), stderr: partial.stderr.toString('base64') },
+    };
+  }
+
+  /** Issue 17: the unfinished line a previous daemon passed on comes before anything read here. */
+  resumeOutput(partial: HandedOverRun['partial']): void {
+    for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') this.output.resume(stream, Buffer.from(partial[stream], 'base64'));
   }
 
   /** Stops timing this run out without touching its process: a failed start leaves it to the next daemon. */

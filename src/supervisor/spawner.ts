@@ -41,6 +41,11 @@ export interface ChildHandle {
   readonly request?: boolean;
   /** This daemon's read ends of the job's pipes, for the job keeper to hold (issue 17); absent for an adopted run. */
   readonly outputFds?: Readonly<Record<OutputStream, number>>;
+  /**
+   * Issue 17, a handover: stops reading the output pipes here (what was read is delivered first); the
+   * next daemon reads its own copies. The outcome then never settles in this daemon.
+   */
+  pauseOutput?(): void;
   /** Output arrives here; chunks read before a listener is set are counted by nobody and dropped. */
   onOutput(listener: OutputListener): void;
   /** Signals the whole process group; false when the group is gone (or never existed). */
@@ -164,6 +169,16 @@ function childHandle(pid: number | undefined, output: Record<OutputStream, Reada
     outputFds: { stdout: fdOf(output.stdout), stderr: fdOf(output.stderr) },
     onOutput: (next) => {
       listener = next;
+    },
+    pauseOutput: () => {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const readable = output[stream];
+        if (readable === null || readable.destroyed) continue;
+        readable.pause();
+        // libuv stops reading the socket; what the stream already holds is delivered now.
+        (readable as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+        for (let chunk = readable.read() as Buffer | null; chunk !== null; chunk = readable.read() as Buffer | null) listener?.(stream, chunk);
+      }
     },
     signalGroup: (signal) => signalRun(pid, runId, signal),
     outcome,

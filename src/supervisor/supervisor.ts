@@ -6,11 +6,12 @@ import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { retryDelayMs, TaskRetries, type RetryHost } from './retries.js';
 import type { KeeperLink } from './keeper-link.js';
-import { jobEnv, Run, type CarriedRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
+import { jobEnv, Run, type CarriedRun, type HandedOverRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
-import { heldPlaces, newEntry, type TaskEntry } from './task-entry.js';
+import type { Backoff } from './backoff.js';
+import { heldPlaces, newEntry, type TaskEntry, type WaitingFire } from './task-entry.js';
 
 export interface SupervisorOptions {
   readonly clock: Clock;
@@ -70,6 +71,16 @@ export interface TaskStatus {
   readonly lastExit: RunRecord | null;
   /** Daemon tasks only: the delay the next unexpected exit waits, and a pending restart (ms). */
   readonly backoff: { readonly nextDelayMs: number; readonly restartAt: number | null } | null;
+}
+
+/** Issue 17: what a task's entry passes to the next daemon at a handover. */
+export interface HandedOverTask {
+  readonly id: string;
+  readonly backoff: Backoff;
+  readonly restartAt: number | null;
+  readonly retries: readonly { readonly record: RunRecord; readonly at: number }[];
+  readonly waiting: WaitingFire | null;
+  readonly lastExit: RunRecord | null;
 }
 
 /** One run to start: what, for which second, why. */
@@ -222,11 +233,11 @@ export class Supervisor {
    * SPEC §6: tracks a job a previous daemon started. It counts against `max`, shows in `status`, and
    * `stop` or `kill` signal its group. `task` may no longer be in the file: then it is tracked until it ends.
    */
-  adopt(task: Task, job: AdoptedJob, current: boolean, taken?: { handle: ChildHandle; carried: CarriedRun; jitterS: number }): void {
+  adopt(task: Task, job: AdoptedJob, current: boolean, taken?: { handle: ChildHandle; carried: CarriedRun; jitterS: number }): Run {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
     const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: taken?.jitterS ?? 0 };
-    this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => taken?.handle ?? this.options.spawner.adopt(job), carried: taken?.carried });
+    return this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => taken?.handle ?? this.options.spawner.adopt(job), carried: taken?.carried });
   }
 
   /** Every run alive now, adopted ones included. */
@@ -284,6 +295,39 @@ export class Supervisor {
     await Promise.all([...this.live].map((run) => run.finished));
   }
 
+  /**
+   * Issue 17, a handover: no more starts here; every run stops being read and timed (the jobs run on) and
+   * every task's state (daemon back-off, pending restart, waiting retries and fire, last exit) is passed on.
+   */
+  handOver(): { runs: HandedOverRun[]; tasks: HandedOverTask[] } {
+    this.closing = true;
+    const dropped = this.queue.clear();
+    for (const start of dropped) start.entry.queued--;
+    if (dropped.length > 0) this.options.log.warn({ tasks: [...new Set(dropped.map((start) => start.task.id))], count: dropped.length }, 'handover: starts not yet spawned are left to the next daemon\'s plan');
+    const tasks = [...this.entries.values()].map((entry) => {
+      entry.restartTimer?.cancel();
+      return { id: entry.task.id, backoff: entry.backoff, restartAt: entry.restartAt, retries: entry.retries.handOver(), waiting: entry.waiting, lastExit: entry.lastExit };
+    });
+    return { runs: [...this.live].map((run) => run.handOver()), tasks };
+  }
+
+  /** Issue 17: the task states a previous daemon handed over, for the tasks this daemon runs. */
+  restoreTasks(states: readonly HandedOverTask[], tasks: ReadonlyMap<string, Task>): void {
+    for (const state of states) {
+      const task = tasks.get(state.id);
+      if (task === undefined) continue;
+      const entry = this.entryFor(task);
+      entry.backoff = state.backoff;
+      entry.lastExit = state.lastExit;
+      if (task.type === 'cron') {
+        entry.waiting = state.waiting;
+        for (const retry of state.retries) entry.retries.scheduleAt(() => entry.task, retry.record, retry.at);
+      }
+      if (task.type === 'daemon' && state.restartAt !== null) this.daemons.restartAt(entry, state.restartAt);
+      this.startWaiting(entry);
+    }
+  }
+
   /** A start that failed: no more starts, and every run is left running, unwatched, for the next daemon. */
   release(): void {
     this.closing = true;
@@ -338,7 +382,7 @@ export class Supervisor {
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle; carried?: CarriedRun }): void {
+  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle; carried?: CarriedRun }): Run {
     const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
     const env = jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt);
@@ -366,6 +410,7 @@ export class Supervisor {
     entry.runs.add(run);
     this.live.add(run);
     this.options.onRunsChanged?.();
+    return run;
   }
 
   /** SPEC §8: a failed job attempt of a current task is retried, unless the daemon is stopping. */

@@ -223,7 +223,7 @@ describe('status, kill and run (SPEC §4)', () => {
         max: 2,
         schedule: '* * * * * *',
         current: true,
-        running: keepers.map((keeper) => ({ pid: keeper, run: expect.any(String), startedAt: expect.any(Number) })),
+        running: keepers.map((keeper) => ({ pid: keeper, run: expect.any(String), startedAt: expect.any(Number), bytesLogged: expect.any(Number), adopted: null })),
         lastExit: null,
         lastSuccess: null,
         failuresSinceSuccess: 0,

@@ -42,6 +42,8 @@ export interface TaskJson {
 export interface StatusJson {
   readonly running: boolean;
   readonly pid: number;
+  /** Issue 17: the job keeper the daemon runs under, or null. */
+  readonly keeper?: { readonly pid: number; readonly socket: string } | null;
   readonly uptimeMs: number;
   readonly file: string;
   /** `host:port` of /metrics and /healthz, or null. */

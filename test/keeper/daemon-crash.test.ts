@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox } from '../control/sandbox.js';
-import { isAlive, waitFor } from '../helpers/processes.js';
+import { isAlive, runCli, waitFor } from '../helpers/processes.js';
 
 const JOBS = 20;
 const LINES = 130; // 13 s at 10 lines a second: the jobs outlive the 5 s outage by far
@@ -43,6 +43,8 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     const first = await sandbox.startWithEnv({ GOTORCH_KEEPER: 'on', GOTORCH_RESTART_DELAY: '5' });
     const keeper = parentOf(first);
     expect(readFileSync(`/proc/${keeper}/cmdline`, 'utf8')).toContain('gotorch_keeper');
+    expect((await sandbox.status()).keeper).toEqual({ pid: keeper, socket: `${sandbox.runDir}/gotorch.keeper.sock` });
+    expect((await sandbox.cli('status')).stdout).toContain(`under the job keeper (pid ${keeper})`);
     await waitFor(() => names.every((name) => (linesByJob(sandbox).get(name)?.length ?? 0) >= 5), 30_000, 'every job to have logged 5 lines');
     const before = (await sandbox.status()).tasks.flatMap((task) => task.running);
     const jobs = before.map((run) => run.pid);
@@ -81,5 +83,30 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     }
     console.log(`kill -9 under the keeper: ${JOBS} jobs, lines lost ${lost} of ${JOBS * LINES}, doubled ${doubled}; keeper VmRSS ${keeperRss} kB while draining`);
     expect(keeperRss).toBeLessThan(8 * 1024);
+  });
+
+  it('in the foreground the start becomes the keeper in place (same pid, as systemd sees it): a crash is taken over, SIGTERM to that pid stops all', { timeout: 60_000 }, async () => {
+    const sandbox = new Sandbox();
+    sandboxes.push(sandbox);
+    sandbox.write(['@reboot * 1 cron name=talker for i in $(seq 1 400); do echo "talker $i"; sleep 0.05; done']);
+    const foreground = runCli([...sandbox.globalArgs, 'start', '--foreground'], { GOTORCH_KEEPER: 'on' });
+    const main = foreground.child.pid as number;
+    sandbox.track(main);
+    const first = await waitFor(() => sandbox.pidfilePid(), 20_000, 'the daemon to write its pidfile');
+    expect(first).not.toBe(main);
+    expect(parentOf(first)).toBe(main);
+    expect(readFileSync(`/proc/${main}/cmdline`, 'utf8')).toContain('gotorch_keeper');
+    await waitFor(() => (linesByJob(sandbox).get('talker')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => sandbox.pidfilePid() !== first && sandbox.pidfilePid() !== undefined, 20_000, 'the keeper to start the daemon again');
+    await waitFor(async () => (await sandbox.task('talker').catch(() => undefined))?.running[0]?.adopted === 'crash', 20_000, 'the job to be taken over');
+    process.kill(main, 'SIGTERM');
+    expect(await foreground.exited).toBe(0);
+    const [record] = await sandbox.waitForFinished('talker', 1, 10_000);
+    expect(record?.signal).toBe('SIGTERM');
+    expect(record?.killed).toBe(true);
+    expect(record?.recovered).toBe(true);
+    const seen = linesByJob(sandbox).get('talker') ?? [];
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
   });
 });
