@@ -37,6 +37,7 @@ import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type App
 import { prepareStart } from './start-checks.js';
 import { adoptHeld, adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
 import { KeeperLink } from '../supervisor/keeper-link.js';
+import { GOTORCH_VERSION } from '../version.js';
 import { request as controlRequest } from '../cli/control-client.js';
 import { formatErrors } from '../tasks/load.js';
 import { claimPidfile, liveSibling } from './pidfile.js';
@@ -239,7 +240,7 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: this.keeper?.pid ?? null }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: this.keeper?.pid ?? null, version: GOTORCH_VERSION }, 'gotorch ready');
     void this.keeper?.ready();
   }
 
@@ -280,7 +281,7 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: keeper.pid, handover: { from: state.from, jobs, fromSecond: state.lastSecond + 1 } }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: keeper.pid, version: GOTORCH_VERSION, handover: { from: state.from, jobs, fromSecond: state.lastSecond + 1 } }, 'gotorch ready');
     void keeper.ready();
   }
 
@@ -501,6 +502,7 @@ export class Daemon {
       fleet: this.fleet?.status() ?? null,
       loadedEngines: loadedEngines(),
       spawner: this.spawner.name,
+      version: GOTORCH_VERSION,
       keeper: this.keeper === undefined ? null : { pid: this.keeper.pid, socket: this.keeper.socketPath },
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };

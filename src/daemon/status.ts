@@ -66,6 +66,8 @@ export interface StatusReport {
   readonly loadedEngines: readonly string[];
   /** Issue 16: `native` (posix_spawn addon) or `child_process`, the one starting jobs. */
   readonly spawner: SpawnerName;
+  /** The version of the gotorch this daemon runs (issue 17: an upgrade hands over to the one installed). */
+  readonly version: string;
   /** Issue 17: the job keeper the daemon runs under (GOTORCH_KEEPER=on), else null. */
   readonly keeper: { readonly pid: number; readonly socket: string } | null;
   readonly tasks: readonly TaskReport[];

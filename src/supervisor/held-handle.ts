@@ -15,8 +15,8 @@ const UNREAPED_GRACE_MS = 2000;
 
 const STREAMS: readonly OutputStream[] = ['stdout', 'stderr'];
 
-/** Reads `fd` (a pipe or a socket) to its end; resolves at the end or on an error. */
-function readToEnd(fd: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+/** Reads `fd` (a pipe or a socket) to its end; resolves at the end or on an error. `streams` gets the socket (to pause it). */
+function readToEnd(fd: number, onChunk: (chunk: Buffer) => void, streams: net.Socket[]): Promise<void> {
   if (fd < 0) return Promise.resolve();
   let stream: net.Socket;
   try {
@@ -24,6 +24,7 @@ function readToEnd(fd: number, onChunk: (chunk: Buffer) => void): Promise<void> 
   } catch {
     return Promise.resolve();
   }
+  streams.push(stream);
   stream.on('data', onChunk);
   return new Promise((resolve) => {
     stream.on('close', () => resolve());
@@ -36,11 +37,16 @@ function readToEnd(fd: number, onChunk: (chunk: Buffer) => void): Promise<void> 
  */
 export function heldHandle(held: HeldRun, link: KeeperLink, fds: Readonly<Record<OutputStream, number>>): ChildHandle {
   let listener: OutputListener | undefined;
-  const emit = (stream: OutputStream, chunk: Buffer): void => listener?.(stream, chunk);
+  let paused = false;
+  const emit = (stream: OutputStream, chunk: Buffer): void => {
+    if (!paused) listener?.(stream, chunk);
+  };
+  const sockets: Record<OutputStream, net.Socket[]> = { stdout: [], stderr: [] };
   const output = (async () => {
     await Promise.resolve(); // the run sets its listener right after taking the handle
     for (const stream of STREAMS) if (held.spooled[stream] > 0) emit(stream, await link.spool(held.id, stream).catch(() => Buffer.alloc(0)));
-    await Promise.all(STREAMS.map((stream) => readToEnd(fds[stream], (chunk) => emit(stream, chunk))));
+    if (paused) return;
+    await Promise.all(STREAMS.map((stream) => readToEnd(fds[stream], (chunk) => emit(stream, chunk), sockets[stream])));
   })();
   const exit = new Promise<SpawnOutcome>((resolve) => {
     if (held.outcome !== null) return resolve(held.outcome);
@@ -53,6 +59,18 @@ export function heldHandle(held: HeldRun, link: KeeperLink, fds: Readonly<Record
     pid: held.pid,
     onOutput: (next) => {
       listener = next;
+    },
+    // A handover: what the sockets hold is delivered, then they stop reading (the next daemon has its own copies).
+    pauseOutput: () => {
+      for (const stream of STREAMS) {
+        for (const socket of sockets[stream]) {
+          socket.pause();
+          (socket as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+          for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) listener?.(stream, chunk);
+          socket.destroy();
+        }
+      }
+      paused = true;
     },
     signalGroup: (signal) => signalRun(held.pid, held.id, signal),
     outcome,

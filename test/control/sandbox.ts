@@ -42,6 +42,7 @@ export interface TaskJson {
 export interface StatusJson {
   readonly running: boolean;
   readonly pid: number;
+  readonly version?: string;
   /** Issue 17: the job keeper the daemon runs under, or null. */
   readonly keeper?: { readonly pid: number; readonly socket: string } | null;
   readonly uptimeMs: number;
