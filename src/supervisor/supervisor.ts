@@ -81,7 +81,12 @@ export interface HandedOverTask {
   readonly retries: readonly { readonly record: RunRecord; readonly at: number }[];
   readonly waiting: WaitingFire | null;
   readonly lastExit: RunRecord | null;
+  /** Starts accepted but not yet spawned, in order (a daemon-task start is planned again by the next tick). */
+  readonly queued?: readonly QueuedStart[];
 }
+
+/** A start as a handover passes it on (the task by identity). */
+type QueuedStart = Omit<StartSpec, 'task'> & { readonly task: string };
 
 /** One run to start: what, for which second, why. */
 interface StartSpec {
@@ -301,12 +306,15 @@ export class Supervisor {
    */
   handOver(): { runs: HandedOverRun[]; tasks: HandedOverTask[] } {
     this.closing = true;
-    const dropped = this.queue.clear();
-    for (const start of dropped) start.entry.queued--;
-    if (dropped.length > 0) this.options.log.warn({ tasks: [...new Set(dropped.map((start) => start.task.id))], count: dropped.length }, 'handover: starts not yet spawned are left to the next daemon\'s plan');
+    // Starts accepted but not spawned yet (a burst's tail) are the next daemon's to spawn.
+    const queued = new Map<TaskEntry, QueuedStart[]>();
+    for (const { entry, task, ...start } of this.queue.clear()) {
+      entry.queued--;
+      queued.set(entry, [...(queued.get(entry) ?? []), { ...start, task: task.id }]);
+    }
     const tasks = [...this.entries.values()].map((entry) => {
       entry.restartTimer?.cancel();
-      return { id: entry.task.id, backoff: entry.backoff, restartAt: entry.restartAt, retries: entry.retries.handOver(), waiting: entry.waiting, lastExit: entry.lastExit };
+      return { id: entry.task.id, backoff: entry.backoff, restartAt: entry.restartAt, retries: entry.retries.handOver(), waiting: entry.waiting, lastExit: entry.lastExit, queued: queued.get(entry) ?? [] };
     });
     return { runs: [...this.live].map((run) => run.handOver()), tasks };
   }
@@ -324,6 +332,7 @@ export class Supervisor {
         for (const retry of state.retries) entry.retries.scheduleAt(() => entry.task, retry.record, retry.at);
       }
       if (task.type === 'daemon' && state.restartAt !== null) this.daemons.restartAt(entry, state.restartAt);
+      for (const start of state.queued ?? []) if (start.role === 'job') this.enqueue({ ...start, entry, task });
       this.startWaiting(entry);
     }
   }

@@ -190,4 +190,22 @@ describe('handover under the job keeper', () => {
     expect(record?.handovers).toBeUndefined();
     expect(linesByTask(sandbox).get('chatty')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   });
+
+  it('after a restart, max still holds and timeout= fires at the original deadline', { timeout: 60_000 }, async () => {
+    const sandbox = sandboxWith(['@reboot * 1 cron name=slow timeout=6s echo started; sleep 60']);
+    await sandbox.startWithEnv(KEEPER_ENV);
+    const before = await waitFor(async () => (await sandbox.task('slow'))?.running[0], 10_000, 'the slow job to run');
+    await waitFor(() => Date.now() - before.startedAt >= 3000, 10_000, '3 s of its 6');
+    const restart = await sandbox.cliWithEnv(KEEPER_ENV, 'restart');
+    expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+    const refused = await sandbox.cli('run', 'slow');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"slow" already runs 1 instance(s) (max)');
+    const [record] = await sandbox.waitForFinished('slow', 1, 20_000);
+    expect(record?.timedOut).toBe(true);
+    expect(record?.handovers).toBe(1);
+    // 6 s from its start, not from the handover (that would be 9 s or more).
+    expect(record?.durationMs).toBeGreaterThanOrEqual(6000);
+    expect(record?.durationMs).toBeLessThan(8500);
+  });
 });
