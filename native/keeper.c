@@ -31,6 +31,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -79,6 +82,10 @@ static void log_event(const char *format, ...) {
   va_end(args);
   fprintf(stderr, "gotorch-keeper: %s\n", line); /* one write per event: lines of two processes never mix */
 }
+
+/* What goes right (a start, a clean stop, a reaped job) is said only with --verbose: the daemon's log says it. */
+static int verbose;
+#define log_routine(...) do { if (verbose) log_event(__VA_ARGS__); } while (0)
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -148,7 +155,7 @@ static pid_t start_daemon(void) {
   }
   if (pid < 0) { log_event("fork failed: %s", strerror(errno)); return 0; }
   if (first) { close(pass_fd); pass_fd = -1; } /* whoever waits on it sees its end when the daemon closes it */
-  log_event("daemon %d started", (int)pid);
+  log_routine("daemon %d started", (int)pid);
   daemons[n_daemons++] = (struct daemon){.pid = pid, .started_ms = now_ms()};
   restart_at_ms = 0;
   return pid;
@@ -208,12 +215,12 @@ static void daemon_ended(struct daemon *ended, int status) {
   *ended = daemons[--n_daemons];
   if (stopping || detaching) {
     if (n_daemons > 0) return;
-    log_event("daemon %d %s after a %s signal; exiting", (int)d.pid, how, stopping ? "stop" : "detach");
+    log_routine("daemon %d %s after a %s signal; exiting", (int)d.pid, how, stopping ? "stop" : "detach");
     finish(0);
   }
-  if (n_daemons > 0) { log_event("daemon %d %s; daemon %d runs on", (int)d.pid, how, (int)daemons[0].pid); return; }
+  if (n_daemons > 0) { log_routine("daemon %d %s; daemon %d runs on", (int)d.pid, how, (int)daemons[0].pid); return; }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && d.bye && held_count() == 0) {
-    log_event("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
+    log_routine("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
     finish(0);
   }
   if (!d.ready && held_count() == 0) {
@@ -239,10 +246,10 @@ static void reap_children(void) {
       if (entries[i].used && entries[i].pid == pid && entries[i].status == STATUS_UNKNOWN) {
         entries[i].status = status;
         held = 1;
-        log_event("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how);
+        log_routine("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how);
         tell_watchers(&entries[i]);
       }
-    if (!held) log_event("process %d ended: %s", (int)pid, how);
+    if (!held) log_routine("process %d ended: %s", (int)pid, how);
   }
 }
 
@@ -413,7 +420,7 @@ static int run_command(struct client *c, char *line) {
 static void close_client(int index) {
   close(clients[index].fd);
   clients[index] = clients[--n_clients];
-  if (n_clients == 0) log_event("no client connected; draining the pipes of %d held jobs", held_count());
+  if (n_clients == 0) log_routine("no client connected; draining the pipes of %d held jobs", held_count());
 }
 
 static void accept_client(void) {
@@ -463,17 +470,25 @@ static void parse_args(int argc, char **argv) {
     else if (strcmp(argv[i], "--spool-limit") == 0 && i + 1 < argc) spool_limit = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--restart-delay") == 0 && i + 1 < argc) first_delay_s = restart_delay_s = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
     else if (strcmp(argv[i], "--pass-fd") == 0 && i + 1 < argc) pass_fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
     else break;
   }
   if (!socket_path || i >= argc - 1 || strcmp(argv[i], "--") != 0) {
-    fprintf(stderr, "usage: gotorch_keeper --socket PATH [--spool-limit BYTES] [--restart-delay SECONDS] [--pass-fd FD] -- COMMAND [ARGS...]\n");
+    fprintf(stderr, "usage: gotorch_keeper --socket PATH [--spool-limit BYTES] [--restart-delay SECONDS] [--pass-fd FD] [--verbose] -- COMMAND [ARGS...]\n");
     exit(2);
   }
   command = &argv[i + 1];
 }
 
+/* Nothing the caller left open stays open here (a `| cat` would never end, a flock never be released): all above 2 but --pass-fd. */
+static void close_inherited(void) {
+  if (pass_fd < 0 || pass_fd > 3) syscall(SYS_close_range, 3U, pass_fd < 0 ? ~0U : (unsigned)pass_fd - 1, 0U);
+  syscall(SYS_close_range, pass_fd < 3 ? 3U : (unsigned)pass_fd + 1, ~0U, 0U);
+}
+
 int main(int argc, char **argv) {
   parse_args(argc, argv);
+  close_inherited();
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { log_event("cannot become a subreaper: %s", strerror(errno)); return 1; }
   if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a closed stderr or client must not kill the holder of every job's pipes */

@@ -10,7 +10,7 @@ import type { StatusReport } from '../daemon/status.js';
 import { request } from './control-client.js';
 import { daemonStatus } from './control-commands.js';
 import { keeperExecutable } from '../supervisor/native-addon.js';
-import { daemonize, keeperArgs, keeperFolderProblem } from './daemonize.js';
+import { daemonize, keeperArgs, keeperFolderUsable } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
 /** The live daemon holding the pidfile, if any. */
@@ -54,10 +54,9 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   if (options.daemonChild || options.foreground) {
     // `node .../main.js start -f` without the daemon's node flags: exec'ed again with them (same pid).
     // Issue 17: a foreground daemon becomes the job keeper in place first (when it is built), which starts it again beneath.
-    const keeperFile = options.foreground && process.env.GOTORCH_KEEPER_SOCKET === undefined ? keeperExecutable() : undefined;
+    const keeperFile = options.foreground && process.env.GOTORCH_KEEPER_SOCKET === undefined && keeperFolderUsable(paths) ? keeperExecutable() : undefined;
     const flags = options.foreground ? await import('../daemon/node-flags.js') : undefined;
-    const folderProblem = keeperFile === undefined ? undefined : keeperFolderProblem(paths);
-    const notKept = keeperFile === undefined || folderProblem !== undefined ? folderProblem : flags?.execUnderKeeper(keeperFile, keeperArgs(paths));
+    const notKept = keeperFile === undefined ? undefined : flags?.execUnderKeeper(keeperFile, keeperArgs(paths));
     if (notKept !== undefined) process.stderr.write(`gotorch: ${notKept}\n`);
     const withoutFlags = flags?.execWithDaemonFlags();
     if (withoutFlags !== undefined) process.stderr.write(`gotorch: ${withoutFlags}\n`);

@@ -39,6 +39,6 @@ export function runtimePaths(options: PathOptions, env: NodeJS.ProcessEnv = proc
     socket: path.join(path.dirname(pidfile), 'gotorch.sock'),
     state: path.join(path.dirname(pidfile), 'gotorch.state.json'),
     bootId: path.join(path.dirname(pidfile), 'gotorch.boot-id'),
-    keeperSocket: path.join(path.dirname(pidfile), 'gotorch.keeper.sock'),
+    keeperSocket: path.join(path.dirname(pidfile), 'keeper.sock'),
   };
 }

@@ -43,7 +43,7 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     const first = await sandbox.startWithEnv({ GOTORCH_KEEPER: 'on', GOTORCH_RESTART_DELAY: '5' });
     const keeper = parentOf(first);
     expect(readFileSync(`/proc/${keeper}/cmdline`, 'utf8')).toContain('gotorch_keeper');
-    expect((await sandbox.status()).keeper).toEqual({ pid: keeper, socket: `${sandbox.runDir}/gotorch.keeper.sock` });
+    expect((await sandbox.status()).keeper).toEqual({ pid: keeper, socket: `${sandbox.runDir}/keeper.sock` });
     expect((await sandbox.cli('status')).stdout).toContain(`under the job keeper (pid ${keeper})`);
     await waitFor(() => names.every((name) => (linesByJob(sandbox).get(name)?.length ?? 0) >= 5), 30_000, 'every job to have logged 5 lines');
     const before = (await sandbox.status()).tasks.flatMap((task) => task.running);

@@ -23,7 +23,7 @@ const started: Keeper[] = [];
 function startKeeper(scenario: string, spoolLimit = 1 << 20): Keeper {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-keeper-'));
   const socket = path.join(dir, 'keeper.sock');
-  const args = ['--socket', socket, '--spool-limit', String(spoolLimit), '--', process.execPath, FAKE_DAEMON, scenario, dir];
+  const args = ['--socket', socket, '--spool-limit', String(spoolLimit), '--verbose', '--', process.execPath, FAKE_DAEMON, scenario, dir];
   const child = spawn(KEEPER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
