@@ -41,12 +41,12 @@ function built(file: string): string {
 const builtAddon = (): string => built('gotorch_spawn.node');
 
 /**
- * Issue 17: the job keeper (native/keeper.c), built with the addon; undefined when it is not built or
- * `GOTORCH_KEEPER=off` is in the environment of `gotorch start` (then the daemon runs alone, as before the
- * keeper: a restart stops its jobs, a crash loses their output).
+ * Issue 17: the job keeper (native/keeper.c), built with the addon, while it is opt-in: `GOTORCH_KEEPER=on`
+ * in the environment of `gotorch start`. Undefined otherwise: the daemon runs alone (a restart stops its
+ * jobs, a crash loses their output). README "Handover" says what keeps it from being the default yet.
  */
 export function keeperExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.GOTORCH_KEEPER === 'off') return undefined;
+  if (env.GOTORCH_KEEPER !== 'on') return undefined;
   const path = built('gotorch_keeper');
   return existsSync(path) ? path : undefined;
 }
