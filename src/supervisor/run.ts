@@ -2,7 +2,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { RunEvents } from '../events.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
-import { switchedUserEnvironment } from './user.js';
+import type { JobEnvironment } from './job-env.js';
 import type { ChildHandle, SpawnOutcome, SpawnRequest } from './spawner.js';
 
 /**
@@ -54,7 +54,7 @@ export interface RunStart {
   readonly trigger: RunTrigger;
   readonly attempt: number;
   readonly jitterS: number;
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: JobEnvironment;
   readonly clock: Clock;
   /** Starts the process (or, for an adopted run, takes over the one running). */
   readonly spawn: (request: SpawnRequest) => ChildHandle;
@@ -77,25 +77,6 @@ export function inheritedEnvironment(env: NodeJS.ProcessEnv): Record<string, str
     if (value !== undefined && !key.startsWith('GOTORCH_')) inherited[key] = value;
   }
   return inherited;
-}
-
-/** SPEC §2: the job's environment (a `user=` job's starts clean: user.ts). Values are never logged. */
-export function jobEnv(
-  base: Readonly<Record<string, string>>,
-  task: Task,
-  runId: string,
-  scheduledAt: number,
-  attempt: number,
-): Record<string, string> {
-  const user = task.options.user;
-  return {
-    ...(user === undefined ? base : switchedUserEnvironment(user, task.shell, base)),
-    ...task.env,
-    GOTORCH_TASK: task.id,
-    GOTORCH_RUN_ID: runId,
-    GOTORCH_SCHEDULED_AT: String(scheduledAt),
-    GOTORCH_ATTEMPT: String(attempt),
-  };
 }
 
 const GROUP_RECHECK_MS = 50;
@@ -140,10 +121,14 @@ export class Run {
     const { events, task } = start;
     const output = new OutputSplitter(task.options.logLimit, (stream, line) => events.publish({ type: 'output', task, run: this.id, stream, line }));
     this.startedAt = start.startedAt ?? start.clock.now();
+    const env = start.env;
     this.handle = start.spawn({
       shell: start.task.shell,
       command: start.task.command,
-      env: start.env,
+      get env() {
+        return env.all;
+      },
+      jobEnv: env,
       cwd: start.task.options.cwd,
       user: start.task.options.user,
       http: start.task.options.http,
