@@ -424,34 +424,97 @@ static napi_value watch_job(napi_env env, int pidfd, int out, int err, napi_valu
 }
 
 /*
- * spawn(file, argv, envp, cwd | null, onOutput(index, chunk), onDone(code, signal, errno)) → { pid, job }
- * or { errno }: the child started and watched (watch_job); `job` is the handle for detachOutput.
+ * A task definition's shared environment as C strings, made once (prepareEnv) and handed to every
+ * spawn of its runs, which add only their own variables: the NAME=value strings of ~30 inherited
+ * variables were copied out of JS for every run before (issue 16). Freed when its JS handle is collected.
  */
-static napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value args[6], result, job;
-  napi_valuetype cwdType;
+typedef struct {
+  char **strings;
+  uint32_t count;
+} SharedEnv;
+
+static void finalize_shared_env(napi_env env, void *data, void *hint) {
+  SharedEnv *shared = data;
+  (void)env;
+  (void)hint;
+  free_strings(shared->strings);
+  free(shared);
+}
+
+/* prepareEnv(pairs) → a handle for spawn. */
+static napi_value PrepareEnv(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1], result;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "gotorch_spawn: spawn(file, argv, envp, cwd, onOutput, onDone)");
+  SharedEnv *shared = calloc(1, sizeof *shared);
+  if (shared == NULL || (shared->strings = copy_strings(env, args[0])) == NULL) {
+    bool pending = false;
+    free(shared);
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
     return NULL;
   }
-  CHECK(napi_typeof(env, args[3], &cwdType));
+  while (shared->strings[shared->count] != NULL) shared->count++;
+  if (napi_create_external(env, shared, finalize_shared_env, NULL, &result) != napi_ok) {
+    finalize_shared_env(env, shared, NULL);
+    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
+    return NULL;
+  }
+  return result;
+}
+
+/* The shared strings (not copied) and the run's own, as one NULL-terminated envp; NULL when out of memory. */
+static char **join_env(const SharedEnv *shared, char **own) {
+  uint32_t owned = 0;
+  while (own[owned] != NULL) owned++;
+  uint32_t before = shared == NULL ? 0 : shared->count;
+  char **envp = malloc((before + owned + 1) * sizeof(char *));
+  if (envp == NULL) return NULL;
+  if (before > 0) memcpy(envp, shared->strings, before * sizeof(char *));
+  memcpy(envp + before, own, (owned + 1) * sizeof(char *));
+  return envp;
+}
+
+/*
+ * spawn(file, argv, sharedEnv | null, envp, cwd | null, onOutput(index, chunk), onDone(code, signal, errno))
+ * → { pid, job } or { errno }: the child started with sharedEnv's strings then envp, and watched
+ * (watch_job); `job` is the handle for detachOutput.
+ */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7], result, job;
+  napi_valuetype sharedType, cwdType;
+  SharedEnv *shared = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: spawn(file, argv, sharedEnv, envp, cwd, onOutput, onDone)");
+    return NULL;
+  }
+  CHECK(napi_typeof(env, args[2], &sharedType));
+  if (sharedType == napi_external) CHECK(napi_get_value_external(env, args[2], (void **)&shared));
+  CHECK(napi_typeof(env, args[4], &cwdType));
   char *file = copy_string(env, args[0]);
   char **argv = file == NULL ? NULL : copy_strings(env, args[1]);
-  char **envp = argv == NULL ? NULL : copy_strings(env, args[2]);
-  char *cwd = envp == NULL || cwdType != napi_string ? NULL : copy_string(env, args[3]);
+  char **own = argv == NULL ? NULL : copy_strings(env, args[3]);
+  char **envp = own == NULL ? NULL : join_env(shared, own);
+  char *cwd = envp == NULL || cwdType != napi_string ? NULL : copy_string(env, args[4]);
   bool ready = envp != NULL && (cwdType != napi_string || cwd != NULL);
   pid_t pid = 0;
   int pidfd = -1, out[2] = {-1, -1}, err[2] = {-1, -1};
   int error = ready ? spawn_job(file, argv, envp, cwd, &pid, &pidfd, out, err) : 0;
   free(file);
   free_strings(argv);
-  free_strings(envp);
+  free_strings(own);
+  free(envp); // its shared strings stay with sharedEnv
   free(cwd);
-  if (!ready) return NULL; // an exception is pending
+  if (!ready) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
   if (error != 0) return errno_result(env, error);
-  if ((job = watch_job(env, pidfd, out[0], err[0], args[4], args[5])) == NULL) return NULL;
+  if ((job = watch_job(env, pidfd, out[0], err[0], args[5], args[6])) == NULL) return NULL;
   CHECK(napi_create_object(env, &result));
   if (!set_int(env, result, "pid", pid) || napi_set_named_property(env, result, "job", job) != napi_ok) {
     napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
@@ -648,6 +711,7 @@ static napi_value Probe(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"spawn", NULL, Spawn, NULL, NULL, NULL, napi_default, NULL},
+      {"prepareEnv", NULL, PrepareEnv, NULL, NULL, NULL, napi_default, NULL},
       {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
       {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
       {"holdUntil", NULL, HoldUntil, NULL, NULL, NULL, napi_default, NULL},

@@ -15,6 +15,14 @@ type RunVariables = Readonly<Record<(typeof RUN_VARIABLES)[number], string>>;
 
 const pair = ([name, value]: [string, string]): string => `${name}=${value}`;
 
+/** NAME=value strings: a definition's shared ones, then a run's own. */
+export interface EnvironmentPairs {
+  readonly shared: readonly string[];
+  readonly own: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
 /** What the runs of one definition share: the variables, and the same as NAME=value strings (made when first asked). */
 class SharedEnvironment {
   /** A task env line names a run variable: the run's value takes that place in the order (as a spread does). */
@@ -44,11 +52,14 @@ export class JobEnvironment {
     return (this.complete ??= { ...this.shared.env, ...this.run });
   }
 
-  /** The same as NAME=value strings, in the same order. */
-  pairs(): string[] {
-    if (this.shared.namesRunVariable) return Object.entries(this.all).map(pair);
+  /**
+   * The same as NAME=value strings, in the same order: `shared`, the same array for every run of the
+   * definition (the native spawner copies it to C once), then the run's `own`.
+   */
+  pairs(): EnvironmentPairs {
+    if (this.shared.namesRunVariable) return { shared: NONE, own: Object.entries(this.all).map(pair) };
     const run = this.run;
-    return [...this.shared.pairs, `GOTORCH_TASK=${run.GOTORCH_TASK}`, `GOTORCH_RUN_ID=${run.GOTORCH_RUN_ID}`, `GOTORCH_SCHEDULED_AT=${run.GOTORCH_SCHEDULED_AT}`, `GOTORCH_ATTEMPT=${run.GOTORCH_ATTEMPT}`];
+    return { shared: this.shared.pairs, own: [`GOTORCH_TASK=${run.GOTORCH_TASK}`, `GOTORCH_RUN_ID=${run.GOTORCH_RUN_ID}`, `GOTORCH_SCHEDULED_AT=${run.GOTORCH_SCHEDULED_AT}`, `GOTORCH_ATTEMPT=${run.GOTORCH_ATTEMPT}`] };
   }
 
   get(name: string): string | undefined {
@@ -57,8 +68,8 @@ export class JobEnvironment {
 }
 
 /** A complete environment given as one object (a request built without job-env), nothing shared. */
-export function givenEnvironment(env: Readonly<Record<string, string>>): { pairs(): string[]; get(name: string): string | undefined } {
-  return { pairs: () => Object.entries(env).map(pair), get: (name) => env[name] };
+export function givenEnvironment(env: Readonly<Record<string, string>>): Pick<JobEnvironment, 'pairs' | 'get'> {
+  return { pairs: () => ({ shared: NONE, own: Object.entries(env).map(pair) }), get: (name) => env[name] };
 }
 
 /** The environments of a daemon's jobs, over `base` (the daemon's own, without gotorch's control variables). */

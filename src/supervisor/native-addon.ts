@@ -12,19 +12,22 @@ export type NativeSpawnResult = { pid: number; job: object } | { errno: number }
 
 export interface NativeAddon {
   /**
-   * posix_spawn `file argv` (envp complete, cwd or null): own process group, stdin /dev/null, two pipes,
-   * read on the event loop. `onOutput` gets each chunk (index 0 stdout, 1 stderr); `onDone` is called once,
+   * posix_spawn `file argv` (the environment: sharedEnv's strings, then envp; cwd or null): own process
+   * group, stdin /dev/null, two pipes, read on the event loop. `onOutput` gets each chunk (index 0 stdout, 1 stderr); `onDone` is called once,
    * when the child exited (reaped with waitid on its pidfd) and both pipes ended or were detached (errno
    * when waiting failed).
    */
   spawn(
     file: string,
     argv: readonly string[],
+    sharedEnv: object | null,
     envp: readonly string[],
     cwd: string | null,
     onOutput: (index: number, chunk: Buffer) => void,
     onDone: (code: number, signal: number, errno: number) => void,
   ): NativeSpawnResult;
+  /** NAME=value strings copied once, for every spawn of a task definition's runs. */
+  prepareEnv(pairs: readonly string[]): object;
   /** Null when pidfd_open works on this kernel, else why not. */
   probe(): string | null;
   /** Stops reading a job's pipe (index 0 stdout, 1 stderr), no longer waited for: its fd (blocking again) for another reader; -1 once it ended. */

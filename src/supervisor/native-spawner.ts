@@ -50,7 +50,19 @@ function exitOutcome(code: number, signal: number, errno: number): SpawnOutcome 
   return { exitCode: code, signal: null };
 }
 
+const hasNul = (text: string): boolean => text.includes('\0');
+/** A definition's shared environment holding a NUL, which a C string cannot: its runs go through child_process. */
+const NUL = Symbol('NUL');
+
 export function nativeSpawner(addon: NativeAddon): Spawner {
+  // Each definition's shared NAME=value strings, copied to C once (by the array job-env.ts keeps per definition).
+  const prepared = new WeakMap<readonly string[], object | typeof NUL>();
+  const preparedEnv = (shared: readonly string[]): object | typeof NUL | null => {
+    if (shared.length === 0) return null;
+    let known = prepared.get(shared);
+    if (known === undefined) prepared.set(shared, (known = shared.some(hasNul) ? NUL : addon.prepareEnv(shared)));
+    return known;
+  };
   return {
     spawn(request) {
       if (request.http !== undefined) return jobSpawner.spawn(request); // a fetch, no process
@@ -58,10 +70,11 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       if ('error' in planned) return failedHandle(planned.error);
       const [file, args, switchIds] = planned.command;
       const env = request.jobEnv ?? givenEnvironment(request.env);
-      const envp = env.pairs();
+      const { shared, own } = env.pairs();
+      const sharedEnv = preparedEnv(shared);
       // posix_spawn cannot switch uid/gid (only without setpriv), and C strings end at a NUL: child_process
       // does both and words the NUL error.
-      if (switchIds.uid !== undefined || [file, ...args, ...envp, request.cwd ?? ''].some((text) => text.includes('\0'))) return jobSpawner.spawn(request);
+      if (switchIds.uid !== undefined || sharedEnv === NUL || [file, ...args, ...own, request.cwd ?? ''].some(hasNul)) return jobSpawner.spawn(request);
       let listener: OutputListener | undefined;
       let exit: SpawnOutcome | undefined;
       /** Detached pipes no counting process took, read here: the outcome waits for their end too. */
@@ -75,7 +88,8 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       const started = addon.spawn(
         executablePath(file, env.get('PATH')),
         [file, ...args],
-        envp,
+        sharedEnv,
+        own,
         request.cwd ?? null,
         (index, chunk) => listener?.(STREAMS[index], chunk),
         (code, signal, errno) => {

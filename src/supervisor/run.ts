@@ -79,6 +79,30 @@ export function inheritedEnvironment(env: NodeJS.ProcessEnv): Record<string, str
   return inherited;
 }
 
+/** What a run spawns; `env`, the complete object, is built only if the spawner reads it (the native one reads `jobEnv`). */
+class RunRequest implements SpawnRequest {
+  readonly shell: string;
+  readonly command: string;
+  readonly cwd: string | undefined;
+  readonly user: string | undefined;
+  readonly http: Task['options']['http'];
+
+  constructor(
+    task: Task,
+    readonly jobEnv: JobEnvironment,
+  ) {
+    this.shell = task.shell;
+    this.command = task.command;
+    this.cwd = task.options.cwd;
+    this.user = task.options.user;
+    this.http = task.options.http;
+  }
+
+  get env(): Readonly<Record<string, string>> {
+    return this.jobEnv.all;
+  }
+}
+
 const GROUP_RECHECK_MS = 50;
 
 /** One started process group: publishes its start, output lines and record; times it out. */
@@ -121,18 +145,7 @@ export class Run {
     const { events, task } = start;
     const output = new OutputSplitter(task.options.logLimit, (stream, line) => events.publish({ type: 'output', task, run: this.id, stream, line }));
     this.startedAt = start.startedAt ?? start.clock.now();
-    const env = start.env;
-    this.handle = start.spawn({
-      shell: start.task.shell,
-      command: start.task.command,
-      get env() {
-        return env.all;
-      },
-      jobEnv: env,
-      cwd: start.task.options.cwd,
-      user: start.task.options.user,
-      http: start.task.options.http,
-    });
+    this.handle = start.spawn(new RunRequest(start.task, start.env));
     this.pid = this.handle.pid;
     const request = this.handle.request === true;
     const adopted = start.startedAt !== undefined;
