@@ -25,10 +25,14 @@
 
 #define MAX_ENTRIES 512
 #define MAX_CLIENTS 8
-#define LINE_LEN 512
+#define MAX_DAEMONS 8
+#define LINE_LEN 8192 /* START carries the next daemon's argv */
 #define STATUS_UNKNOWN (-1)
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
@@ -43,9 +47,19 @@ struct entry {
   size_t spooled[2];
   unsigned long long dropped; /* bytes read past the limit: read anyway so the writer never blocks */
   int status;        /* a waitpid status once the keeper reaped the job, else STATUS_UNKNOWN */
+  char *tag;         /* the client's own words about the run (HOLD's last field), returned by LIST */
 };
 
-struct client { int fd; pid_t pid; /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */ char line[LINE_LEN]; size_t len; };
+struct client {
+  int fd;
+  pid_t pid;   /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */
+  int watcher; /* sent WATCH: gets an EXIT line whenever a held job is reaped */
+  char line[LINE_LEN];
+  size_t len;
+};
+
+/* Every COMMAND the keeper started that still runs: during a handover the old and the next daemon both do. */
+struct daemon { pid_t pid; int ready, bye; long long started_ms; };
 
 static struct entry entries[MAX_ENTRIES];
 static struct client clients[MAX_CLIENTS];
@@ -54,10 +68,11 @@ static char **command; /* COMMAND [ARGS...]: the daemon, started again with the 
 static const char *socket_path;
 static size_t spool_limit = 1 << 20;
 static int listen_fd = -1, signal_pipe[2];
-static pid_t daemon_pid;          /* the latest COMMAND started; 0 while none runs */
-static pid_t bye_pid;             /* the process that said BYE */
-static long long daemon_started_ms, restart_at_ms; /* restart_at_ms 0: no restart pending */
-static int restart_delay_s = 1, stopping;
+static struct daemon daemons[MAX_DAEMONS];
+static int n_daemons;
+static int pass_fd = -1;           /* --pass-fd: given to the first daemon only (its readiness pipe), then closed here */
+static long long restart_at_ms;    /* 0: no restart pending */
+static int first_delay_s = 1, restart_delay_s = 1, stopping, detaching;
 
 static void log_event(const char *format, ...) {
   char line[LINE_LEN];
@@ -67,6 +82,10 @@ static void log_event(const char *format, ...) {
   va_end(args);
   fprintf(stderr, "gotorch-keeper: %s\n", line); /* one write per event: lines of two processes never mix */
 }
+
+/* What goes right (a start, a clean stop, a reaped job) is said only with --verbose: the daemon's log says it. */
+static int verbose;
+#define log_routine(...) do { if (verbose) log_event(__VA_ARGS__); } while (0)
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -108,28 +127,59 @@ static void listen_socket(void) {
 }
 
 static pid_t start_daemon(void) {
+  if (n_daemons == MAX_DAEMONS) { log_event("%d daemons run already; not starting another", MAX_DAEMONS); return 0; }
+  int first = pass_fd >= 0;
   pid_t pid = fork();
   if (pid == 0) {
-    char self[32];
+    char self[32], ready_fd[32];
     snprintf(self, sizeof self, "%d", (int)getppid());
     setenv("GOTORCH_KEEPER_SOCKET", socket_path, 1);
     setenv("GOTORCH_KEEPER_PID", self, 1);
+    if (first) { snprintf(ready_fd, sizeof ready_fd, "%d", pass_fd); setenv("GOTORCH_READY_FD", ready_fd, 1); }
+    else unsetenv("GOTORCH_READY_FD");
     signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
-    for (int i = 0; i < MAX_ENTRIES; i++) /* held fds stay open at LIST's numbers: a socket has no /proc way */
+    /* Held fds stay open at LIST's numbers (a socket has no /proc way), named in GOTORCH_KEEPER_FDS. */
+    static char fds[MAX_ENTRIES * 2 * 8];
+    size_t used = 0;
+    fds[0] = '\0';
+    for (int i = 0; i < MAX_ENTRIES; i++)
       for (int w = 0; w < 2; w++)
-        if (entries[i].used && entries[i].fd[w] >= 0) fcntl(entries[i].fd[w], F_SETFD, 0);
+        if (entries[i].used && entries[i].fd[w] >= 0) {
+          fcntl(entries[i].fd[w], F_SETFD, 0);
+          used += (size_t)snprintf(fds + used, sizeof fds - used, "%s%d", used ? "," : "", entries[i].fd[w]);
+        }
+    setenv("GOTORCH_KEEPER_FDS", fds, 1);
     execvp(command[0], command);
     fprintf(stderr, "gotorch-keeper: cannot run %s: %s\n", command[0], strerror(errno));
     _exit(127);
   }
   if (pid < 0) { log_event("fork failed: %s", strerror(errno)); return 0; }
-  log_event("daemon %d started", (int)pid);
-  daemon_pid = pid;
-  daemon_started_ms = now_ms();
+  if (first) { close(pass_fd); pass_fd = -1; } /* whoever waits on it sees its end when the daemon closes it */
+  log_routine("daemon %d started", (int)pid);
+  daemons[n_daemons++] = (struct daemon){.pid = pid, .started_ms = now_ms()};
   restart_at_ms = 0;
   return pid;
 }
 
+static struct daemon *daemon_of(pid_t pid) {
+  for (int i = 0; i < n_daemons; i++)
+    if (daemons[i].pid == pid) return &daemons[i];
+  return NULL;
+}
+
+/* START's argv, tab-separated (no argument holds a tab): the command of this and every later (re)start. */
+static int replace_command(char *args) {
+  size_t count = 1;
+  for (char *p = args; *p; p++) count += *p == '\t';
+  char **argv = calloc(count + 1, sizeof *argv);
+  char *copy = strdup(args);
+  if (!argv || !copy) { free(argv); free(copy); return -1; }
+  size_t n = 0;
+  for (char *word = strtok(copy, "\t"); word; word = strtok(NULL, "\t")) argv[n++] = word;
+  if (n == 0) { free(argv); free(copy); return -1; }
+  command = argv; /* the previous argv is kept: it may be main's */
+  return 0;
+}
 static int held_count(void) {
   int count = 0;
   for (int i = 0; i < MAX_ENTRIES; i++) count += entries[i].used;
@@ -142,20 +192,43 @@ static void describe_status(int status, char *out, size_t size) {
   else snprintf(out, size, "signal:%d", WTERMSIG(status));
 }
 
-/* The latest daemon ended: a clean stop (exit 0 after its BYE, nothing held) ends the keeper, else restart. */
-static void daemon_ended(int status) {
+/* A job's status to every watching client. */
+static int reply(struct client *c, const char *format, ...);
+static void tell_watchers(struct entry *e) {
+  char how[32];
+  describe_status(e->status, how, sizeof how);
+  for (int i = 0; i < n_clients; i++)
+    if (clients[i].watcher) reply(&clients[i], "EXIT %s %s", e->id, how);
+}
+
+/*
+ * A daemon ended. While another runs (a handover) nothing more happens. Else: a clean stop (exit 0 after
+ * its BYE, nothing held) ends the keeper; a daemon that ended before it said READY while nothing is held
+ * is not restarted either (a bad task file, a broken install: the keeper exits with its status); any other end
+ * restarts COMMAND after a back-off.
+ */
+static void daemon_ended(struct daemon *ended, int status) {
   char how[32];
   if (WIFSIGNALED(status)) snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
   else snprintf(how, sizeof how, "exited with %d", WEXITSTATUS(status));
-  pid_t pid = daemon_pid;
-  daemon_pid = 0;
-  if (stopping) { log_event("daemon %d %s after a stop signal; exiting", (int)pid, how); finish(0); }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && bye_pid == pid && held_count() == 0) {
-    log_event("daemon %d stopped cleanly; nothing held; exiting", (int)pid);
+  struct daemon d = *ended;
+  *ended = daemons[--n_daemons];
+  if (stopping || detaching) {
+    if (n_daemons > 0) return;
+    log_routine("daemon %d %s after a %s signal; exiting", (int)d.pid, how, stopping ? "stop" : "detach");
     finish(0);
   }
-  if (now_ms() - daemon_started_ms >= 10000) restart_delay_s = 1; /* it ran a while: not a crash loop */
-  log_event("daemon %d %s; restarting in %d s", (int)pid, how, restart_delay_s);
+  if (n_daemons > 0) { log_routine("daemon %d %s; daemon %d runs on", (int)d.pid, how, (int)daemons[0].pid); return; }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && d.bye && held_count() == 0) {
+    log_routine("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
+    finish(0);
+  }
+  if (!d.ready && held_count() == 0) {
+    log_event("daemon %d %s before it was ready; exiting", (int)d.pid, how);
+    finish(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+  }
+  if (now_ms() - d.started_ms >= 10000) restart_delay_s = first_delay_s; /* it ran a while: not a crash loop */
+  log_event("daemon %d %s; restarting in %d s", (int)d.pid, how, restart_delay_s);
   restart_at_ms = now_ms() + restart_delay_s * 1000LL;
   restart_delay_s = restart_delay_s * 2 > 30 ? 30 : restart_delay_s * 2;
 }
@@ -164,13 +237,19 @@ static void reap_children(void) {
   int status;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    if (pid == daemon_pid) { daemon_ended(status); continue; }
+    struct daemon *d = daemon_of(pid);
+    if (d) { daemon_ended(d, status); continue; }
     char how[32];
     describe_status(status, how, sizeof how);
     int held = 0;
     for (int i = 0; i < MAX_ENTRIES; i++)
-      if (entries[i].used && entries[i].pid == pid) { entries[i].status = status; held = 1; log_event("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how); }
-    if (!held) log_event("process %d ended: %s", (int)pid, how);
+      if (entries[i].used && entries[i].pid == pid && entries[i].status == STATUS_UNKNOWN) {
+        entries[i].status = status;
+        held = 1;
+        log_routine("job %s (pid %d) ended: %s", entries[i].id, (int)pid, how);
+        tell_watchers(&entries[i]);
+      }
+    if (!held) log_routine("process %d ended: %s", (int)pid, how);
   }
 }
 
@@ -244,8 +323,10 @@ static int open_client_fd(pid_t client, int fd) {
 
 static int command_hold(struct client *c, const char *args) {
   char id[128];
-  int pid, fds[2];
-  if (sscanf(args, "%127s %d %d %d", id, &pid, &fds[0], &fds[1]) != 4) return reply(c, "ERR usage: HOLD <id> <pid> <stdoutFd> <stderrFd>");
+  int pid, fds[2], used = 0;
+  if (sscanf(args, "%127s %d %d %d%n", id, &pid, &fds[0], &fds[1], &used) != 4) return reply(c, "ERR usage: HOLD <id> <pid> <stdoutFd> <stderrFd> [tag]");
+  const char *tag = args + used;
+  while (*tag == ' ') tag++;
   if (find_entry(id)) return reply(c, "ERR %s is already held", id);
   struct entry *e = NULL;
   for (int i = 0; i < MAX_ENTRIES && !e; i++)
@@ -260,7 +341,7 @@ static int command_hold(struct client *c, const char *args) {
       return reply(c, "ERR cannot take fd %d of process %d: %s", fds[w], (int)c->pid, strerror(err));
     }
   }
-  *e = (struct entry){.used = 1, .pid = pid, .fd = {mine[0], mine[1]}, .status = STATUS_UNKNOWN};
+  *e = (struct entry){.used = 1, .pid = pid, .fd = {mine[0], mine[1]}, .status = STATUS_UNKNOWN, .tag = *tag ? strdup(tag) : NULL};
   snprintf(e->id, sizeof e->id, "%s", id);
   return reply(c, "OK");
 }
@@ -272,6 +353,7 @@ static int command_drop(struct client *c, const char *id) {
     if (e->fd[w] >= 0) close(e->fd[w]);
     free(e->spool[w]);
   }
+  free(e->tag);
   memset(e, 0, sizeof *e);
   return reply(c, "OK");
 }
@@ -283,7 +365,7 @@ static int command_list(struct client *c) {
     if (!e->used) continue;
     char how[32];
     describe_status(e->status, how, sizeof how);
-    if (reply(c, "RUN %s %d %d %d %s %zu %zu %llu", e->id, (int)e->pid, e->fd[0], e->fd[1], how, e->spooled[0], e->spooled[1], e->dropped) < 0) return -1;
+    if (reply(c, "RUN %s %d %d %d %s %zu %zu %llu %s", e->id, (int)e->pid, e->fd[0], e->fd[1], how, e->spooled[0], e->spooled[1], e->dropped, e->tag ? e->tag : "-") < 0) return -1;
     count++;
   }
   return reply(c, "OK %d", count);
@@ -311,15 +393,34 @@ static int run_command(struct client *c, char *line) {
   if (strcmp(line, "LIST") == 0) return command_list(c);
   if (strcmp(line, "SPOOL") == 0) return command_spool(c, args);
   if (strcmp(line, "DROP") == 0) return command_drop(c, args);
-  if (strcmp(line, "START") == 0) return start_daemon() > 0 ? reply(c, "OK %d", (int)daemon_pid) : reply(c, "ERR fork failed");
-  if (strcmp(line, "BYE") == 0) { bye_pid = c->pid; return reply(c, "OK"); }
-  return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, BYE)", line);
+  if (strcmp(line, "START") == 0) {
+    if (*args && replace_command(args) < 0) return reply(c, "ERR START <argv, tab-separated>");
+    pid_t pid = start_daemon();
+    return pid > 0 ? reply(c, "OK %d", (int)pid) : reply(c, "ERR the daemon could not be started (see the keeper's log)");
+  }
+  if (strcmp(line, "WATCH") == 0) {
+    c->watcher = 1;
+    for (int i = 0; i < MAX_ENTRIES; i++)
+      if (entries[i].used && entries[i].status != STATUS_UNKNOWN) tell_watchers(&entries[i]);
+    return 0;
+  }
+  struct daemon *d = daemon_of(c->pid);
+  if (strcmp(line, "READY") == 0) {
+    if (!d) return reply(c, "ERR process %d is not a daemon this keeper started", (int)c->pid);
+    d->ready = 1;
+    return reply(c, "OK");
+  }
+  if (strcmp(line, "BYE") == 0) {
+    if (d) d->bye = 1;
+    return reply(c, "OK");
+  }
+  return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, WATCH, READY, BYE)", line);
 }
 
 static void close_client(int index) {
   close(clients[index].fd);
   clients[index] = clients[--n_clients];
-  if (n_clients == 0) log_event("no client connected; draining the pipes of %d held jobs", held_count());
+  if (n_clients == 0) log_routine("no client connected; draining the pipes of %d held jobs", held_count());
 }
 
 static void accept_client(void) {
@@ -355,9 +456,10 @@ static void handle_signals(void) {
   ssize_t n = read(signal_pipe[0], sigs, sizeof sigs);
   for (ssize_t i = 0; i < n; i++) {
     if (sigs[i] == SIGCHLD) { reap_children(); continue; }
-    if (sigs[i] != SIGHUP) stopping = 1; /* TERM/INT: the daemon stops; no restart after it */
-    if (daemon_pid > 0) kill(daemon_pid, sigs[i]);
-    else if (stopping) finish(0);
+    if (sigs[i] == SIGUSR1) detaching = 1; /* systemd's restart: the daemon detaches, the keeper ends with it */
+    else if (sigs[i] != SIGHUP) stopping = 1; /* TERM/INT: the daemon stops; no restart after it */
+    for (int d = 0; d < n_daemons; d++) kill(daemons[d].pid, sigs[i]);
+    if (n_daemons == 0 && (stopping || detaching)) finish(0);
   }
 }
 
@@ -366,22 +468,32 @@ static void parse_args(int argc, char **argv) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];
     else if (strcmp(argv[i], "--spool-limit") == 0 && i + 1 < argc) spool_limit = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--restart-delay") == 0 && i + 1 < argc) first_delay_s = restart_delay_s = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
+    else if (strcmp(argv[i], "--pass-fd") == 0 && i + 1 < argc) pass_fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
     else break;
   }
   if (!socket_path || i >= argc - 1 || strcmp(argv[i], "--") != 0) {
-    fprintf(stderr, "usage: gotorch_keeper --socket PATH [--spool-limit BYTES] -- COMMAND [ARGS...]\n");
+    fprintf(stderr, "usage: gotorch_keeper --socket PATH [--spool-limit BYTES] [--restart-delay SECONDS] [--pass-fd FD] [--verbose] -- COMMAND [ARGS...]\n");
     exit(2);
   }
   command = &argv[i + 1];
 }
 
+/* Nothing the caller left open stays open here (a `| cat` would never end, a flock never be released): all above 2 but --pass-fd. */
+static void close_inherited(void) {
+  if (pass_fd < 0 || pass_fd > 3) syscall(SYS_close_range, 3U, pass_fd < 0 ? ~0U : (unsigned)pass_fd - 1, 0U);
+  syscall(SYS_close_range, pass_fd < 3 ? 3U : (unsigned)pass_fd + 1, ~0U, 0U);
+}
+
 int main(int argc, char **argv) {
   parse_args(argc, argv);
+  close_inherited();
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { log_event("cannot become a subreaper: %s", strerror(errno)); return 1; }
   if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a closed stderr or client must not kill the holder of every job's pipes */
   struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
-  int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+  int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaction(forwarded[i], &action, NULL);
   listen_socket();
   start_daemon();
@@ -400,7 +512,7 @@ int main(int argc, char **argv) {
     int timeout = -1;
     if (restart_at_ms) timeout = restart_at_ms > now_ms() ? (int)(restart_at_ms - now_ms()) : 0;
     if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) { log_event("poll: %s", strerror(errno)); finish(1); }
-    if (restart_at_ms && now_ms() >= restart_at_ms && daemon_pid == 0) start_daemon();
+    if (restart_at_ms && now_ms() >= restart_at_ms && n_daemons == 0) start_daemon();
     if (fds[0].revents) handle_signals();
     for (int slot = first_pipe; slot < n; slot++)
       if (fds[slot].revents) drain(&entries[owner[slot - first_pipe] / 2], owner[slot - first_pipe] % 2);

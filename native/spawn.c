@@ -477,8 +477,8 @@ static char **join_env(const SharedEnv *shared, char **own) {
 
 /*
  * spawn(file, argv, sharedEnv | null, envp, cwd | null, onOutput(index, chunk), onDone(code, signal, errno))
- * → { pid, job } or { errno }: the child started with sharedEnv's strings then envp, and watched
- * (watch_job); `job` is the handle for detachOutput.
+ * → { pid, stdoutFd, stderrFd, job } or { errno }: the child started with sharedEnv's strings then envp,
+ * and watched (watch_job); `job` is the handle for detachOutput.
  */
 static napi_value Spawn(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -516,7 +516,8 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
   if (error != 0) return errno_result(env, error);
   if ((job = watch_job(env, pidfd, out[0], err[0], args[5], args[6])) == NULL) return NULL;
   CHECK(napi_create_object(env, &result));
-  if (!set_int(env, result, "pid", pid) || napi_set_named_property(env, result, "job", job) != napi_ok) {
+  if (!set_int(env, result, "pid", pid) || !set_int(env, result, "stdoutFd", out[0]) || !set_int(env, result, "stderrFd", err[0]) ||
+      napi_set_named_property(env, result, "job", job) != napi_ok) {
     napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
     return NULL;
   }

@@ -3,13 +3,46 @@
  * the terminal, that reports on fd 3 once it runs; this parent exits 0 only then.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openOwnFileForAppend, prepareRuntimeFolder } from '../daemon/file-safety.js';
 import { fsReason } from '../daemon/folder.js';
 import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import type { RuntimePaths } from '../daemon/paths.js';
+import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
+import { keeperExecutable } from '../supervisor/native-addon.js';
+
+/** Another start's keeper answers on the socket: its daemon, once it holds the pidfile. */
+async function alreadyRunning(paths: RuntimePaths): Promise<string> {
+  for (let waited = 0; waited < READY_TIMEOUT_MS; waited += 50) {
+    const pid = readPid(paths.pidfile);
+    if (pid !== undefined && isGotorchProcess(pid)) return `gotorch is already running (pid ${pid}, pidfile ${paths.pidfile})`;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return `gotorch is already starting: a job keeper answers on ${paths.keeperSocket}`;
+}
+
+/**
+ * Whether the keeper can listen beside the pidfile: the folder made (the daemon checks it again) and
+ * writable. When not, the daemon starts alone and says what is wrong with the folder as it always did.
+ */
+export function keeperFolderUsable(paths: RuntimePaths): boolean {
+  const dir = path.dirname(paths.keeperSocket);
+  try {
+    if (prepareRuntimeFolder(dir, 'the pidfile folder') !== undefined) return false;
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The keeper's options: its socket beside the pidfile, and `GOTORCH_RESTART_DELAY` (seconds before a crashed daemon is started again). */
+export function keeperArgs(paths: RuntimePaths, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): string[] {
+  const delay = env.GOTORCH_RESTART_DELAY;
+  return ['--socket', paths.keeperSocket, ...(delay !== undefined && /^\d+$/.test(delay) ? ['--restart-delay', delay] : []), ...extra];
+}
 
 export const READY_TIMEOUT_MS = 30_000;
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -56,7 +89,11 @@ export function daemonize(args: readonly string[], paths: RuntimePaths, startArg
   // What the child writes to stderr before its logger runs (or a crash) lands here, not in the void.
   const stderr = openStderr(paths);
   if ('reason' in stderr) return Promise.resolve({ ok: false, reason: stderr.reason });
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child', ...startArgs], {
+  const daemon = [process.execPath, ...DAEMON_NODE_FLAGS, MAIN, ...args, 'start', '--daemon-child', ...startArgs];
+  // Issue 17: under the job keeper when it is built; it passes the readiness pipe (fd 3) to this first daemon only.
+  const keeper = keeperFolderUsable(paths) ? keeperExecutable() : undefined;
+  const [file, ...argv] = keeper === undefined ? daemon : [keeper, ...keeperArgs(paths, ['--pass-fd', '3']), '--', ...daemon];
+  const child = spawn(file as string, argv, {
     detached: true,
     cwd: '/',
     stdio: ['ignore', 'ignore', stderr.fd, 'pipe'],
@@ -65,6 +102,8 @@ export function daemonize(args: readonly string[], paths: RuntimePaths, startArg
   const unreported = async (): Promise<Started> => {
     const how = await exited;
     const tail = stderrTail(stderr.fd, stderr.from);
+    // Issue 17: a start that lost the race to another one: that one's keeper holds the socket; name its daemon.
+    if (keeper !== undefined && tail.includes('a keeper already answers on')) return { ok: false, reason: await alreadyRunning(paths) };
     const said = tail === '' ? ` and wrote nothing to ${stderr.file}` : `; the end of ${stderr.file}:\n${tail}`;
     return { ok: false, reason: `the daemon exited (${how}) before it was ready${said}` };
   };

@@ -113,6 +113,7 @@ etcdOptions(program.command('start'))
   .addOption(metricsOption())
   .addOption(fleetTtlOption())
   .addOption(new Option('--daemon-child', 'internal: the daemonized process').hideHelp())
+  .addOption(new Option('--take-over', 'internal: the next daemon of a handover (issue 17)').hideHelp())
   .action(async (options: StartOptions) => {
     process.exitCode = await (await import('./start.js')).startCommand(common(), options);
   });
@@ -145,6 +146,13 @@ etcdOptions(program.command('restart'))
   .addOption(fleetTtlOption())
   .action(async (options: Omit<StartOptions, 'foreground' | 'daemonChild'>) => {
     process.exitCode = await (await import('./start.js')).restartCommand(common(), options);
+  });
+
+program
+  .command('upgrade')
+  .description('hand over to a new daemon running the gotorch now installed, with the same options; jobs keep running (needs the job keeper: GOTORCH_KEEPER=on at start)')
+  .action(async () => {
+    process.exitCode = await (await import('./start.js')).handoverCommand(common(), 'upgrade');
   });
 
 program

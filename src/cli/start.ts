@@ -6,8 +6,11 @@ import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { fleetArgs, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../metrics/listen-address.js';
 import { formatErrors, loadTaskFile } from '../tasks/load.js';
+import type { StatusReport } from '../daemon/status.js';
+import { request } from './control-client.js';
 import { daemonStatus } from './control-commands.js';
-import { daemonize } from './daemonize.js';
+import { keeperExecutable } from '../supervisor/native-addon.js';
+import { daemonize, keeperArgs, keeperFolderUsable } from './daemonize.js';
 import type { CommonOptions } from './main.js';
 
 /** The live daemon holding the pidfile, if any. */
@@ -24,6 +27,8 @@ function fail(reason: string, code = 1): number {
 export interface StartOptions extends GivenFleetOptions {
   readonly foreground?: boolean;
   readonly daemonChild?: boolean;
+  /** Issue 17: given by a handover to the next daemon (handover.ts). */
+  readonly takeOver?: boolean;
   /** SPEC §9 `--metrics [host:]port`, validated by the command line. */
   readonly metrics?: ListenAddress;
 }
@@ -45,16 +50,26 @@ export async function startCommand(common: CommonOptions, options: StartOptions,
   const socketProblem = socketPathProblem(paths.socket);
   if (socketProblem !== undefined) return fail(socketProblem);
   // Absolute in every mode: status reports it, and reload and restart from any folder use it (SPEC §4).
-  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics, fleet };
+  const daemonOptions = { tasksFile: path.resolve(common.tasks), paths, hostId: common.hostId, metrics: options.metrics, fleet, takeOver: options.takeOver };
   if (options.daemonChild || options.foreground) {
     // `node .../main.js start -f` without the daemon's node flags: exec'ed again with them (same pid).
-    const withoutFlags = options.foreground ? (await import('../daemon/node-flags.js')).execWithDaemonFlags() : undefined;
+    // Issue 17: a foreground daemon becomes the job keeper in place first (when it is built), which starts it again beneath.
+    const keeperFile = options.foreground && process.env.GOTORCH_KEEPER_SOCKET === undefined && keeperFolderUsable(paths) ? keeperExecutable() : undefined;
+    const flags = options.foreground ? await import('../daemon/node-flags.js') : undefined;
+    const notKept = keeperFile === undefined ? undefined : flags?.execUnderKeeper(keeperFile, keeperArgs(paths));
+    if (notKept !== undefined) process.stderr.write(`gotorch: ${notKept}\n`);
+    const withoutFlags = flags?.execWithDaemonFlags();
     if (withoutFlags !== undefined) process.stderr.write(`gotorch: ${withoutFlags}\n`);
-    const { foregroundReadiness, pipeReadiness, runDaemonProcess } = await import('../daemon/process.js');
+    const { foregroundReadiness, pipeReadiness, quietReadiness, runDaemonProcess } = await import('../daemon/process.js');
+    // Under the job keeper (issue 17): the readiness pipe is the first daemon's only, and the jobs' pipes it holds are kept.
+    const keeper = process.env.GOTORCH_KEEPER_SOCKET !== undefined;
+    const readyFd = keeper ? Number(process.env.GOTORCH_READY_FD ?? -1) : 3;
+    const heldFds = keeper ? (process.env.GOTORCH_KEEPER_FDS ?? '').split(',').filter(Boolean).map(Number) : [];
     // Nothing the caller's shell left open stays open here or reaches a job; the readiness pipe moves to a close-on-exec descriptor.
-    const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild ? [3] : []);
-    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false }, pipeReadiness(kept.get(3) ?? 3));
-    return runDaemonProcess({ ...daemonOptions, stdoutLogs: true }, foregroundReadiness);
+    const kept = (await import('../daemon/descriptors.js')).closeInheritedDescriptors(options.daemonChild && readyFd >= 0 ? [readyFd] : [], heldFds);
+    const keeperFds = new Map([...kept].filter(([fd]) => heldFds.includes(fd)));
+    if (options.daemonChild) return runDaemonProcess({ ...daemonOptions, stdoutLogs: false, keeperFds }, readyFd >= 0 ? pipeReadiness(kept.get(readyFd) ?? readyFd) : quietReadiness);
+    return runDaemonProcess({ ...daemonOptions, stdoutLogs: true, keeperFds }, foregroundReadiness);
   }
   // SPEC §4 validates first: the child does, before it claims the pidfile, and reports every error here.
   const live = runningPid(paths);
@@ -111,9 +126,13 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   let tasks = common.tasks;
   let metrics = options.metrics;
   let hostId = common.hostId;
-  if (pid !== undefined && (!common.tasksGiven || metrics === undefined || fleet === undefined || hostId === undefined)) {
-    const status = await daemonStatus(common).catch((error: Error) => error);
-    if (status instanceof Error) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
+  let keeperStatus: StatusReport | null = null;
+  const needed = !common.tasksGiven || metrics === undefined || fleet === undefined || hostId === undefined;
+  // Asked always (issue 17: a daemon under the job keeper hands over); needed only for what was not given.
+  const status = pid === undefined ? undefined : await daemonStatus(common).catch((error: Error) => error);
+  if (status instanceof Error && needed) return fail(`cannot ask the daemon (pid ${pid}) what it runs (${status.message}); name the task file with -c (and the metrics address with --metrics)`);
+  if (status !== undefined && !(status instanceof Error)) {
+    if (status.keeper) keeperStatus = status;
     if (!common.tasksGiven) tasks = status.file;
     // A daemon older than metrics has no such field.
     if (metrics === undefined && status.metrics) metrics = parseListenAddress(status.metrics);
@@ -126,9 +145,35 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   if (loaded.errors.length > 0) {
     return fail(`${tasks} rejected, ${pid !== undefined ? 'the running daemon was left alone' : 'nothing started'}:\n${formatErrors(loaded.errors)}`);
   }
+  // Issue 17: under the job keeper a restart is a handover: no job notices.
+  if (pid !== undefined && keeperStatus !== null) {
+    const changed = changedOptions(keeperStatus, { tasks: path.resolve(tasks), metrics, hostId, fleetGiven: fleetOptions(options) !== undefined });
+    if (changed !== undefined) return fail(`the daemon runs under the job keeper and hands over with its own options; ${changed} differs: \`gotorch stop\` then \`start\` to change it (that ends its jobs)`);
+    return handoverCommand(common, 'restart');
+  }
   if (pid !== undefined) {
     const stopped = await signalCommand(common, 'SIGTERM');
     if (stopped !== 0) return stopped;
   }
   return startCommand({ ...common, tasks, hostId }, { metrics }, fleet);
+}
+
+/** Which option a restart under the keeper was given that the running daemon does not have (it hands over with its own). */
+function changedOptions(status: StatusReport, given: { tasks: string; metrics: ListenAddress | undefined; hostId: string | undefined; fleetGiven: boolean }): string | undefined {
+  if (given.tasks !== status.file) return `the task file (-c ${given.tasks}, the daemon runs ${status.file})`;
+  if (given.metrics !== undefined && formatListenAddress(given.metrics) !== status.metrics) return '--metrics';
+  if (given.hostId !== undefined && given.hostId !== (status.hostId ?? undefined)) return '--host-id';
+  if (given.fleetGiven && status.fleet === null) return '--etcd';
+  return undefined;
+}
+
+/** Issue 17: `restart` (under the keeper) and `upgrade`: the running daemon hands over to a next one; jobs keep running. */
+export async function handoverCommand(common: CommonOptions, verb: 'restart' | 'upgrade'): Promise<number> {
+  const paths = runtimePaths(common);
+  const pid = runningPid(paths);
+  if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${verb}${verb === 'upgrade' ? ': start it' : ''}`);
+  const answer = await request(paths.socket, { cmd: 'handover' }, 120_000).catch((error: Error) => ({ ok: false as const, error: error.message }));
+  if (!answer.ok) return fail(`${verb} failed: ${answer.error}`);
+  process.stdout.write(`gotorch ${verb === 'upgrade' ? 'upgraded' : 'restarted'}: pid ${pid} handed over to pid ${String(answer.pid)}; running jobs kept\n`);
+  return 0;
 }

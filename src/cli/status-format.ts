@@ -37,7 +37,7 @@ function fleetLine(fleet: NonNullable<StatusReport['fleet']>): string {
 export function formatStatus(status: StatusReport, now: number): string {
   const reload = status.lastReload;
   const lines = [
-    `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}`,
+    `gotorch is running: pid ${status.pid}, up ${duration(status.uptimeMs)}${status.keeper ? ` under the job keeper (pid ${status.keeper.pid})` : ''}`,
     `task file: ${status.file} (${status.tasksInFile} tasks, ${status.tasks.filter((task) => task.current).length} for this host: ${status.host})`,
     ...(status.metrics ? [`metrics: http://${status.metrics}/metrics (health: /healthz)`] : []),
     ...(status.fleet ? [fleetLine(status.fleet)] : []),
@@ -59,5 +59,8 @@ export function formatStatus(status: StatusReport, now: number): string {
       task.next === null ? (task.done ? 'done' : '-') : task.next * 1000 - now < 0 ? 'now' : clock(task.next * 1000),
     ]);
   }
-  return `${lines.join('\n')}\n${table(rows)}\n`;
+  // Issue 17: jobs this daemon took over, with their original start and the output logged so far.
+  const adopted = status.tasks.flatMap((task) => task.running.filter((run) => run.adopted !== null && run.adopted !== undefined).map((run) => `  ${task.name} pid ${run.pid ?? '?'}: adopted ${run.adopted === 'state file' ? 'from the state file' : `after a ${run.adopted}`}, started ${clock(run.startedAt)}, ${run.bytesLogged} bytes logged`));
+  const adoptedLines = adopted.length === 0 ? '' : `\nadopted jobs:\n${adopted.join('\n')}\n`;
+  return `${lines.join('\n')}\n${table(rows)}\n${adoptedLines}`;
 }

@@ -11,6 +11,10 @@ export interface Controllable {
   /** The tasks that apply to this host now. */
   tasks(): readonly Task[];
   readonly supervisor: Pick<Supervisor, 'snapshot' | 'killTask' | 'runNow'>;
+  /** Issue 17: hands everything over to a next daemon (`restart`, `upgrade`); its two steps, asked by that daemon. */
+  handover?(): Promise<ControlResponse>;
+  giveOver?(pid: number): Promise<ControlResponse>;
+  letGo?(pid: number): Promise<ControlResponse>;
 }
 
 export async function answerControl(daemon: Controllable, request: ControlRequest): Promise<ControlResponse> {
@@ -27,6 +31,12 @@ export async function answerControl(daemon: Controllable, request: ControlReques
       if (!known) return { ok: false, error: `no task named "${request.name}"` };
       return { ok: true, killed: await daemon.supervisor.killTask(request.name) };
     }
+    case 'handover':
+      return daemon.handover?.() ?? { ok: false, error: 'this daemon cannot hand over' };
+    case 'take-over':
+      return daemon.giveOver?.(request.pid) ?? { ok: false, error: 'this daemon cannot hand over' };
+    case 'taken':
+      return daemon.letGo?.(request.pid) ?? { ok: false, error: 'this daemon cannot hand over' };
     case 'run': {
       const task = daemon.tasks().find((candidate) => candidate.id === request.name);
       if (!task) return { ok: false, error: `no task named "${request.name}" applies to this host` };

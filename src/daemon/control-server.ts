@@ -6,7 +6,13 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 
-export type ControlRequest = { readonly cmd: 'status' } | { readonly cmd: 'reload' } | { readonly cmd: 'kill' | 'run'; readonly name: string };
+export type ControlRequest =
+  | { readonly cmd: 'status' }
+  | { readonly cmd: 'reload' }
+  | { readonly cmd: 'kill' | 'run'; readonly name: string }
+  /** Issue 17: `restart`/`upgrade` under the job keeper; then the next daemon's `take-over` and `taken` (its pid). */
+  | { readonly cmd: 'handover' }
+  | { readonly cmd: 'take-over' | 'taken'; readonly pid: number };
 
 export type ControlResponse = { readonly ok: true; readonly [key: string]: unknown } | { readonly ok: false; readonly error: string; readonly [key: string]: unknown };
 
@@ -32,8 +38,9 @@ export function socketPathProblem(socketPath: string): string | undefined {
 
 function parseRequest(line: string): ControlRequest | undefined {
   try {
-    const value = JSON.parse(line) as { cmd?: unknown; name?: unknown };
-    if (value.cmd === 'status' || value.cmd === 'reload') return { cmd: value.cmd };
+    const value = JSON.parse(line) as { cmd?: unknown; name?: unknown; pid?: unknown };
+    if (value.cmd === 'status' || value.cmd === 'reload' || value.cmd === 'handover') return { cmd: value.cmd };
+    if ((value.cmd === 'take-over' || value.cmd === 'taken') && Number.isInteger(value.pid)) return { cmd: value.cmd, pid: value.pid as number };
     if ((value.cmd === 'kill' || value.cmd === 'run') && typeof value.name === 'string') return { cmd: value.cmd, name: value.name };
   } catch {
     // not JSON: answered below

@@ -26,7 +26,7 @@ import { formatError } from '../tasks/errors.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
-import { ControlServer, type ControlRequest } from './control-server.js';
+import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
 import { loadedEngines } from './loaded-engines.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
@@ -35,7 +35,13 @@ import type { RuntimePaths } from './paths.js';
 import { firstStartSinceBoot } from './reboot.js';
 import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type AppliedSchedule } from './reloads.js';
 import { prepareStart } from './start-checks.js';
-import { adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
+import { adoptHeld, adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
+import { KeeperLink } from '../supervisor/keeper-link.js';
+import { GOTORCH_VERSION } from '../version.js';
+import { request as controlRequest } from '../cli/control-client.js';
+import { formatErrors } from '../tasks/load.js';
+import { claimPidfile, liveSibling } from './pidfile.js';
+import { nextDaemonArgv, TAKE_OVER_TIMEOUT_MS, takeOverRuns, type HandoverState } from './handover.js';
 import { readState, StateFile, type SavedState } from './state.js';
 import { taskReports, type ReloadResult, type StatusReport } from './status.js';
 import { subscribe, type Subscribers } from './subscribers.js';
@@ -57,6 +63,10 @@ export interface DaemonOptions {
   readonly metrics?: ListenAddress;
   /** `start --etcd`: join the fleet (SPEC §10). */
   readonly fleet?: FleetOptions;
+  /** Issue 17, under the job keeper: its held fds (GOTORCH_KEEPER_FDS) → this process's copies. */
+  readonly keeperFds?: ReadonlyMap<number, number>;
+  /** Issue 17 (`start --take-over`, given by a handover): take over from the daemon that holds the pidfile under the same keeper, if one does. */
+  readonly takeOver?: boolean;
 }
 
 export class Daemon {
@@ -91,14 +101,24 @@ export class Daemon {
   private schedule: AppliedSchedule = NOTHING_APPLIED;
   private ending: Promise<void> | undefined;
   private readonly tickLateness = new TickLateness();
+  /** The schedule apply() prepared last: a daemon taking over plans it from the second the old one reached. */
+  private prepared: ReturnType<typeof Planner.prepare> extends Generator<unknown, infer R> ? R : never = undefined as never;
+  /** Issue 17, this daemon handing over: the next daemon, and the answer its `restart`/`upgrade` waits for. */
+  private handing: { next: number; gave: boolean; answer: (response: ControlResponse) => void; watch: NodeJS.Timeout } | undefined;
+  /** Resolves once this daemon has handed over and may exit. */
+  readonly handedOver: Promise<void>;
+  private handedOverNow: () => void = () => undefined;
 
   private constructor(
     private readonly options: DaemonOptions,
     private readonly loggers: Loggers,
     private readonly spawner: ChosenSpawner,
+    /** Issue 17: the job keeper this daemon runs under, if any. */
+    private readonly keeper: KeeperLink | undefined,
   ) {
     this.clock = systemClock;
     this.startedAt = this.clock.now();
+    this.handedOver = new Promise((resolve) => (this.handedOverNow = resolve));
     this.log = loggers.log;
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
@@ -121,6 +141,7 @@ export class Daemon {
       onRunsChanged: () => this.state.markDirty(),
       instance,
       holdUntil: wakeTimer?.holdUntil,
+      keeper,
     });
     const fleet = { link: () => this.fleetLink, clock: this.clock, log: this.log };
     const supervisor = this.supervisor;
@@ -161,9 +182,17 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon | { exitCode: number; reason: string }> {
     const spawner = await chooseSpawner();
     if ('error' in spawner) return { exitCode: 1, reason: spawner.error };
-    const prepared = await prepareStart(options.tasksFile, options.paths, options.hostId);
+    // A handover's next daemon takes over only from a live daemon of the same keeper; else it starts as any.
+    const takeOver = options.takeOver === true && liveSibling(options.paths) !== undefined;
+    const prepared = await prepareStart(options.tasksFile, options.paths, options.hostId, takeOver);
     if ('reason' in prepared) return prepared;
-    const daemon = new Daemon(options, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }), spawner);
+    let keeper: KeeperLink | undefined;
+    try {
+      keeper = await KeeperLink.fromEnvironment();
+    } catch (error) {
+      return { exitCode: 1, reason: `cannot reach the job keeper at ${process.env.GOTORCH_KEEPER_SOCKET} (${(error as Error).message})` };
+    }
+    const daemon = new Daemon({ ...options, takeOver }, createLoggers({ logDir: options.paths.logDir, stdout: options.stdoutLogs }), spawner, keeper);
     if (spawner.fallbackReason !== undefined) daemon.log.warn({ reason: spawner.fallbackReason }, 'native spawner not used: jobs start through child_process');
     logWarnings(daemon.log, 'start', prepared.loaded);
     if (prepared.replacedStale !== undefined) daemon.log.warn({ stalePid: prepared.replacedStale, pidfile: options.paths.pidfile }, 'replaced a stale pidfile');
@@ -177,6 +206,7 @@ export class Daemon {
   }
 
   private async begin(loaded: LoadResult): Promise<void> {
+    if (this.options.takeOver === true && this.keeper !== undefined) return this.beginTakingOver(loaded, this.keeper);
     // First, so a port in use fails the start before any job runs; prom-client loads only here (STYLE: optional engines).
     const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
     const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
@@ -186,13 +216,14 @@ export class Daemon {
     const resume = resumeSecond(saved, now);
     this.planner = new Planner([], resume);
     await this.apply(loaded);
-    const controllable = { status: () => this.status(), reload: (trigger: string) => this.reload(trigger), tasks: () => this.schedule.applicable, supervisor: this.supervisor };
+    const controllable = this.controllable();
     // Before any job is adopted or started: an unreadable TLS file fails the start; an etcd that does not answer does not (SPEC §10).
     if (this.options.fleet) {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
       this.fleetLink = await this.linkSingletons(this.fleet);
     }
-    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log);
+    const taken = this.keeper ? await adoptHeld(this.keeper, this.options.keeperFds ?? new Map(), this.schedule.applicable, this.supervisor, this.log) : new Set<string>();
+    if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log, taken);
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
     // SPEC §6: the instance is on disk before the first job starts, so a crash at any moment leaves none unfound.
@@ -209,7 +240,139 @@ export class Daemon {
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
-    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake }, 'gotorch ready');
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: this.keeper?.pid ?? null, version: GOTORCH_VERSION }, 'gotorch ready');
+    void this.keeper?.ready();
+  }
+
+  /**
+   * Issue 17, the next daemon of a handover (handover.ts): the file is loaded and its schedule prepared
+   * while the old daemon still runs; then it takes over the old one's runs and task states, plans from the
+   * second the old one reached, and only once the old one let go claims the pidfile and the sockets.
+   */
+  private async beginTakingOver(loaded: LoadResult, keeper: KeeperLink): Promise<void> {
+    this.planner = new Planner([], Math.floor(this.clock.now() / 1000));
+    await this.apply(loaded);
+    const { socket, pidfile } = this.options.paths;
+    const given = await controlRequest(socket, { cmd: 'take-over', pid: process.pid });
+    if (!given.ok) throw new Error(`the running daemon did not hand over: ${given.error}`);
+    const state = given.state as HandoverState;
+    this.planner = new Planner([], state.lastSecond);
+    this.planner.install(this.prepared);
+    const jobs = await takeOverRuns(keeper, this.options.keeperFds ?? new Map(), state, this.schedule.applicable, this.supervisor, this.log);
+    const released = await controlRequest(socket, { cmd: 'taken', pid: process.pid });
+    if (!released.ok) throw new Error(`the previous daemon did not let go: ${released.error}`);
+    const claim = claimPidfile(pidfile, process.pid);
+    if (!claim.ok) throw new Error(`the pidfile ${pidfile} is held by pid ${claim.livePid}`);
+    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
+    if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
+    const controllable = this.controllable();
+    if (this.options.fleet) {
+      this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
+      this.fleetLink = await this.linkSingletons(this.fleet);
+    }
+    this.control = await ControlServer.listen(socket, (request) => answerControl(controllable, request), this.log);
+    await this.watcher.update(loaded);
+    this.state.markDirty();
+    await this.saveState(state.lastSecond);
+    const current = Math.floor(this.clock.now() / 1000);
+    if (current > this.planner.lastSecond) this.tick(current);
+    this.ticker.start();
+    this.monitor.start();
+    this.reloads.watchIdentity();
+    const { loaded: file, applicable, host } = this.schedule;
+    this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: keeper.pid, version: GOTORCH_VERSION, handover: { from: state.from, jobs, fromSecond: state.lastSecond + 1 } }, 'gotorch ready');
+    void keeper.ready();
+  }
+
+  /** What the control socket (and the fleet's commands) may ask of this daemon. */
+  private controllable(): Parameters<typeof answerControl>[0] {
+    return {
+      status: () => this.status(),
+      reload: (trigger: string) => this.reload(trigger),
+      tasks: () => this.schedule.applicable,
+      supervisor: this.supervisor,
+      handover: () => this.handover(),
+      giveOver: (pid) => this.giveOver(pid),
+      letGo: (pid) => this.letGo(pid),
+    };
+  }
+
+  /**
+   * Issue 17, `restart`/`upgrade` under the keeper: the next daemon is started; this one runs on until
+   * that one takes over (answered then with its pid), or says why it did not (it exited, or took too long).
+   */
+  private async handover(): Promise<ControlResponse> {
+    const keeper = this.keeper;
+    if (keeper === undefined) return { ok: false, error: 'this daemon does not run under the job keeper (start it with GOTORCH_KEEPER=on): a restart would end its jobs' };
+    if (this.ending !== undefined) return { ok: false, error: 'the daemon is stopping' };
+    if (this.handing !== undefined) return { ok: false, error: `a handover to pid ${this.handing.next} is under way` };
+    const loaded = await loadForHost(this.options.tasksFile, this.options.hostId);
+    if (loaded.errors.length > 0) return { ok: false, error: `${this.options.tasksFile} rejected, the running daemon was left alone:\n${formatErrors(loaded.errors)}` };
+    const started = await keeper.start(nextDaemonArgv());
+    if ('error' in started) return { ok: false, error: `the keeper could not start the next daemon: ${started.error}` };
+    this.log.info({ next: started.pid }, 'handover: the next daemon started; this one runs until it takes over');
+    return new Promise<ControlResponse>((answer) => {
+      const startedAt = this.clock.now();
+      const watch = setInterval(() => {
+        const handing = this.handing;
+        if (handing === undefined) return;
+        const gone = !processAlive(handing.next);
+        if (!gone && this.clock.now() - startedAt < TAKE_OVER_TIMEOUT_MS) return;
+        clearInterval(handing.watch);
+        this.handing = undefined;
+        if (handing.gave) {
+          // It died holding what this daemon gave it: exit as a crash, so the keeper starts a daemon that takes the jobs over.
+          this.log.error({ next: handing.next }, 'handover: the next daemon ended after it was given the jobs; exiting so the keeper starts one again');
+          answer({ ok: false, error: `the next daemon (pid ${handing.next}) ended during the handover; the keeper starts a daemon again, which takes the jobs over` });
+          setTimeout(() => process.exit(1), 100);
+          return;
+        }
+        if (!gone) process.kill(handing.next, 'SIGTERM');
+        const why = gone ? 'exited before it took over' : `did not take over within ${TAKE_OVER_TIMEOUT_MS / 1000} s`;
+        this.log.error({ next: handing.next }, `handover failed: the next daemon ${why}; this daemon runs on`);
+        answer({ ok: false, error: `the next daemon (pid ${handing.next}) ${why}; the running daemon was left alone (its reason is in ${this.options.paths.logDir}/gotorch.log or gotorch.stderr)` });
+      }, 100);
+      this.handing = { next: started.pid, gave: false, answer, watch };
+    });
+  }
+
+  /** Issue 17: the next daemon asks: this one stops planning and reading, and gives it every run and task state. */
+  private async giveOver(pid: number): Promise<ControlResponse> {
+    const handing = this.handing;
+    if (handing === undefined || handing.next !== pid) return { ok: false, error: `no handover to pid ${pid} is under way` };
+    handing.gave = true;
+    this.ticker.stop();
+    this.monitor.stop();
+    this.reloads.stop();
+    await this.watcher.close();
+    const { runs, tasks } = this.supervisor.handOver();
+    await this.subscribers.flush();
+    this.log.info({ next: pid, runs: runs.length, lastSecond: this.planner.lastSecond }, 'handover: runs and task states given to the next daemon');
+    return { ok: true, state: { from: process.pid, lastSecond: this.planner.lastSecond, runs, tasks } satisfies HandoverState };
+  }
+
+  /** Issue 17: the next daemon took everything over: this one gives up the pidfile and sockets and exits. */
+  private async letGo(pid: number): Promise<ControlResponse> {
+    const handing = this.handing;
+    if (handing === undefined || handing.next !== pid || !handing.gave) return { ok: false, error: `no handover to pid ${pid} is under way` };
+    clearInterval(handing.watch);
+    this.handing = undefined;
+    this.ending = this.handedOver;
+    void this.control?.close();
+    await this.metrics?.close();
+    this.fleetLink?.close();
+    await this.fleet?.close();
+    releasePidfile(this.options.paths.pidfile, process.pid);
+    await this.keeper?.bye();
+    this.keeper?.close();
+    this.log.info({ next: pid }, 'handed over: exiting, the jobs run on under the next daemon');
+    handing.answer({ ok: true, pid, previous: process.pid });
+    setImmediate(() => {
+      this.loggers.close();
+      this.handedOverNow();
+    });
+    return { ok: true };
   }
 
   /** The singleton gate and leadership's view of the connection (src/fleet/singleton/etcd-link.ts). */
@@ -259,6 +422,7 @@ export class Daemon {
     const matched = matchHost(loaded, this.options.hostId);
     const diff = await finishBetweenTicks(diffTasks(this.schedule.applicable, matched.applicable));
     const prepared = await finishBetweenTicks(Planner.prepare(matched.applicable, matched.jitterOf));
+    this.prepared = prepared;
     this.schedule = Object.freeze({ ...matched, daemonTasks: prepared.daemons });
     this.planner.install(prepared);
     this.supervisor.setTasks(matched.applicable);
@@ -338,6 +502,8 @@ export class Daemon {
       fleet: this.fleet?.status() ?? null,
       loadedEngines: loadedEngines(),
       spawner: this.spawner.name,
+      version: GOTORCH_VERSION,
+      keeper: this.keeper === undefined ? null : { pid: this.keeper.pid, socket: this.keeper.socketPath },
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };
   }
@@ -403,6 +569,7 @@ export class Daemon {
     await this.control?.close();
     await this.metrics?.close();
     releasePidfile(this.options.paths.pidfile, process.pid);
+    this.keeper?.close();
     this.loggers.close();
   }
 
@@ -423,9 +590,22 @@ export class Daemon {
       await this.metrics?.close();
       await this.state.saveClean(this.planner?.lastSecond ?? 0, this.schedule.applicable, this.schedule.jitterOf).catch(() => undefined);
       releasePidfile(this.options.paths.pidfile, process.pid);
+      // Every job ended and was dropped: the keeper exits with this daemon.
+      await this.keeper?.bye();
+      this.keeper?.close();
       this.log.info('stopped');
       this.loggers.close();
     })();
     return this.ending;
+  }
+}
+
+/** Whether `pid` is alive (not a zombie: the keeper reaps its children at once). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

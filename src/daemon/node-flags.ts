@@ -27,10 +27,22 @@ export function missingDaemonFlags(execArgv: readonly string[] = process.execArg
 export function execWithDaemonFlags(): string | undefined {
   const missing = missingDaemonFlags();
   if (missing.length === 0) return undefined;
-  const loaded = loadAddonFile();
   const without = `running without the daemon's node flags ${missing.join(' ')}`;
+  return execAs([process.execPath, process.argv0], missing, without, 'with them');
+}
+
+/**
+ * Issue 17: `start --foreground` becomes the job keeper in place (same pid, for systemd or a terminal),
+ * which runs this command again as its child, with the daemon flags. Returns only when it cannot.
+ */
+export function execUnderKeeper(keeper: string, keeperArgs: readonly string[]): string | undefined {
+  return execAs([keeper, keeper, ...keeperArgs, '--', process.execPath], missingDaemonFlags(), 'running without the job keeper', 'under it');
+}
+
+function execAs([file, ...head]: readonly string[], missing: readonly string[], without: string, what: string): string | undefined {
+  const loaded = loadAddonFile();
   if ('reason' in loaded) return `${without} (${loaded.reason}); start it as \`gotorch\` or with \`node ${DAEMON_NODE_FLAGS.join(' ')} ...\``;
   const envp = Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
-  const errno = loaded.addon.exec(process.execPath, [process.argv0, ...missing, ...process.execArgv, ...process.argv.slice(1)], envp);
-  return `${without} (restarting with them failed: errno ${errno})`;
+  const errno = loaded.addon.exec(file as string, [...head, ...missing, ...process.execArgv, ...process.argv.slice(1)], envp);
+  return `${without} (restarting ${what} failed: errno ${errno})`;
 }

@@ -14,6 +14,8 @@ export interface RuntimePaths {
   readonly socket: string;
   readonly state: string;
   readonly bootId: string;
+  /** Issue 17: the job keeper's socket, beside the pidfile. */
+  readonly keeperSocket: string;
 }
 
 export interface PathOptions {
@@ -37,5 +39,6 @@ export function runtimePaths(options: PathOptions, env: NodeJS.ProcessEnv = proc
     socket: path.join(path.dirname(pidfile), 'gotorch.sock'),
     state: path.join(path.dirname(pidfile), 'gotorch.state.json'),
     bootId: path.join(path.dirname(pidfile), 'gotorch.boot-id'),
+    keeperSocket: path.join(path.dirname(pidfile), 'keeper.sock'),
   };
 }

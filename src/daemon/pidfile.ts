@@ -37,6 +37,18 @@ export function isGotorchProcess(pid: number): boolean {
   }
 }
 
+/** Issue 17: the live daemon holding the pidfile when it runs under the same job keeper as this process (GOTORCH_KEEPER_PID). */
+export function liveSibling(paths: { readonly pidfile: string }, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const pid = readPid(paths.pidfile);
+  if (pid === undefined || pid === process.pid || !isGotorchProcess(pid)) return undefined;
+  try {
+    const parent = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+    return parent !== undefined && parent === env.GOTORCH_KEEPER_PID ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export type PidfileClaim = { ok: true; replacedStale?: number } | { ok: false; livePid: number };
 
 /** A lock older than this was left by a process that died while holding it (it is held for microseconds). */

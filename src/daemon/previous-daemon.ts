@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { JitterOf } from '../planner/jitter.js';
 import { LATE_WAKE_LIMIT } from '../planner/planner.js';
 import { adoptableJobs } from '../supervisor/adoption.js';
+import { heldHandle } from '../supervisor/held-handle.js';
+import type { KeeperLink } from '../supervisor/keeper-link.js';
+import { signalName } from '../supervisor/native-spawner.js';
 import { procTable } from '../supervisor/process-table.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
@@ -25,14 +28,40 @@ export function replayFilter(saved: SavedState, jitterOf: JitterOf): (task: Task
   return (task) => schedules[task.id] === scheduleKey(task, jitterOf(task));
 }
 
-/** SPEC §6: jobs of the previous daemon that are still the same processes are tracked again. */
-export function adoptPrevious(saved: SavedState, applicable: readonly Task[], supervisor: Supervisor, log: Logger): void {
+/** SPEC §6: jobs of the previous daemon that are still the same processes are tracked again (those the keeper held are already). */
+export function adoptPrevious(saved: SavedState, applicable: readonly Task[], supervisor: Supervisor, log: Logger, taken: ReadonlySet<string> = new Set()): void {
   const byId = new Map(applicable.map((task) => [task.id, task]));
-  const { surviving, unsaved, gone } = adoptableJobs(saved, procTable, byId);
+  const adoptable = adoptableJobs({ ...saved, jobs: saved.jobs.filter((job) => !taken.has(job.run)) }, procTable, byId);
+  const [surviving, unsaved] = [adoptable.surviving, adoptable.unsaved.filter((job) => !taken.has(job.run))];
+  const { gone } = adoptable;
   if (unsaved.length > 0) log.info({ jobs: unsaved.length }, 'found jobs the previous daemon started after its last state save');
   for (const job of [...surviving, ...unsaved]) {
     const task = byId.get(job.task);
     supervisor.adopt(task ?? removedTaskStandIn(job), job, task !== undefined);
   }
   if (gone > 0) log.info({ gone }, 'jobs of the previous daemon that ended meanwhile');
+}
+
+/**
+ * Issue 17, after a crash: every job the keeper holds is this daemon's now, with what the keeper spooled
+ * while no daemon ran, the rest of its output, and its real exit status. Returns the run ids taken.
+ */
+export async function adoptHeld(keeper: KeeperLink, fds: ReadonlyMap<number, number>, applicable: readonly Task[], supervisor: Supervisor, log: Logger): Promise<Set<string>> {
+  const byId = new Map(applicable.map((task) => [task.id, task]));
+  const taken = new Set<string>();
+  let ended = 0;
+  for (const held of await keeper.list(signalName)) {
+    const facts = held.facts;
+    if (facts === undefined) continue;
+    taken.add(held.id);
+    if (held.outcome !== null) ended++;
+    const own = (fd: number): number => (fd < 0 ? -1 : (fds.get(fd) ?? -1));
+    const handle = heldHandle(held, keeper, { stdout: own(held.fds.stdout), stderr: own(held.fds.stderr) });
+    const job = { run: held.id, pid: held.pid, processStart: '', role: facts.role, scheduledAt: facts.scheduledAt, startedAt: facts.startedAt, trigger: facts.trigger, attempt: facts.attempt };
+    const task = byId.get(facts.task);
+    const standIn = task ?? removedTaskStandIn({ ...job, task: facts.task, type: facts.role === 'daemon' ? 'daemon' : 'cron', graceMs: facts.graceMs });
+    supervisor.adopt(standIn, job, task !== undefined, { handle, carried: { bytesKept: 0, bytesDropped: held.dropped, handovers: 0, recovered: true }, jitterS: facts.jitterS });
+  }
+  if (taken.size > 0) log.info({ jobs: taken.size, endedMeanwhile: ended }, 'took over the jobs the keeper held while no daemon ran');
+  return taken;
 }

@@ -21,6 +21,9 @@ export const foregroundReadiness: Readiness = {
   failed: (reason) => process.stderr.write(`gotorch: ${reason}\n`),
 };
 
+/** A daemon the job keeper restarted after a crash: nobody waits for its report (its log says it). */
+export const quietReadiness: Readiness = { ready: () => undefined, failed: foregroundReadiness.failed };
+
 /** A daemonized child reports on file descriptor 3, a pipe its starting parent reads (SPEC §4 start). */
 export function pipeReadiness(fd: number): Readiness {
   const report = (line: string): void => {
@@ -84,6 +87,11 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
       SIGHUP: () => daemon.reopenLogs(),
     };
     for (const signal of SIGNALS) process.on(signal, act[signal]);
+    // Issue 17: after a handover this daemon exits 0; whatever else is still open must not keep it.
+    void daemon.handedOver.then(() => {
+      finish();
+      setTimeout(() => process.exit(0), 2000).unref();
+    });
     readiness.ready(process.pid);
     for (const signal of early) act[signal]();
   });

@@ -12,7 +12,8 @@ import { loadForHost } from './reloads.js';
 
 export type StartCheck = { readonly loaded: LoadResult; readonly replacedStale?: number } | { readonly exitCode: number; readonly reason: string };
 
-export async function prepareStart(tasksFile: string, paths: RuntimePaths, hostId: string | undefined): Promise<StartCheck> {
+/** `takeOver` (issue 17): the pidfile is claimed later, once the daemon holding it has handed over. */
+export async function prepareStart(tasksFile: string, paths: RuntimePaths, hostId: string | undefined, takeOver = false): Promise<StartCheck> {
   const loaded = await loadForHost(tasksFile, hostId);
   if (loaded.errors.length > 0) {
     return { exitCode: 1, reason: `${tasksFile} rejected (${loaded.errors.length} error(s)), nothing started:\n${formatErrors(loaded.errors)}` };
@@ -28,6 +29,7 @@ export async function prepareStart(tasksFile: string, paths: RuntimePaths, hostI
   if (refused !== undefined) return { exitCode: 1, reason: refused };
   // The title marks this process as a gotorch daemon for the pidfile's liveness check: set it first.
   process.title = `${DAEMON_TITLE} -c ${tasksFile}`;
+  if (takeOver) return { loaded };
   const claim = claimPidfile(paths.pidfile, process.pid);
   if (!claim.ok) return { exitCode: 1, reason: `gotorch is already running (pid ${claim.livePid}, pidfile ${paths.pidfile})` };
   return { loaded, replacedStale: claim.replacedStale };

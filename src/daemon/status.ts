@@ -27,7 +27,7 @@ export interface TaskReport {
   readonly schedule: string | null;
   /** False for a task no longer in the file whose jobs are still tracked (SPEC §5). */
   readonly current: boolean;
-  readonly running: readonly { readonly pid: number | null; readonly run: string; readonly startedAt: number }[];
+  readonly running: readonly { readonly pid: number | null; readonly run: string; readonly startedAt: number; readonly bytesLogged: number; readonly adopted: 'crash' | 'handover' | 'state file' | null }[];
   readonly lastExit: Pick<RunRecord, 'exitCode' | 'signal' | 'timedOut' | 'durationMs' | 'error'> & { readonly at: number } | null;
   /** SPEC §7: when the last successful run ended (ms), and the failed runs since it. */
   readonly lastSuccess: number | null;
@@ -66,6 +66,10 @@ export interface StatusReport {
   readonly loadedEngines: readonly string[];
   /** Issue 16: `native` (posix_spawn addon) or `child_process`, the one starting jobs. */
   readonly spawner: SpawnerName;
+  /** The version of the gotorch this daemon runs (issue 17: an upgrade hands over to the one installed). */
+  readonly version: string;
+  /** Issue 17: the job keeper the daemon runs under (GOTORCH_KEEPER=on), else null. */
+  readonly keeper: { readonly pid: number; readonly socket: string } | null;
   readonly tasks: readonly TaskReport[];
 }
 
@@ -91,7 +95,7 @@ function report(name: string, type: string, status: TaskStatus | undefined, task
     max: task?.max ?? null,
     schedule: task?.scheduleText ?? null,
     current: task !== undefined,
-    running: (status?.running ?? []).map((run) => ({ pid: run.pid, run: run.run, startedAt: run.startedAt })),
+    running: (status?.running ?? []).map((run) => ({ pid: run.pid, run: run.run, startedAt: run.startedAt, bytesLogged: run.bytesLogged, adopted: run.adopted })),
     lastExit: last ? { exitCode: last.exitCode, signal: last.signal, timedOut: last.timedOut, durationMs: last.durationMs, error: last.error, at: last.startedAt + last.durationMs } : null,
     lastSuccess: result?.lastSuccessAt ?? null,
     failuresSinceSuccess: result?.failuresSinceSuccess ?? 0,

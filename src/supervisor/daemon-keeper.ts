@@ -64,10 +64,14 @@ export class DaemonKeeper {
     entry.backoff = next;
     const restart = this.running(entry);
     this.host.events.publish({ type: 'daemon-exited', task, record, expected: false, restartInMs: restart ? delayMs : null });
-    if (!restart) return;
+    if (restart) this.restartAt(entry, this.host.clock.now() + delayMs);
+  }
+
+  /** A backed-off restart at `at` (ms); issue 17: also one a previous daemon had pending at its handover. */
+  restartAt(entry: TaskEntry, at: number): void {
     entry.restartTimer?.cancel();
-    entry.restartAt = this.host.clock.now() + delayMs;
-    entry.restartTimer = this.host.clock.setTimer(entry.restartAt, () => {
+    entry.restartAt = at;
+    entry.restartTimer = this.host.clock.setTimer(at, () => {
       entry.restartTimer = null;
       entry.restartAt = null;
       this.fill(entry);

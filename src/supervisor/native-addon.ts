@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** A started child: its pid, and the handle of its watched exit and pipes (for detachOutput). */
-export type NativeSpawnResult = { pid: number; job: object } | { errno: number };
+/** A started child: its pid, its pipes' read ends (the job keeper holds them: issue 17), and the handle of its watched exit and pipes (for detachOutput). */
+export type NativeSpawnResult = { pid: number; stdoutFd: number; stderrFd: number; job: object } | { errno: number };
 
 export interface NativeAddon {
   /**
@@ -46,10 +46,23 @@ export interface NativeAddon {
 }
 
 /** Where node-gyp puts the build: under the package root (binding.gyp's folder), above src/ or dist/src/. */
-function builtAddon(): string {
+function built(file: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'binding.gyp')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'build', 'Release', 'gotorch_spawn.node');
+  return join(dir, 'build', 'Release', file);
+}
+
+const builtAddon = (): string => built('gotorch_spawn.node');
+
+/**
+ * Issue 17: the job keeper (native/keeper.c), built with the addon; undefined when it is not built or
+ * `GOTORCH_KEEPER=off` is in the environment of `gotorch start` (then the daemon runs alone, as before the
+ * keeper: a restart stops its jobs, a crash loses their output).
+ */
+export function keeperExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GOTORCH_KEEPER === 'off') return undefined;
+  const path = built('gotorch_keeper');
+  return existsSync(path) ? path : undefined;
 }
 
 /** The addon as built, without checking the kernel: `GOTORCH_NATIVE_ADDON` overrides the path (tests point it at a missing file). */

@@ -4,7 +4,7 @@
  * as jobSpawner (spawner.ts): own process group, stdin /dev/null, output streamed, the outcome once the
  * child exited and both pipes closed.
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { givenEnvironment } from './job-env.js';
@@ -14,6 +14,9 @@ import { adoptedHandle, drainDescriptor, failedHandle, jobCommand, jobSpawner, s
 /** Signal numbers to names, the first name of each number as Node reports it (SIGABRT, not SIGIOT). */
 const SIGNAL_NAMES = new Map<number, string>();
 for (const [name, number] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
+
+/** A signal number as Node names it (a number it has no name for, as digits). */
+export const signalName = (signal: number): string => SIGNAL_NAMES.get(signal) ?? String(signal);
 
 /** The failures child_process reports as an `error` event naming the file; it throws the others as `spawn CODE`. */
 const NAMED_FAILURES = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
@@ -46,7 +49,7 @@ const STREAMS: readonly OutputStream[] = ['stdout', 'stderr'];
 /** How the addon's onDone reads. */
 function exitOutcome(code: number, signal: number, errno: number): SpawnOutcome {
   if (errno !== 0) return { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
-  if (signal !== 0) return { exitCode: null, signal: SIGNAL_NAMES.get(signal) ?? String(signal) };
+  if (signal !== 0) return { exitCode: null, signal: signalName(signal) };
   return { exitCode: code, signal: null };
 }
 
@@ -79,10 +82,12 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       let exit: SpawnOutcome | undefined;
       /** Detached pipes no counting process took, read here: the outcome waits for their end too. */
       let rereading = 0;
+      /** Issue 17, a handover: this daemon reads no more and its outcome never settles. */
+      let paused = false;
       let settle: (outcome: SpawnOutcome) => void = () => undefined;
       const outcome = new Promise<SpawnOutcome>((resolve) => (settle = resolve));
       const settleOnceRead = (): void => {
-        if (exit !== undefined && rereading === 0) settle(exit);
+        if (exit !== undefined && rereading === 0 && !paused) settle(exit);
       };
       // One call back when the child exited and both pipes ended (as child_process's `close`), and one per chunk read.
       const started = addon.spawn(
@@ -101,8 +106,17 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
       const runId = env.get('GOTORCH_RUN_ID');
       return {
         pid: started.pid,
+        outputFds: { stdout: started.stdoutFd, stderr: started.stderrFd },
         onOutput: (next) => {
           listener = next;
+        },
+        /** Issue 17, a handover: stops reading both pipes and closes this daemon's ends (the next one has its own). */
+        pauseOutput: () => {
+          paused = true;
+          for (const index of [0, 1]) {
+            const fd = addon.detachOutput(started.job, index);
+            if (fd >= 0) closeSync(fd);
+          }
         },
         signalGroup: (signal) => signalRun(started.pid, runId, signal),
         outcome,

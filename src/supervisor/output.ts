@@ -27,6 +27,11 @@ class PartialLine {
     this.length = 0;
     return line;
   }
+
+  /** The bytes held, unconsumed (issue 17: a handover passes them on, never as a line of their own). */
+  bytes(): Buffer {
+    return this.buffer === undefined ? Buffer.alloc(0) : Buffer.from(this.buffer.subarray(0, this.length));
+  }
 }
 
 /**
@@ -58,6 +63,16 @@ export class OutputSplitter {
     this.split(stream, kept);
     // Nothing more will be kept: the unfinished lines are final now.
     if (this.bytesKept >= this.limit) this.end();
+  }
+
+  /** Issue 17: each stream's unfinished last line, as bytes, for the next daemon. */
+  partialBytes(): Record<OutputStream, Buffer> {
+    return { stdout: this.partial.stdout.bytes(), stderr: this.partial.stderr.bytes() };
+  }
+
+  /** Issue 17: the unfinished line a previous daemon passed on (already counted there). */
+  resume(stream: OutputStream, bytes: Buffer): void {
+    this.partial[stream].append(bytes, 0, bytes.length, (line) => this.onLine(stream, line));
   }
 
   /** Emits the unfinished last line of each stream, if any. */

@@ -50,9 +50,20 @@ export class TaskRetries {
     return this.pending.map(({ record, at }) => ({ attempt: record.attempt + 1, at }));
   }
 
+  /** Issue 17: the waiting retries as a handover passes them on (their timers are cancelled: this daemon is done). */
+  handOver(): { readonly record: RunRecord; readonly at: number }[] {
+    const pending = this.pending.splice(0);
+    for (const retry of pending) retry.timer.cancel();
+    return pending.map(({ record, at }) => ({ record, at }));
+  }
+
   /** Schedules the retry of a failed attempt; `task()` is read when it is due (a reload may change it). */
   schedule(task: () => Task, record: RunRecord, delayMs: number): void {
-    const at = this.host.clock.now() + delayMs;
+    this.scheduleAt(task, record, this.host.clock.now() + delayMs);
+  }
+
+  /** The retry of `record` at `at` (ms): issue 17, also one a previous daemon passed on. */
+  scheduleAt(task: () => Task, record: RunRecord, at: number): void {
     const retry: PendingRetry = {
       record,
       at,

@@ -39,6 +39,10 @@ export interface RunRecord {
   readonly bytesDropped: number;
   /** Why the spawn (or an HTTP task's request) failed, or null. */
   readonly error: string | null;
+  /** Issue 17: daemon handovers (restart, upgrade) this run lived through; absent when none. */
+  readonly handovers?: number;
+  /** Issue 17: the run lived through a crash of the daemon (taken over from the job keeper); absent otherwise. */
+  readonly recovered?: boolean;
   /** SPEC §11: an HTTP task's response status; absent on other runs and when no response came. */
   readonly httpStatus?: number;
 }
@@ -66,8 +70,28 @@ export interface RunStart {
   readonly onExit: (run: Run, record: RunRecord, retryInMs: number | null) => void;
   /** For a run adopted from a previous daemon: when it really started (ms). */
   readonly startedAt?: number;
+  /** Issue 17: what a run taken over from a previous daemon carries on with. */
+  readonly carried?: CarriedRun;
   /** Where the run's end waits while starts do (StartQueue.whenIdle); at once without it. */
   readonly afterStarts?: (work: () => void) => void;
+}
+
+/** Issue 17: a run handed over (restart, upgrade) or recovered after a crash keeps counting where it was. */
+export interface CarriedRun {
+  readonly bytesKept: number;
+  readonly bytesDropped: number;
+  readonly handovers: number;
+  readonly recovered: boolean;
+  /** The run was being stopped (TERM sent): its KILL comes after the rest of its grace. */
+  readonly terminating?: boolean;
+  readonly timedOut?: boolean;
+}
+
+/** Issue 17: a run as a handover passes it on: its place in the output, unfinished lines included. */
+export interface HandedOverRun extends CarriedRun {
+  readonly id: string;
+  /** Each stream's unfinished last line, base64. */
+  readonly partial: Readonly<Record<'stdout' | 'stderr', string>>;
 }
 
 /** SPEC §2: the environment jobs inherit: the daemon's own, without gotorch's control variables. */
@@ -123,8 +147,12 @@ export class Run {
   /** Being stopped for a newer fire (SPEC §8 overlap=replace). */
   replaced = false;
   readonly finished: Promise<RunRecord>;
+  /** Issue 17: what a previous daemon handed over with this run (undefined for a run started here). */
+  readonly carried: CarriedRun | undefined;
   private readonly clock: Clock;
   private readonly handle: ChildHandle;
+  private readonly output: OutputSplitter;
+  private readonly adoptedRun: boolean;
   private timedOut = false;
   private timeoutTimer: Timer | undefined;
   private killTimer: Timer | undefined;
@@ -144,6 +172,12 @@ export class Run {
     this.clock = start.clock;
     const { events, task } = start;
     const output = new OutputSplitter(task.options.logLimit, (stream, line) => events.publish({ type: 'output', task, run: this.id, stream, line }));
+    this.output = output;
+    this.carried = start.carried;
+    this.adoptedRun = start.startedAt !== undefined;
+    output.bytesKept = start.carried?.bytesKept ?? 0;
+    output.bytesDropped = start.carried?.bytesDropped ?? 0;
+    if (start.carried?.timedOut === true) this.timedOut = true;
     this.startedAt = start.startedAt ?? start.clock.now();
     this.handle = start.spawn(new RunRequest(start.task, start.env));
     this.pid = this.handle.pid;
@@ -159,7 +193,10 @@ export class Run {
       if (output.bytesKept >= limit && !drains.has(stream)) drains.set(stream, this.handle.drain(stream));
     });
     const { timeoutMs } = start.task.options;
-    if (timeoutMs !== undefined && (this.pid !== undefined || request)) {
+    if (start.carried?.terminating === true) {
+      this.stopping = true;
+      void this.terminate();
+    } else if (timeoutMs !== undefined && (this.pid !== undefined || request)) {
       // SPEC §1.5 timeout=: the whole process group, TERM then KILL after grace (a request: aborted).
       this.timeoutTimer = start.clock.setTimer(this.startedAt + timeoutMs, () => {
         if (this.terminating || this.exited) return;
@@ -188,6 +225,56 @@ export class Run {
       });
     }
     return this.finished;
+  }
+
+  /** The job's pipes as this daemon reads them (for the job keeper), if it started the job. */
+  get outputFds(): Readonly<Record<'stdout' | 'stderr', number>> | undefined {
+    return this.handle.outputFds;
+  }
+
+  /** Issue 17: how this daemon came to hold the run: taken over after a crash, a handover, or from the state file alone. */
+  get adoptedFrom(): 'crash' | 'handover' | 'state file' | null {
+    if (this.carried !== undefined) return this.carried.recovered ? 'crash' : 'handover';
+    return this.adoptedRun ? 'state file' : null;
+  }
+
+  /** Output bytes kept in the run log so far, and counted past log_limit (carried over a handover). */
+  get bytes(): { readonly kept: number; readonly dropped: number } {
+    return { kept: this.output.bytesKept, dropped: this.output.bytesDropped };
+  }
+
+  /** Whether a TERM was sent (by a kill, a stop or the timeout). */
+  get isTerminating(): boolean {
+    return this.terminating;
+  }
+
+  get isTimedOut(): boolean {
+    return this.timedOut;
+  }
+
+  /**
+   * Issue 17, a handover: stops reading the output and timing the run out; the job runs on, for the next
+   * daemon, which continues from what this returns (its record is written there).
+   */
+  handOver(): HandedOverRun {
+    this.release();
+    this.handle.pauseOutput?.();
+    const partial = this.output.partialBytes();
+    return {
+      id: this.id,
+      bytesKept: this.output.bytesKept,
+      bytesDropped: this.output.bytesDropped,
+      handovers: this.carried?.handovers ?? 0,
+      recovered: this.carried?.recovered ?? false,
+      terminating: this.terminating,
+      timedOut: this.timedOut,
+      partial: { stdout: partial.stdout.toString('base64'), stderr: partial.stderr.toString('base64') },
+    };
+  }
+
+  /** Issue 17: the unfinished line a previous daemon passed on comes before anything read here. */
+  resumeOutput(partial: HandedOverRun['partial']): void {
+    for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') this.output.resume(stream, Buffer.from(partial[stream], 'base64'));
   }
 
   /** Stops timing this run out without touching its process: a failed start leaves it to the next daemon. */
@@ -233,6 +320,8 @@ export class Run {
       bytesDropped: output.bytesDropped,
       error: outcome.error ?? null,
       ...(outcome.httpStatus === undefined ? {} : { httpStatus: outcome.httpStatus }),
+      ...(this.carried === undefined || this.carried.handovers === 0 ? {} : { handovers: this.carried.handovers }),
+      ...(this.carried?.recovered === true ? { recovered: true } : {}),
     };
     output.end(); // the last unfinished line of each stream, before the record
     const retryInMs = start.retryAfter(record);

@@ -42,6 +42,13 @@ export interface ChildHandle {
   readonly pid: number | undefined;
   /** SPEC §11: an HTTP task's request, started though it has no pid (nothing to adopt after a crash). */
   readonly request?: boolean;
+  /** This daemon's read ends of the job's pipes, for the job keeper to hold (issue 17); absent for an adopted run. */
+  readonly outputFds?: Readonly<Record<OutputStream, number>>;
+  /**
+   * Issue 17, a handover: stops reading the output pipes here (what was read is delivered first); the
+   * next daemon reads its own copies. The outcome then never settles in this daemon.
+   */
+  pauseOutput?(): void;
   /** Output arrives here; chunks read before a listener is set are counted by nobody and dropped. */
   onOutput(listener: OutputListener): void;
   /** Signals the whole process group; false when the group is gone (or never existed). */
@@ -155,13 +162,26 @@ export function jobCommand(request: SpawnRequest): { command: ReturnType<typeof 
 /** A child_process child's handle over its output streams, `outcome` and the run it belongs to (the native spawner reads its pipes in the addon). */
 function childHandle(pid: number | undefined, output: Record<OutputStream, Readable | null>, outcome: Promise<SpawnOutcome>, runId: string | undefined): ChildHandle {
   let listener: OutputListener | undefined;
+  // libuv's descriptor of each stdio socketpair (no public API names it).
+  const fdOf = (stream: Readable | null): number => (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd ?? -1;
   // Always drain both pipes, so a child never blocks on a full pipe whoever listens.
   output.stdout?.on('data', (chunk: Buffer) => listener?.('stdout', chunk));
   output.stderr?.on('data', (chunk: Buffer) => listener?.('stderr', chunk));
   return {
     pid,
+    outputFds: { stdout: fdOf(output.stdout), stderr: fdOf(output.stderr) },
     onOutput: (next) => {
       listener = next;
+    },
+    pauseOutput: () => {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const readable = output[stream];
+        if (readable === null || readable.destroyed) continue;
+        readable.pause();
+        // libuv stops reading the socket; what the stream already holds is delivered now.
+        (readable as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+        for (let chunk = readable.read() as Buffer | null; chunk !== null; chunk = readable.read() as Buffer | null) listener?.(stream, chunk);
+      }
     },
     signalGroup: (signal) => signalRun(pid, runId, signal),
     outcome,

@@ -6,11 +6,13 @@ import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { retryDelayMs, TaskRetries, type RetryHost } from './retries.js';
 import { JobEnvironments } from './job-env.js';
-import { Run, type RunRecord, type RunRole, type RunTrigger } from './run.js';
+import type { KeeperLink } from './keeper-link.js';
+import { Run, type CarriedRun, type HandedOverRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
-import { heldPlaces, newEntry, type TaskEntry } from './task-entry.js';
+import type { Backoff } from './backoff.js';
+import { heldPlaces, newEntry, type TaskEntry, type WaitingFire } from './task-entry.js';
 
 export interface SupervisorOptions {
   readonly clock: Clock;
@@ -30,6 +32,8 @@ export interface SupervisorOptions {
    * runs at the boundary (src/daemon/wake-timer.ts). Without it a run starts when its turn comes.
    */
   readonly holdUntil?: (epochMs: number) => void;
+  /** Issue 17: the job keeper the daemon runs under, told each job's pipes at its start and forgotten at its end. */
+  readonly keeper?: Pick<KeeperLink, 'hold' | 'drop'>;
 }
 
 /** What a fire carries besides its second: SPEC §8 jitter's shift, a run id a singleton's claim named (SPEC §10). */
@@ -49,6 +53,10 @@ export interface RunningInstance {
   readonly startedAt: number;
   /** Being stopped (TERM sent or about to be). */
   readonly stopping: boolean;
+  /** Output bytes in the run log so far (issue 17: carried across a handover). */
+  readonly bytesLogged: number;
+  /** Issue 17: taken over from a previous daemon (after a crash, a handover, or from the state file alone), else null. */
+  readonly adopted: 'crash' | 'handover' | 'state file' | null;
 }
 
 export interface TaskStatus {
@@ -65,6 +73,21 @@ export interface TaskStatus {
   /** Daemon tasks only: the delay the next unexpected exit waits, and a pending restart (ms). */
   readonly backoff: { readonly nextDelayMs: number; readonly restartAt: number | null } | null;
 }
+
+/** Issue 17: what a task's entry passes to the next daemon at a handover. */
+export interface HandedOverTask {
+  readonly id: string;
+  readonly backoff: Backoff;
+  readonly restartAt: number | null;
+  readonly retries: readonly { readonly record: RunRecord; readonly at: number }[];
+  readonly waiting: WaitingFire | null;
+  readonly lastExit: RunRecord | null;
+  /** Starts accepted but not yet spawned, in order (a daemon-task start is planned again by the next tick). */
+  readonly queued?: readonly QueuedStart[];
+}
+
+/** A start as a handover passes it on (the task by identity). */
+type QueuedStart = Omit<StartSpec, 'task'> & { readonly task: string };
 
 /** One run to start: what, for which second, why. */
 interface StartSpec {
@@ -218,11 +241,11 @@ export class Supervisor {
    * SPEC §6: tracks a job a previous daemon started. It counts against `max`, shows in `status`, and
    * `stop` or `kill` signal its group. `task` may no longer be in the file: then it is tracked until it ends.
    */
-  adopt(task: Task, job: AdoptedJob, current: boolean): void {
+  adopt(task: Task, job: AdoptedJob, current: boolean, taken?: { handle: ChildHandle; carried: CarriedRun; jitterS: number }): Run {
     const entry = this.entryFor(task);
     if (!current && entry.runs.size === 0) entry.current = false;
-    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: 0 };
-    this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => this.options.spawner.adopt(job) });
+    const spec = { task, scheduledAt: job.scheduledAt, role: job.role, trigger: job.trigger ?? 'schedule', attempt: job.attempt ?? 1, jitterS: taken?.jitterS ?? 0 };
+    return this.startRun(entry, spec, { id: job.run, startedAt: job.startedAt, spawn: () => taken?.handle ?? this.options.spawner.adopt(job), carried: taken?.carried });
   }
 
   /** Every run alive now, adopted ones included. */
@@ -254,6 +277,8 @@ export class Supervisor {
         scheduledAt: run.scheduledAt,
         startedAt: run.startedAt,
         stopping: run.stopping,
+        bytesLogged: run.bytes.kept,
+        adopted: run.adoptedFrom,
       })),
       queued: entry.queued,
       retries: entry.retries.list(),
@@ -276,6 +301,43 @@ export class Supervisor {
   async drain(): Promise<void> {
     this.close();
     await Promise.all([...this.live].map((run) => run.finished));
+  }
+
+  /**
+   * Issue 17, a handover: no more starts here; every run stops being read and timed (the jobs run on) and
+   * every task's state (daemon back-off, pending restart, waiting retries and fire, last exit) is passed on.
+   */
+  handOver(): { runs: HandedOverRun[]; tasks: HandedOverTask[] } {
+    this.closing = true;
+    // Starts accepted but not spawned yet (a burst's tail) are the next daemon's to spawn.
+    const queued = new Map<TaskEntry, QueuedStart[]>();
+    for (const { entry, task, ...start } of this.queue.clear()) {
+      entry.queued--;
+      queued.set(entry, [...(queued.get(entry) ?? []), { ...start, task: task.id }]);
+    }
+    const tasks = [...this.entries.values()].map((entry) => {
+      entry.restartTimer?.cancel();
+      return { id: entry.task.id, backoff: entry.backoff, restartAt: entry.restartAt, retries: entry.retries.handOver(), waiting: entry.waiting, lastExit: entry.lastExit, queued: queued.get(entry) ?? [] };
+    });
+    return { runs: [...this.live].map((run) => run.handOver()), tasks };
+  }
+
+  /** Issue 17: the task states a previous daemon handed over, for the tasks this daemon runs. */
+  restoreTasks(states: readonly HandedOverTask[], tasks: ReadonlyMap<string, Task>): void {
+    for (const state of states) {
+      const task = tasks.get(state.id);
+      if (task === undefined) continue;
+      const entry = this.entryFor(task);
+      entry.backoff = state.backoff;
+      entry.lastExit = state.lastExit;
+      if (task.type === 'cron') {
+        entry.waiting = state.waiting;
+        for (const retry of state.retries) entry.retries.scheduleAt(() => entry.task, retry.record, retry.at);
+      }
+      if (task.type === 'daemon' && state.restartAt !== null) this.daemons.restartAt(entry, state.restartAt);
+      for (const start of state.queued ?? []) if (start.role === 'job') this.enqueue({ ...start, entry, task });
+      this.startWaiting(entry);
+    }
   }
 
   /** A start that failed: no more starts, and every run is left running, unwatched, for the next daemon. */
@@ -332,7 +394,7 @@ export class Supervisor {
     this.forgetIfIdle(entry);
   }
 
-  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle }): void {
+  private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle; carried?: CarriedRun }): Run {
     const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
     const env = this.environments.of(task, runId, scheduledAt, spec.attempt);
@@ -348,11 +410,19 @@ export class Supervisor {
       retryAfter: (record) => this.retryAfter(entry, spec.role, record),
       onExit: (exited, record, retryInMs) => this.exited(entry, exited, record, retryInMs),
       startedAt: adopted?.startedAt,
+      carried: adopted?.carried,
       afterStarts: (work) => this.queue.whenIdle(work),
     });
+    // Issue 17: the keeper holds its own read ends from now on, so the job outlives this daemon with its output.
+    const fds = run.outputFds;
+    if (adopted === undefined && run.pid !== undefined && fds !== undefined) {
+      const { role, trigger, attempt, jitterS, startedAt } = run;
+      this.options.keeper?.hold(run.id, run.pid, fds, { task: task.id, role, trigger, attempt, scheduledAt, jitterS, startedAt, graceMs: task.options.graceMs });
+    }
     entry.runs.add(run);
     this.live.add(run);
     this.options.onRunsChanged?.();
+    return run;
   }
 
   /** SPEC §8: a failed job attempt of a current task is retried, unless the daemon is stopping. */
@@ -362,6 +432,7 @@ export class Supervisor {
   }
 
   private exited(entry: TaskEntry, run: Run, record: RunRecord, retryInMs: number | null): void {
+    if (run.pid !== undefined) this.options.keeper?.drop(run.id);
     entry.runs.delete(run);
     this.live.delete(run);
     this.options.onRunsChanged?.();

@@ -22,6 +22,8 @@ export interface RunningJob {
   readonly pid: number | null;
   readonly run: string;
   readonly startedAt: number;
+  readonly bytesLogged: number;
+  readonly adopted: 'crash' | 'handover' | 'state file' | null;
 }
 
 export interface TaskJson {
@@ -40,6 +42,9 @@ export interface TaskJson {
 export interface StatusJson {
   readonly running: boolean;
   readonly pid: number;
+  readonly version?: string;
+  /** Issue 17: the job keeper the daemon runs under, or null. */
+  readonly keeper?: { readonly pid: number; readonly socket: string } | null;
   readonly uptimeMs: number;
   readonly file: string;
   /** `host:port` of /metrics and /healthz, or null. */

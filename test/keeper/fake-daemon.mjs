@@ -102,7 +102,36 @@ if (scenario === 'chatty' && start === 1) {
   await keeper.request('BYE');
   process.exit(0);
 } else if (scenario === 'crash') {
+  // Ready, then failing: the keeper restarts it with a back-off (a start that never was ready is not restarted).
+  await (await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET)).request('READY');
   process.exit(1);
+} else if (scenario === 'never-ready') {
+  process.exit(3);
+} else if (scenario === 'handover' && start === 1) {
+  // The first daemon holds a job, watches for exits, and starts its successor with a new argv (START).
+  const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  await keeper.request('READY');
+  await spawnAndHold(keeper, [{ id: 'short', script: 'sleep 0.5; exit 7' }]);
+  const next = await keeper.request(`START ${[process.execPath, process.argv[1], 'successor', dir].join('\t')}`);
+  writeFileSync(file('start-answer'), next);
+  await keeper.request('BYE');
+  process.exit(0);
+} else if (scenario === 'handover-fails' && start === 1) {
+  // The successor exits before it is ready while this daemon runs on: the keeper restarts nothing.
+  const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  await keeper.request('READY');
+  writeFileSync(file('start-answer'), await keeper.request(`START ${[process.execPath, process.argv[1], 'never-ready', dir].join('\t')}`));
+  stayAlive();
+} else if (scenario === 'successor') {
+  // Started by START: waits until its predecessor is gone, then the held job's exit through WATCH.
+  const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  await keeper.request('READY');
+  const watch = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  const exit = await watch.watchOne();
+  writeFileSync(file('exit-line'), exit);
+  await keeper.request('DROP short');
+  await keeper.request('BYE');
+  process.exit(0);
 } else {
   stayAlive(); // an idle daemon that never connects: the keeper keeps draining
 }

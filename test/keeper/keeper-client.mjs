@@ -62,5 +62,8 @@ export async function connectKeeper(socketPath) {
     return next(takeBytes(Number(match[1])));
   }
 
-  return { request: serial(ask), list: serial(listRuns), spool: serial(spoolBytes), close: () => socket.end() };
+  /** WATCH on this connection (use it for nothing else): the first EXIT line that comes. */
+  const watchOne = () => ask('WATCH');
+
+  return { request: serial(ask), list: serial(listRuns), spool: serial(spoolBytes), watchOne, close: () => socket.end() };
 }

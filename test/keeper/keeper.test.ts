@@ -23,7 +23,7 @@ const started: Keeper[] = [];
 function startKeeper(scenario: string, spoolLimit = 1 << 20): Keeper {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-keeper-'));
   const socket = path.join(dir, 'keeper.sock');
-  const args = ['--socket', socket, '--spool-limit', String(spoolLimit), '--', process.execPath, FAKE_DAEMON, scenario, dir];
+  const args = ['--socket', socket, '--spool-limit', String(spoolLimit), '--verbose', '--', process.execPath, FAKE_DAEMON, scenario, dir];
   const child = spawn(KEEPER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -133,6 +133,31 @@ describe('job keeper', () => {
     expect(idle.log()).toMatch(/daemon \d+ killed by signal 15 after a stop signal; exiting/);
     expect(existsSync(idle.socket)).toBe(false);
     expect(daemonStarts(idle)).toHaveLength(1);
+  });
+
+  it('hands over to a daemon started by START with a new argv: the old one exits after BYE, the job\'s exit reaches the successor through WATCH', async () => {
+    const keeper = startKeeper('handover');
+    await waitFor(() => readIfThere(keeper, 'exit-line') !== '', 15_000, 'the successor to see the job end');
+    expect(read(keeper, 'start-answer')).toMatch(/^OK \d+$/);
+    expect(read(keeper, 'exit-line')).toBe('EXIT short exit:7');
+    expect(await keeper.exited).toBe(0);
+    expect(daemonStarts(keeper)).toHaveLength(2);
+    expect(keeper.log()).toMatch(/daemon \d+ exited with 0; daemon \d+ runs on/);
+    expect(keeper.log()).toMatch(/daemon \d+ stopped cleanly; nothing held; exiting/);
+  });
+
+  it('restarts nothing when a successor fails while the old daemon runs; a first daemon that never was ready ends the keeper with its status', async () => {
+    const keeper = startKeeper('handover-fails');
+    await waitFor(() => /daemon \d+ exited with 3; daemon \d+ runs on/.test(keeper.log()), 15_000, 'the successor to fail');
+    const [first, second] = daemonStarts(keeper);
+    expect(isAlive(first)).toBe(true);
+    expect(isAlive(second)).toBe(false);
+    expect(keeper.log()).not.toMatch(/restarting/);
+    expect(daemonStarts(keeper)).toHaveLength(2);
+
+    const broken = startKeeper('never-ready');
+    expect(await broken.exited).toBe(3);
+    expect(broken.log()).toMatch(/daemon \d+ exited with 3 before it was ready; exiting/);
   });
 
   it('refuses a socket another keeper answers on', async () => {

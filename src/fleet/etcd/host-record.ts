@@ -2,7 +2,7 @@
  * SPEC §10 registry: what one daemon says of itself under `gotorch/<fleet>/hosts/<host>`, built from
  * the daemon's view; `fleet status` reads these records and nothing else.
  */
-import { readFileSync } from 'node:fs';
+import { GOTORCH_VERSION } from '../../version.js';
 import type { ReloadResult } from '../../daemon/status.js';
 import type { TaskResults } from '../../daemon/task-results.js';
 import type { Supervisor } from '../../supervisor/supervisor.js';
@@ -54,14 +54,7 @@ export interface HostFacts {
   readonly results: Pick<TaskResults, 'get'>;
 }
 
-/** gotorch's own version, from its package.json (dist/src/fleet/etcd → the package root). */
-export const GOTORCH_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+export { GOTORCH_VERSION };
 
 export function hostTasks(facts: HostFacts): HostTasks {
   const { loaded, applicable } = facts.schedule();

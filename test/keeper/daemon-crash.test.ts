@@ -1,0 +1,112 @@
+/**
+ * Issue 17: `kill -9` of the daemon with 20 chatty jobs, the daemon back 5 s later (the keeper's restart
+ * delay): every job alive through the outage, its lines in runs.log numbered without a gap or a double,
+ * its real exit code in the record (marked `recovered`). Real daemon, keeper, jobs and signals.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Sandbox } from '../control/sandbox.js';
+import { isAlive, runCli, waitFor } from '../helpers/processes.js';
+
+const JOBS = 20;
+const LINES = 130; // 13 s at 10 lines a second: the jobs outlive the 5 s outage by far
+
+const sandboxes: Sandbox[] = [];
+afterEach(async () => {
+  for (const sandbox of sandboxes.splice(0)) await sandbox.cleanup();
+});
+
+function vmRssKb(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
+const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+
+/** Per job, the numbers of its `chattyK N` lines as runs.log has them, in order. */
+function linesByJob(sandbox: Sandbox): Map<string, number[]> {
+  const lines = new Map<string, number[]>();
+  for (const record of sandbox.runRecords()) {
+    if (record.stream !== 'stdout' || typeof record.line !== 'string') continue;
+    const [task, n] = record.line.split(' ');
+    if (task === undefined) continue;
+    lines.set(task, [...(lines.get(task) ?? []), Number(n)]);
+  }
+  return lines;
+}
+
+describe('a daemon killed with kill -9 under the job keeper', () => {
+  it('loses no job, no exit status and no output line of 20 chatty jobs; the restarted daemon takes them over', { timeout: 90_000 }, async () => {
+    const sandbox = new Sandbox();
+    sandboxes.push(sandbox);
+    const names = Array.from({ length: JOBS }, (_, k) => `chatty${k + 1}`);
+    sandbox.write(names.map((name, k) => `@reboot * 1 cron name=${name} for i in $(seq 1 ${LINES}); do echo "${name} $i"; sleep 0.1; done; exit ${k + 1}`));
+    const first = await sandbox.startWithEnv({ GOTORCH_KEEPER: 'on', GOTORCH_RESTART_DELAY: '5' });
+    const keeper = parentOf(first);
+    expect(readFileSync(`/proc/${keeper}/cmdline`, 'utf8')).toContain('gotorch_keeper');
+    expect((await sandbox.status()).keeper).toEqual({ pid: keeper, socket: `${sandbox.runDir}/keeper.sock` });
+    expect((await sandbox.cli('status')).stdout).toContain(`under the job keeper (pid ${keeper})`);
+    await waitFor(() => names.every((name) => (linesByJob(sandbox).get(name)?.length ?? 0) >= 5), 30_000, 'every job to have logged 5 lines');
+    const before = (await sandbox.status()).tasks.flatMap((task) => task.running);
+    const jobs = before.map((run) => run.pid);
+    expect(jobs).toHaveLength(JOBS);
+
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => !isAlive(first), 5000, 'the daemon to die');
+    // The outage: the keeper drains every pipe; each job keeps running (and writing) as its child.
+    await waitFor(() => jobs.every((pid) => parentOf(pid) === keeper), 5000, 'the jobs to be the keeper\'s children');
+    const keeperRss = vmRssKb(keeper);
+    expect(jobs.every(isAlive)).toBe(true);
+
+    await waitFor(() => sandbox.pidfilePid() !== undefined && sandbox.pidfilePid() !== first, 20_000, 'the keeper to start the daemon again');
+    // status: each job taken over after the crash, with its original start and the output logged since.
+    const after = await waitFor(async () => {
+      const running = (await sandbox.status().catch(() => undefined))?.tasks.flatMap((task) => task.running) ?? [];
+      return running.length === JOBS && running.every((run) => run.bytesLogged > 0) ? running : undefined;
+    }, 20_000, 'status to show the adopted jobs');
+    for (const run of after) {
+      expect(run.adopted).toBe('crash');
+      expect(run.startedAt).toBe(before.find((old) => old.pid === run.pid)?.startedAt);
+    }
+    expect((await sandbox.cli('status')).stdout).toMatch(/adopted jobs:\n  chatty\d+ pid \d+: adopted after a crash, started .*, \d+ bytes logged/);
+    const records = await sandbox.waitForFinished(names[0] as string, 1, 60_000).then(() => Promise.all(names.map((name) => sandbox.waitForFinished(name, 1, 30_000))));
+    let lost = 0;
+    let doubled = 0;
+    const byJob = linesByJob(sandbox);
+    for (const [k, name] of names.entries()) {
+      const record = records[k]?.[0] ?? {};
+      expect(record.exitCode, name).toBe(k + 1);
+      expect(record.recovered, name).toBe(true);
+      const seen = byJob.get(name) ?? [];
+      lost += LINES - new Set(seen).size;
+      doubled += seen.length - new Set(seen).size;
+      expect(seen, name).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+    }
+    console.log(`kill -9 under the keeper: ${JOBS} jobs, lines lost ${lost} of ${JOBS * LINES}, doubled ${doubled}; keeper VmRSS ${keeperRss} kB while draining`);
+    expect(keeperRss).toBeLessThan(8 * 1024);
+  });
+
+  it('in the foreground the start becomes the keeper in place (same pid, as systemd sees it): a crash is taken over, SIGTERM to that pid stops all', { timeout: 60_000 }, async () => {
+    const sandbox = new Sandbox();
+    sandboxes.push(sandbox);
+    sandbox.write(['@reboot * 1 cron name=talker for i in $(seq 1 400); do echo "talker $i"; sleep 0.05; done']);
+    const foreground = runCli([...sandbox.globalArgs, 'start', '--foreground'], { GOTORCH_KEEPER: 'on' });
+    const main = foreground.child.pid as number;
+    sandbox.track(main);
+    const first = await waitFor(() => sandbox.pidfilePid(), 20_000, 'the daemon to write its pidfile');
+    expect(first).not.toBe(main);
+    expect(parentOf(first)).toBe(main);
+    expect(readFileSync(`/proc/${main}/cmdline`, 'utf8')).toContain('gotorch_keeper');
+    await waitFor(() => (linesByJob(sandbox).get('talker')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => sandbox.pidfilePid() !== first && sandbox.pidfilePid() !== undefined, 20_000, 'the keeper to start the daemon again');
+    await waitFor(async () => (await sandbox.task('talker').catch(() => undefined))?.running[0]?.adopted === 'crash', 20_000, 'the job to be taken over');
+    process.kill(main, 'SIGTERM');
+    expect(await foreground.exited).toBe(0);
+    const [record] = await sandbox.waitForFinished('talker', 1, 10_000);
+    expect(record?.signal).toBe('SIGTERM');
+    expect(record?.killed).toBe(true);
+    expect(record?.recovered).toBe(true);
+    const seen = linesByJob(sandbox).get('talker') ?? [];
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+  });
+});
