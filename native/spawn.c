@@ -143,43 +143,10 @@ static int spawn_job(const char *file, char **argv, char **envp, const char *cwd
   return error;
 }
 
-/* spawn(file, argv, envp, cwd | null) → { pid, pidfd, stdoutFd, stderrFd } or { errno } */
-static napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4], result;
-  napi_valuetype cwdType;
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "gotorch_spawn: spawn(file, argv, envp, cwd)");
-    return NULL;
-  }
-  CHECK(napi_typeof(env, args[3], &cwdType));
-  char *file = copy_string(env, args[0]);
-  char **argv = file == NULL ? NULL : copy_strings(env, args[1]);
-  char **envp = argv == NULL ? NULL : copy_strings(env, args[2]);
-  char *cwd = envp == NULL || cwdType != napi_string ? NULL : copy_string(env, args[3]);
-  bool ready = envp != NULL && (cwdType != napi_string || cwd != NULL);
-  pid_t pid = 0;
-  int pidfd = -1, out[2] = {-1, -1}, err[2] = {-1, -1};
-  int error = ready ? spawn_job(file, argv, envp, cwd, &pid, &pidfd, out, err) : 0;
-  free(file);
-  free_strings(argv);
-  free_strings(envp);
-  free(cwd);
-  if (!ready) return NULL; // an exception is pending
-  if (error != 0) return errno_result(env, error);
-  CHECK(napi_create_object(env, &result));
-  if (!set_int(env, result, "pid", pid) || !set_int(env, result, "pidfd", pidfd) || !set_int(env, result, "stdoutFd", out[0]) ||
-      !set_int(env, result, "stderrFd", err[0])) {
-    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
-    return NULL;
-  }
-  return result;
-}
-
 /*
- * A file descriptor watched by the event loop, calling back into JS: the common head of the exit
- * watch, the output watch and the wake timer below (each struct starts with it).
+ * A file descriptor watched by the event loop, calling back into JS: the common head of the job, the
+ * output watch and the wake timer below (each struct starts with it). A job's pipes have no callback
+ * of their own (callback NULL): they call the job's.
  */
 typedef struct {
   uv_poll_t poll;
@@ -189,15 +156,17 @@ typedef struct {
   napi_async_context context;
 } Watch;
 
-/* Watches `fd` for `events` with `ready`, calling `callback` later; false with an exception pending. */
+/* Watches `fd` for `events` with `ready`, calling `callback` (or nothing) later; false with an exception pending. */
 static int watch_start(napi_env env, Watch *watch, int fd, napi_value callback, const char *name, int events, uv_poll_cb ready) {
   uv_loop_t *loop;
   napi_value resource;
   watch->fd = fd;
   watch->env = env;
   watch->poll.data = watch;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_reference(env, callback, 1, &watch->callback) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok || napi_async_init(env, NULL, resource, &watch->context) != napi_ok) {
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      (callback != NULL && (napi_create_reference(env, callback, 1, &watch->callback) != napi_ok ||
+                            napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+                            napi_async_init(env, NULL, resource, &watch->context) != napi_ok))) {
     napi_throw_error(env, NULL, "gotorch_spawn: could not set up an event-loop watch");
     return 0;
   }
@@ -210,118 +179,134 @@ static int watch_start(napi_env env, Watch *watch, int fd, napi_value callback, 
   return 1;
 }
 
-/* The callback with `argc` values made by `make` inside a handle scope; make_callback runs the microtasks it queues, as any libuv callback into JS does. */
-static void watch_call(Watch *watch, size_t argc, int (*make)(Watch *, napi_value *)) {
+/*
+ * `callback` (a watch's own, or another reference) with `argc` values made by `make` inside a handle
+ * scope, in `watch`'s async context; make_callback runs the microtasks it queues, as any libuv callback
+ * into JS does.
+ */
+static void watch_call_with(Watch *watch, napi_ref reference, size_t argc, int (*make)(void *, napi_value *), void *data) {
   napi_handle_scope scope;
   napi_value callback, global, argv[3], ignored;
   if (napi_open_handle_scope(watch->env, &scope) != napi_ok) return;
-  if (napi_get_reference_value(watch->env, watch->callback, &callback) == napi_ok && napi_get_global(watch->env, &global) == napi_ok &&
-      (make == NULL || make(watch, argv)))
+  if (napi_get_reference_value(watch->env, reference, &callback) == napi_ok && napi_get_global(watch->env, &global) == napi_ok &&
+      (make == NULL || make(data, argv)))
     napi_make_callback(watch->env, watch->context, global, callback, argc, argv, &ignored);
   napi_close_handle_scope(watch->env, scope);
+}
+
+static void watch_call(Watch *watch, size_t argc, int (*make)(void *, napi_value *)) { watch_call_with(watch, watch->callback, argc, make, watch); }
+
+/* Drops a watch's references to JS (a job's pipes have none). */
+static void watch_release(Watch *watch) {
+  if (watch->callback == NULL) return;
+  napi_delete_reference(watch->env, watch->callback);
+  napi_async_destroy(watch->env, watch->context);
+  watch->callback = NULL;
 }
 
 /* Releases a closed watch (uv_close's callback); `closeFd` closes its descriptor too. */
 static void watch_free(Watch *watch, int closeFd) {
   if (closeFd) close(watch->fd);
-  napi_delete_reference(watch->env, watch->callback);
-  napi_async_destroy(watch->env, watch->context);
+  watch_release(watch);
   free(watch);
 }
 
-/* A job's exit, on its pidfd (Watch.fd). */
-typedef struct {
-  Watch watch;
-  int code;   // exit code, or -1
-  int signal; // terminating signal, or 0
-  int error;  // why the exit status is unknown (an errno), or 0
-} ExitWatch;
-
-static int exit_values(Watch *watch, napi_value *argv) {
-  ExitWatch *exit = (ExitWatch *)watch;
-  return napi_create_int32(watch->env, exit->code, &argv[0]) == napi_ok && napi_create_int32(watch->env, exit->signal, &argv[1]) == napi_ok &&
-         napi_create_int32(watch->env, exit->error, &argv[2]) == napi_ok;
-}
-
-static void exit_closed(uv_handle_t *handle) {
-  Watch *watch = handle->data;
-  close(watch->fd);
-  watch_call(watch, 3, exit_values);
-  watch_free(watch, 0);
-}
-
-static void exit_ready(uv_poll_t *poll, int status, int events) {
-  ExitWatch *watch = poll->data;
-  siginfo_t info;
-  memset(&info, 0, sizeof info);
-  int done = 0;
-  (void)events;
-  if (status < 0) {
-    watch->error = -status; // libuv's errors are negated errnos
-  } else {
-    do
-      done = waitid((idtype_t)P_PIDFD, (id_t)watch->watch.fd, &info, WEXITED | WNOHANG);
-    while (done < 0 && errno == EINTR);
-    if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
-    if (done < 0) watch->error = errno;
-    else if (info.si_code == CLD_EXITED) watch->code = info.si_status;
-    else watch->signal = info.si_status;
-  }
-  uv_poll_stop(poll);
-  uv_close((uv_handle_t *)poll, exit_closed);
-}
-
-/* watchExit(pidfd, callback(code, signal, errno)): once, when the child exits; the pidfd is closed after. */
-static napi_value WatchExit(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2];
-  int32_t pidfd;
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  CHECK(napi_get_value_int32(env, args[0], &pidfd));
-  ExitWatch *watch = calloc(1, sizeof *watch);
-  if (watch == NULL) {
-    napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
-    return NULL;
-  }
-  watch->code = -1;
-  watch_start(env, &watch->watch, pidfd, args[1], "gotorch:exit", UV_READABLE, exit_ready);
-  return NULL;
-}
-
 /*
- * A job's output pipe read on the event loop (uv_poll on the non-blocking read end): each chunk is a
- * Buffer passed to the callback, then null once at the end (EOF or a read error), after which the fd
- * is closed. No net.Socket per pipe: on a daemon starting many short jobs the two sockets' setup and
- * teardown were a third of its CPU per start (issue 16).
+ * An output pipe read on the event loop (uv_poll on the non-blocking read end), a job's or one
+ * readOutput watches: each chunk is a Buffer passed to JS; at the end (EOF or a read error) the fd is
+ * closed and a readOutput callback gets null once. No net.Socket per pipe: on a daemon starting many
+ * short jobs the two sockets' setup and teardown were a third of its CPU per start (issue 16).
  */
 #define READ_CHUNK 65536
 #define READS_PER_EVENT 4
 
+typedef struct Job Job;
+
 typedef struct {
   Watch watch;
   int ended; // EOF, a read error, or detached: the poll is stopped and closing
+  Job *job;  // the job whose pipe this is (its callbacks), or NULL (readOutput's own callback)
+  int index; // a job's stdout 0, stderr 1
   const char *data; // the chunk being passed to JS (NULL: the end)
   size_t length;
 } OutputWatch;
 
+/*
+ * A job: its exit (on the pidfd, Watch.fd; reaped with waitid) and both output pipes, watched together.
+ * JS is called for each output chunk (onOutput) and once when the exit and both pipes' ends are all
+ * seen (onDone), as child_process's `close`: one call per run where three were made before (issue 16).
+ */
+struct Job {
+  Watch exit; // its callback is onDone
+  napi_ref on_output;
+  OutputWatch *pipes[2]; // NULL once closed
+  int open;      // of the exit watch and the two pipes, how many are not yet closed
+  int finalized; // the JS handle was collected: the job is freed once nothing is open either
+  int code;      // exit code, or -1
+  int signal;    // terminating signal, or 0
+  int error;     // why the exit status is unknown (an errno), or 0
+};
+
 static char read_buffer[READ_CHUNK];
 
-static int output_value(Watch *watch, napi_value *argv) {
-  OutputWatch *output = (OutputWatch *)watch;
-  if (output->data == NULL) return napi_get_null(watch->env, &argv[0]) == napi_ok;
-  return napi_create_buffer_copy(watch->env, output->length, output->data, NULL, &argv[0]) == napi_ok;
+static int output_value(void *data, napi_value *argv) {
+  OutputWatch *output = data;
+  napi_env env = output->watch.env;
+  if (output->job != NULL && napi_create_int32(env, output->index, &argv[0]) != napi_ok) return 0;
+  napi_value *chunk = output->job != NULL ? &argv[1] : &argv[0];
+  if (output->data == NULL) return napi_get_null(env, chunk) == napi_ok;
+  return napi_create_buffer_copy(env, output->length, output->data, NULL, chunk) == napi_ok;
 }
 
-/* callback(chunk | null) into JS. */
+/* A readOutput callback(chunk | null), or a job's onOutput(index, chunk) (a job's pipe end is not reported). */
 static void output_call(OutputWatch *watch, const char *data, size_t length) {
   watch->data = data;
   watch->length = length;
-  watch_call(&watch->watch, 1, output_value);
+  if (watch->job == NULL) watch_call(&watch->watch, 1, output_value);
+  else if (data != NULL) watch_call_with(&watch->job->exit, watch->job->on_output, 2, output_value, watch);
 }
 
-static void output_closed(uv_handle_t *handle) { watch_free(handle->data, 0); }
+static int exit_values(void *data, napi_value *argv) {
+  Job *job = data;
+  napi_env env = job->exit.env;
+  return napi_create_int32(env, job->code, &argv[0]) == napi_ok && napi_create_int32(env, job->signal, &argv[1]) == napi_ok &&
+         napi_create_int32(env, job->error, &argv[2]) == napi_ok;
+}
 
-/* Stops watching; `report` says whether the end is reported (not for a detached pipe, whose fd lives on). */
+/* One of the job's three watches closed: after the last, onDone, and the job lets go of JS. */
+static void job_part_closed(Job *job) {
+  if (job->open > 1) {
+    job->open--;
+    return;
+  }
+  watch_call(&job->exit, 3, exit_values); // open stays 1 meanwhile: a finalizer run in it cannot free the job
+  napi_delete_reference(job->exit.env, job->on_output);
+  watch_release(&job->exit);
+  job->open = 0;
+  if (job->finalized) free(job);
+}
+
+static void finalize_job(napi_env env, void *data, void *hint) {
+  Job *job = data;
+  (void)env;
+  (void)hint;
+  job->finalized = 1;
+  if (job->open == 0) free(job);
+}
+
+static void output_closed(uv_handle_t *handle) {
+  OutputWatch *watch = handle->data;
+  Job *job = watch->job;
+  if (job == NULL) {
+    watch_free(&watch->watch, 0);
+    return;
+  }
+  job->pipes[watch->index] = NULL;
+  free(watch);
+  job_part_closed(job);
+}
+
+/* Stops watching; `report` says whether the fd is closed and the end reported (not for a detached pipe, whose fd lives on). */
 static void output_end(OutputWatch *watch, int report) {
   watch->ended = 1;
   uv_poll_stop(&watch->watch.poll);
@@ -352,19 +337,8 @@ static void output_ready(uv_poll_t *poll, int status, int events) {
   }
 }
 
-static void finalize_nothing(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  (void)hint;
-}
-
-/* readOutput(fd, callback(chunk | null)) → a handle for detachOutput; the fd is made non-blocking. */
-static napi_value ReadOutput(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2], result;
-  int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  CHECK(napi_get_value_int32(env, args[0], &fd));
+/* Watches output pipe `fd` (made non-blocking) for a job or with its own `callback`; NULL with an exception pending. */
+static OutputWatch *output_watch(napi_env env, int fd, Job *job, int index, napi_value callback) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     napi_throw_error(env, NULL, strerror(errno));
@@ -375,29 +349,202 @@ static napi_value ReadOutput(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
     return NULL;
   }
-  if (!watch_start(env, &watch->watch, fd, args[1], "gotorch:output", UV_READABLE | UV_DISCONNECT, output_ready)) return NULL;
-  CHECK(napi_create_external(env, watch, finalize_nothing, NULL, &result));
+  watch->job = job;
+  watch->index = index;
+  if (!watch_start(env, &watch->watch, fd, callback, "gotorch:output", UV_READABLE | UV_DISCONNECT, output_ready)) return NULL;
+  return watch;
+}
+
+static void finalize_nothing(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  (void)hint;
+}
+
+/* readOutput(fd, callback(chunk | null)): reads a pipe a job no longer watches (detachOutput's, when nobody else could take it). */
+static napi_value ReadOutput(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_int32(env, args[0], &fd));
+  output_watch(env, fd, NULL, 0, args[1]);
+  return NULL;
+}
+
+static void exit_closed(uv_handle_t *handle) {
+  Job *job = handle->data;
+  close(job->exit.fd);
+  job_part_closed(job);
+}
+
+static void exit_ready(uv_poll_t *poll, int status, int events) {
+  Job *job = poll->data;
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  int done = 0;
+  (void)events;
+  if (status < 0) {
+    job->error = -status; // libuv's errors are negated errnos
+  } else {
+    do
+      done = waitid((idtype_t)P_PIDFD, (id_t)job->exit.fd, &info, WEXITED | WNOHANG);
+    while (done < 0 && errno == EINTR);
+    if (done == 0 && info.si_pid == 0) return; // readable before the exit is waitable: wait for the next event
+    if (done < 0) job->error = errno;
+    else if (info.si_code == CLD_EXITED) job->code = info.si_status;
+    else job->signal = info.si_status;
+  }
+  uv_poll_stop(poll);
+  uv_close((uv_handle_t *)poll, exit_closed);
+}
+
+/* The exit and both pipes of a started child watched as one job; its JS handle, or NULL with an exception pending. */
+static napi_value watch_job(napi_env env, int pidfd, int out, int err, napi_value on_output, napi_value on_done) {
+  napi_value handle;
+  Job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  job->code = -1;
+  if (napi_create_reference(env, on_output, 1, &job->on_output) != napi_ok || !watch_start(env, &job->exit, pidfd, on_done, "gotorch:job", UV_READABLE, exit_ready))
+    return NULL;
+  job->open = 1;
+  int fds[2] = {out, err};
+  for (int index = 0; index < 2; index++) {
+    if ((job->pipes[index] = output_watch(env, fds[index], job, index, NULL)) == NULL) return NULL;
+    job->open++;
+  }
+  if (napi_create_external(env, job, finalize_job, NULL, &handle) != napi_ok) {
+    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
+    return NULL;
+  }
+  return handle;
+}
+
+/*
+ * A task definition's shared environment as C strings, made once (prepareEnv) and handed to every
+ * spawn of its runs, which add only their own variables: the NAME=value strings of ~30 inherited
+ * variables were copied out of JS for every run before (issue 16). Freed when its JS handle is collected.
+ */
+typedef struct {
+  char **strings;
+  uint32_t count;
+} SharedEnv;
+
+static void finalize_shared_env(napi_env env, void *data, void *hint) {
+  SharedEnv *shared = data;
+  (void)env;
+  (void)hint;
+  free_strings(shared->strings);
+  free(shared);
+}
+
+/* prepareEnv(pairs) → a handle for spawn. */
+static napi_value PrepareEnv(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  SharedEnv *shared = calloc(1, sizeof *shared);
+  if (shared == NULL || (shared->strings = copy_strings(env, args[0])) == NULL) {
+    bool pending = false;
+    free(shared);
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  while (shared->strings[shared->count] != NULL) shared->count++;
+  if (napi_create_external(env, shared, finalize_shared_env, NULL, &result) != napi_ok) {
+    finalize_shared_env(env, shared, NULL);
+    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
+    return NULL;
+  }
+  return result;
+}
+
+/* The shared strings (not copied) and the run's own, as one NULL-terminated envp; NULL when out of memory. */
+static char **join_env(const SharedEnv *shared, char **own) {
+  uint32_t owned = 0;
+  while (own[owned] != NULL) owned++;
+  uint32_t before = shared == NULL ? 0 : shared->count;
+  char **envp = malloc((before + owned + 1) * sizeof(char *));
+  if (envp == NULL) return NULL;
+  if (before > 0) memcpy(envp, shared->strings, before * sizeof(char *));
+  memcpy(envp + before, own, (owned + 1) * sizeof(char *));
+  return envp;
+}
+
+/*
+ * spawn(file, argv, sharedEnv | null, envp, cwd | null, onOutput(index, chunk), onDone(code, signal, errno))
+ * → { pid, stdoutFd, stderrFd, job } or { errno }: the child started with sharedEnv's strings then envp,
+ * and watched (watch_job); `job` is the handle for detachOutput.
+ */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7], result, job;
+  napi_valuetype sharedType, cwdType;
+  SharedEnv *shared = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "gotorch_spawn: spawn(file, argv, sharedEnv, envp, cwd, onOutput, onDone)");
+    return NULL;
+  }
+  CHECK(napi_typeof(env, args[2], &sharedType));
+  if (sharedType == napi_external) CHECK(napi_get_value_external(env, args[2], (void **)&shared));
+  CHECK(napi_typeof(env, args[4], &cwdType));
+  char *file = copy_string(env, args[0]);
+  char **argv = file == NULL ? NULL : copy_strings(env, args[1]);
+  char **own = argv == NULL ? NULL : copy_strings(env, args[3]);
+  char **envp = own == NULL ? NULL : join_env(shared, own);
+  char *cwd = envp == NULL || cwdType != napi_string ? NULL : copy_string(env, args[4]);
+  bool ready = envp != NULL && (cwdType != napi_string || cwd != NULL);
+  pid_t pid = 0;
+  int pidfd = -1, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int error = ready ? spawn_job(file, argv, envp, cwd, &pid, &pidfd, out, err) : 0;
+  free(file);
+  free_strings(argv);
+  free_strings(own);
+  free(envp); // its shared strings stay with sharedEnv
+  free(cwd);
+  if (!ready) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "gotorch_spawn: out of memory");
+    return NULL;
+  }
+  if (error != 0) return errno_result(env, error);
+  if ((job = watch_job(env, pidfd, out[0], err[0], args[5], args[6])) == NULL) return NULL;
+  CHECK(napi_create_object(env, &result));
+  if (!set_int(env, result, "pid", pid) || !set_int(env, result, "stdoutFd", out[0]) || !set_int(env, result, "stderrFd", err[0]) ||
+      napi_set_named_property(env, result, "job", job) != napi_ok) {
+    napi_throw_error(env, NULL, "gotorch_spawn: could not build the result");
+    return NULL;
+  }
   return result;
 }
 
 /*
- * detachOutput(handle) → fd: stops reading (no end is reported) and returns the pipe's fd, blocking
- * again, for another process to read (the `wc -c` past log_limit). Only for a handle not yet ended.
+ * detachOutput(job, index) → fd, or -1 when that pipe already ended: stops reading it (its end is then
+ * not waited for) and returns its fd, blocking again, for another process to read (the `wc -c` past
+ * log_limit).
  */
 static napi_value DetachOutput(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value args[1], result;
-  OutputWatch *watch;
+  size_t argc = 2;
+  napi_value args[2], result;
+  Job *job;
+  int32_t index;
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  CHECK(napi_get_value_external(env, args[0], (void **)&watch));
-  if (watch->ended) {
-    napi_throw_error(env, NULL, "gotorch_spawn: detachOutput after the end");
-    return NULL;
+  CHECK(napi_get_value_external(env, args[0], (void **)&job));
+  CHECK(napi_get_value_int32(env, args[1], &index));
+  OutputWatch *watch = index == 0 || index == 1 ? job->pipes[index] : NULL;
+  int fd = -1;
+  if (watch != NULL && !watch->ended) {
+    fd = watch->watch.fd;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    output_end(watch, 0);
   }
-  int fd = watch->watch.fd;
-  int flags = fcntl(fd, F_GETFL);
-  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  output_end(watch, 0);
   CHECK(napi_create_int32(env, fd, &result));
   return result;
 }
@@ -565,7 +712,7 @@ static napi_value Probe(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"spawn", NULL, Spawn, NULL, NULL, NULL, napi_default, NULL},
-      {"watchExit", NULL, WatchExit, NULL, NULL, NULL, napi_default, NULL},
+      {"prepareEnv", NULL, PrepareEnv, NULL, NULL, NULL, napi_default, NULL},
       {"probe", NULL, Probe, NULL, NULL, NULL, napi_default, NULL},
       {"exec", NULL, Exec, NULL, NULL, NULL, napi_default, NULL},
       {"holdUntil", NULL, HoldUntil, NULL, NULL, NULL, napi_default, NULL},

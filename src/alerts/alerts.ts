@@ -7,7 +7,8 @@
  */
 import type { Clock } from '../clock.js';
 import type { HookName, HookOutcome, RunEvents } from '../events.js';
-import { jobEnv, type RunRecord } from '../supervisor/run.js';
+import { jobEnv } from '../supervisor/job-env.js';
+import type { RunRecord } from '../supervisor/run.js';
 import { isFailure, runResult } from '../supervisor/run-result.js';
 import type { Hook, Task } from '../tasks/types.js';
 import { runCommandHook } from './command-hook.js';

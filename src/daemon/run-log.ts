@@ -34,9 +34,11 @@ export function writeRunLog(events: RunEvents, runLog: Logger, clock: Clock): Ru
   };
   events.on('output', 'run log', ({ task, run, stream, line }) => runLogger(task.id, run).info({ stream, line }));
   events.on('run-finished', 'run log', ({ task, record, retryInMs }) => {
-    const { task: _task, run, ...fields } = record; // both are bound on the logger already
-    runLogger(task.id, run)[record.exitCode === 0 ? 'info' : 'warn'](retryInMs === null ? fields : { ...fields, retryInMs }, 'run finished');
-    byRun.delete(run);
+    // The task's logger with the run id first in the fields writes what the run's own logger would: a run
+    // that printed nothing gets no child logger made for its one record (issue 16).
+    const { task: _task, ...fields } = record; // bound on the logger already; `run` comes first in the record
+    taskLogger(task.id)[record.exitCode === 0 ? 'info' : 'warn'](retryInMs === null ? fields : { ...fields, retryInMs }, 'run finished');
+    byRun.delete(record.run);
   });
   events.on('fire-skipped', 'run log', ({ task, scheduledAt, reason, running, starting, at }) => {
     const report = skips.for(reason);

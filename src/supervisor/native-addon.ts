@@ -7,19 +7,33 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type NativeSpawnResult = { pid: number; pidfd: number; stdoutFd: number; stderrFd: number } | { errno: number };
+/** A started child: its pid, its pipes' read ends (the job keeper holds them: issue 17), and the handle of its watched exit and pipes (for detachOutput). */
+export type NativeSpawnResult = { pid: number; stdoutFd: number; stderrFd: number; job: object } | { errno: number };
 
 export interface NativeAddon {
-  /** posix_spawn `file argv` (envp complete, cwd or null): own process group, stdin /dev/null, two pipes. */
-  spawn(file: string, argv: readonly string[], envp: readonly string[], cwd: string | null): NativeSpawnResult;
-  /** Calls back once the child exited (reaped with waitid on the pidfd, which is then closed); errno when waiting failed. */
-  watchExit(pidfd: number, callback: (code: number, signal: number, errno: number) => void): void;
+  /**
+   * posix_spawn `file argv` (the environment: sharedEnv's strings, then envp; cwd or null): own process
+   * group, stdin /dev/null, two pipes, read on the event loop. `onOutput` gets each chunk (index 0 stdout, 1 stderr); `onDone` is called once,
+   * when the child exited (reaped with waitid on its pidfd) and both pipes ended or were detached (errno
+   * when waiting failed).
+   */
+  spawn(
+    file: string,
+    argv: readonly string[],
+    sharedEnv: object | null,
+    envp: readonly string[],
+    cwd: string | null,
+    onOutput: (index: number, chunk: Buffer) => void,
+    onDone: (code: number, signal: number, errno: number) => void,
+  ): NativeSpawnResult;
+  /** NAME=value strings copied once, for every spawn of a task definition's runs. */
+  prepareEnv(pairs: readonly string[]): object;
   /** Null when pidfd_open works on this kernel, else why not. */
   probe(): string | null;
-  /** Reads an output pipe on the event loop: each chunk, then null once at its end (the fd is closed then). */
-  readOutput(fd: number, callback: (chunk: Buffer | null) => void): object;
-  /** Stops reading a pipe not yet ended, without closing it: its fd (blocking again) for another reader. */
-  detachOutput(handle: object): number;
+  /** Stops reading a job's pipe (index 0 stdout, 1 stderr), no longer waited for: its fd (blocking again) for another reader; -1 once it ended. */
+  detachOutput(job: object, index: number): number;
+  /** Reads a pipe on the event loop (a detached one nobody else could take): each chunk, then null once at its end (the fd is closed then). */
+  readOutput(fd: number, callback: (chunk: Buffer | null) => void): void;
   /** A timerfd on the event loop calling back at each instant armTimer sets (src/daemon/wake-timer.ts). */
   createTimer(callback: () => void): object;
   /** The next call back at `epochMs` (fractions honoured; at once if past); NaN disarms. */

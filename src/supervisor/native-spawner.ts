@@ -7,6 +7,7 @@
 import { accessSync, closeSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
+import { givenEnvironment } from './job-env.js';
 import type { NativeAddon } from './native-addon.js';
 import { adoptedHandle, drainDescriptor, failedHandle, jobCommand, jobSpawner, signalRun, spawnFailure, type OutputListener, type OutputStream, type SpawnOutcome, type Spawner } from './spawner.js';
 
@@ -42,80 +43,99 @@ function executablePath(file: string, path: string | undefined): string {
   return file;
 }
 
-type OutputHandle = ReturnType<NativeAddon['readOutput']>;
+/** The addon's pipe indexes. */
+const STREAMS: readonly OutputStream[] = ['stdout', 'stderr'];
 
-/**
- * Both output pipes read by the addon on the event loop; `ended` once both reached their end (or were
- * handed to a drain). Always read, so a child never blocks on a full pipe whoever listens.
- */
-function readOutputs(addon: NativeAddon, fds: Record<OutputStream, number>, ended: () => void) {
-  let listener: OutputListener | undefined;
-  let open = 2;
-  const handles = new Map<OutputStream, OutputHandle>();
-  const closed = (stream: OutputStream): void => {
-    handles.delete(stream);
-    if (--open === 0) ended();
-  };
-  const read = (stream: OutputStream, fd: number): void => {
-    handles.set(stream, addon.readOutput(fd, (chunk) => (chunk === null ? closed(stream) : listener?.(stream, chunk))));
-  };
-  read('stdout', fds.stdout);
-  read('stderr', fds.stderr);
-  return {
-    onOutput: (next: OutputListener) => {
-      listener = next;
-    },
-    /** Issue 17, a handover: stops reading both pipes and closes this daemon's ends (the next one has its own). */
-    pause: (): void => {
-      for (const [stream, handle] of [...handles]) {
-        handles.delete(stream);
-        closeSync(addon.detachOutput(handle));
-      }
-    },
-    /** Hands the rest of `stream` to a counting process (drainDescriptor); reads on if none starts. */
-    drain: (stream: OutputStream): Promise<number> | undefined => {
-      const handle = handles.get(stream);
-      if (handle === undefined) return undefined;
-      const fd = addon.detachOutput(handle);
-      const counted = drainDescriptor(fd);
-      if (counted === undefined) read(stream, fd);
-      else closed(stream);
-      return counted;
-    },
-  };
+/** How the addon's onDone reads. */
+function exitOutcome(code: number, signal: number, errno: number): SpawnOutcome {
+  if (errno !== 0) return { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
+  if (signal !== 0) return { exitCode: null, signal: signalName(signal) };
+  return { exitCode: code, signal: null };
 }
 
+const hasNul = (text: string): boolean => text.includes('\0');
+/** A definition's shared environment holding a NUL, which a C string cannot: its runs go through child_process. */
+const NUL = Symbol('NUL');
+
 export function nativeSpawner(addon: NativeAddon): Spawner {
+  // Each definition's shared NAME=value strings, copied to C once (by the array job-env.ts keeps per definition).
+  const prepared = new WeakMap<readonly string[], object | typeof NUL>();
+  const preparedEnv = (shared: readonly string[]): object | typeof NUL | null => {
+    if (shared.length === 0) return null;
+    let known = prepared.get(shared);
+    if (known === undefined) prepared.set(shared, (known = shared.some(hasNul) ? NUL : addon.prepareEnv(shared)));
+    return known;
+  };
   return {
     spawn(request) {
       if (request.http !== undefined) return jobSpawner.spawn(request); // a fetch, no process
       const planned = jobCommand(request);
       if ('error' in planned) return failedHandle(planned.error);
       const [file, args, switchIds] = planned.command;
-      const envp = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+      const env = request.jobEnv ?? givenEnvironment(request.env);
+      const { shared, own } = env.pairs();
+      const sharedEnv = preparedEnv(shared);
       // posix_spawn cannot switch uid/gid (only without setpriv), and C strings end at a NUL: child_process
       // does both and words the NUL error.
-      if (switchIds.uid !== undefined || [file, ...args, ...envp, request.cwd ?? ''].some((text) => text.includes('\0'))) return jobSpawner.spawn(request);
-      const started = addon.spawn(executablePath(file, request.env.PATH), [file, ...args], envp, request.cwd ?? null);
-      if ('errno' in started) return failedHandle(spawnFailure(spawnError(started.errno, file), file, request.cwd));
+      if (switchIds.uid !== undefined || sharedEnv === NUL || [file, ...args, ...own, request.cwd ?? ''].some(hasNul)) return jobSpawner.spawn(request);
+      let listener: OutputListener | undefined;
       let exit: SpawnOutcome | undefined;
-      let outputEnded = false;
+      /** Detached pipes no counting process took, read here: the outcome waits for their end too. */
+      let rereading = 0;
+      /** Issue 17, a handover: this daemon reads no more and its outcome never settles. */
+      let paused = false;
       let settle: (outcome: SpawnOutcome) => void = () => undefined;
       const outcome = new Promise<SpawnOutcome>((resolve) => (settle = resolve));
-      // The outcome waits for the exit and both pipes' end, as child_process's `close` does.
-      const output = readOutputs(addon, { stdout: started.stdoutFd, stderr: started.stderrFd }, () => {
-        outputEnded = true;
-        if (exit !== undefined) settle(exit);
-      });
-      addon.watchExit(started.pidfd, (code, signal, errno) => {
-        if (errno !== 0) exit = { exitCode: null, signal: null, error: `exit status unknown: waiting for the job failed (${getSystemErrorName(-errno)})` };
-        else if (signal !== 0) exit = { exitCode: null, signal: signalName(signal) };
-        else exit = { exitCode: code, signal: null };
-        if (outputEnded) settle(exit);
-      });
-      const runId = request.env.GOTORCH_RUN_ID;
-      const outputFds = { stdout: started.stdoutFd, stderr: started.stderrFd };
-      return { pid: started.pid, outputFds, onOutput: output.onOutput, pauseOutput: output.pause, signalGroup: (signal) => signalRun(started.pid, runId, signal), outcome, drain: output.drain };
+      const settleOnceRead = (): void => {
+        if (exit !== undefined && rereading === 0 && !paused) settle(exit);
+      };
+      // One call back when the child exited and both pipes ended (as child_process's `close`), and one per chunk read.
+      const started = addon.spawn(
+        executablePath(file, env.get('PATH')),
+        [file, ...args],
+        sharedEnv,
+        own,
+        request.cwd ?? null,
+        (index, chunk) => listener?.(STREAMS[index], chunk),
+        (code, signal, errno) => {
+          exit = exitOutcome(code, signal, errno);
+          settleOnceRead();
+        },
+      );
+      if ('errno' in started) return failedHandle(spawnFailure(spawnError(started.errno, file), file, request.cwd));
+      const runId = env.get('GOTORCH_RUN_ID');
+      return {
+        pid: started.pid,
+        outputFds: { stdout: started.stdoutFd, stderr: started.stderrFd },
+        onOutput: (next) => {
+          listener = next;
+        },
+        /** Issue 17, a handover: stops reading both pipes and closes this daemon's ends (the next one has its own). */
+        pauseOutput: () => {
+          paused = true;
+          for (const index of [0, 1]) {
+            const fd = addon.detachOutput(started.job, index);
+            if (fd >= 0) closeSync(fd);
+          }
+        },
+        signalGroup: (signal) => signalRun(started.pid, runId, signal),
+        outcome,
+        /** Hands the rest of `stream` to a counting process (drainDescriptor); reads on here if none starts. */
+        drain: (stream) => {
+          const fd = addon.detachOutput(started.job, STREAMS.indexOf(stream));
+          if (fd < 0) return undefined;
+          const counted = drainDescriptor(fd);
+          if (counted === undefined) {
+            rereading++;
+            addon.readOutput(fd, (chunk) => {
+              if (chunk !== null) return listener?.(stream, chunk);
+              rereading--;
+              settleOnceRead();
+            });
+          }
+          return counted;
+        },
+      };
     },
     adopt: adoptedHandle,
   };

@@ -2,7 +2,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { RunEvents } from '../events.js';
 import type { Task } from '../tasks/types.js';
 import { OutputSplitter } from './output.js';
-import { switchedUserEnvironment } from './user.js';
+import type { JobEnvironment } from './job-env.js';
 import type { ChildHandle, SpawnOutcome, SpawnRequest } from './spawner.js';
 
 /**
@@ -58,7 +58,7 @@ export interface RunStart {
   readonly trigger: RunTrigger;
   readonly attempt: number;
   readonly jitterS: number;
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: JobEnvironment;
   readonly clock: Clock;
   /** Starts the process (or, for an adopted run, takes over the one running). */
   readonly spawn: (request: SpawnRequest) => ChildHandle;
@@ -103,23 +103,28 @@ export function inheritedEnvironment(env: NodeJS.ProcessEnv): Record<string, str
   return inherited;
 }
 
-/** SPEC §2: the job's environment (a `user=` job's starts clean: user.ts). Values are never logged. */
-export function jobEnv(
-  base: Readonly<Record<string, string>>,
-  task: Task,
-  runId: string,
-  scheduledAt: number,
-  attempt: number,
-): Record<string, string> {
-  const user = task.options.user;
-  return {
-    ...(user === undefined ? base : switchedUserEnvironment(user, task.shell, base)),
-    ...task.env,
-    GOTORCH_TASK: task.id,
-    GOTORCH_RUN_ID: runId,
-    GOTORCH_SCHEDULED_AT: String(scheduledAt),
-    GOTORCH_ATTEMPT: String(attempt),
-  };
+/** What a run spawns; `env`, the complete object, is built only if the spawner reads it (the native one reads `jobEnv`). */
+class RunRequest implements SpawnRequest {
+  readonly shell: string;
+  readonly command: string;
+  readonly cwd: string | undefined;
+  readonly user: string | undefined;
+  readonly http: Task['options']['http'];
+
+  constructor(
+    task: Task,
+    readonly jobEnv: JobEnvironment,
+  ) {
+    this.shell = task.shell;
+    this.command = task.command;
+    this.cwd = task.options.cwd;
+    this.user = task.options.user;
+    this.http = task.options.http;
+  }
+
+  get env(): Readonly<Record<string, string>> {
+    return this.jobEnv.all;
+  }
 }
 
 const GROUP_RECHECK_MS = 50;
@@ -174,14 +179,7 @@ export class Run {
     output.bytesDropped = start.carried?.bytesDropped ?? 0;
     if (start.carried?.timedOut === true) this.timedOut = true;
     this.startedAt = start.startedAt ?? start.clock.now();
-    this.handle = start.spawn({
-      shell: start.task.shell,
-      command: start.task.command,
-      env: start.env,
-      cwd: start.task.options.cwd,
-      user: start.task.options.user,
-      http: start.task.options.http,
-    });
+    this.handle = start.spawn(new RunRequest(start.task, start.env));
     this.pid = this.handle.pid;
     const request = this.handle.request === true;
     const adopted = start.startedAt !== undefined;

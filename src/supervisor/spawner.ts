@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { HttpOptions } from '../tasks/types.js';
 import type { AdoptedJob } from './adoption.js';
+import type { JobEnvironment } from './job-env.js';
 import { requestHandle } from './http-request.js';
 import { procTable } from './process-table.js';
 import { resolveUser, type UserIds } from './user.js';
@@ -13,6 +14,8 @@ export interface SpawnRequest {
   readonly shell: string;
   readonly command: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The same environment as a run's (job-env.ts): the native spawner takes its NAME=value strings from it without building `env`. */
+  readonly jobEnv?: JobEnvironment;
   readonly cwd?: string;
   /** `user=` (SPEC §1.5): a name or numeric uid; only works when the daemon runs as root. */
   readonly user?: string;

@@ -5,8 +5,9 @@ import type { RunEvents, SkipReason } from '../events.js';
 import type { Task, TaskType } from '../tasks/types.js';
 import { DaemonKeeper } from './daemon-keeper.js';
 import { retryDelayMs, TaskRetries, type RetryHost } from './retries.js';
+import { JobEnvironments } from './job-env.js';
 import type { KeeperLink } from './keeper-link.js';
-import { jobEnv, Run, type CarriedRun, type HandedOverRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
+import { Run, type CarriedRun, type HandedOverRun, type RunRecord, type RunRole, type RunTrigger } from './run.js';
 import type { AdoptedJob } from './adoption.js';
 import type { ChildHandle, Spawner } from './spawner.js';
 import { StartQueue } from './start-queue.js';
@@ -115,9 +116,11 @@ export class Supervisor {
   private closing = false;
   private readonly instance: string;
   private readonly retryHost: RetryHost;
+  private readonly environments: JobEnvironments;
 
   constructor(private readonly options: SupervisorOptions) {
     this.instance = options.instance ?? randomBytes(4).toString('hex');
+    this.environments = new JobEnvironments(options.baseEnv);
     this.retryHost = { clock: options.clock, events: options.events, start: (task, record) => this.startRetry(task, record) };
     this.daemons = new DaemonKeeper({
       clock: options.clock,
@@ -394,7 +397,7 @@ export class Supervisor {
   private startRun(entry: TaskEntry, spec: StartSpec, adopted?: { id: string; startedAt: number; spawn: () => ChildHandle; carried?: CarriedRun }): Run {
     const { task, scheduledAt } = spec;
     const runId = adopted?.id ?? spec.runId ?? this.newRunId(scheduledAt);
-    const env = jobEnv(this.options.baseEnv, task, runId, scheduledAt, spec.attempt);
+    const env = this.environments.of(task, runId, scheduledAt, spec.attempt);
     // No run starts before its second: one planned ahead waits here for the boundary (at most a few ms).
     if (adopted === undefined) this.options.holdUntil?.(scheduledAt * 1000);
     const run = new Run({

@@ -96,6 +96,29 @@ describe.each(realSpawners)('real jobs (%s spawner, real clock)', (_name, spawne
     expect(supervisor.snapshot()[0].running).toEqual([]);
   });
 
+  it('SPEC §2: a job sees exactly its environment, in order, on every run of a definition and after a redefinition', async () => {
+    const { supervisor, finished, runLog, dir } = setup(spawner, { PATH: '/usr/bin:/bin', SHARED: 'base', HOME: '/root' });
+    // The shell's /proc/PID/environ is the environment as execve gave it (the shell's own `env` would add PWD);
+    // a task env line naming a run variable keeps its place.
+    const defined = (env: Record<string, string>) => makeTask({ id: 'env-exact', command: "tr '\\0' '\\n' < /proc/$$/environ", env }, { cwd: dir });
+    const first = defined({ SHARED: 'task', GOTORCH_RUN_ID: 'mine', ONLY: 'task' });
+    supervisor.fire(first, 1_700_000_001);
+    await waitFor(() => finished().length === 1, 5000, 'the first run');
+    supervisor.fire(first, 1_700_000_002);
+    await waitFor(() => finished().length === 2, 5000, 'the second run');
+    supervisor.fire(defined({ ONLY: 'redefined' }), 1_700_000_003);
+    await waitFor(() => finished().length === 3, 5000, 'the run of the new definition');
+    const seen = finished().map((record) =>
+      runLog.filter((entry) => entry.run === record.run && 'line' in entry).map((entry) => String(entry.line).replace(String(record.run), 'RUN')),
+    );
+    const run = (second: number) => [`GOTORCH_TASK=env-exact`, `GOTORCH_SCHEDULED_AT=${second}`, 'GOTORCH_ATTEMPT=1'];
+    expect(seen).toEqual([
+      ['PATH=/usr/bin:/bin', 'SHARED=task', 'HOME=/root', 'GOTORCH_RUN_ID=RUN', 'ONLY=task', ...run(1_700_000_001)],
+      ['PATH=/usr/bin:/bin', 'SHARED=task', 'HOME=/root', 'GOTORCH_RUN_ID=RUN', 'ONLY=task', ...run(1_700_000_002)],
+      ['PATH=/usr/bin:/bin', 'SHARED=base', 'HOME=/root', 'ONLY=redefined', 'GOTORCH_TASK=env-exact', 'GOTORCH_RUN_ID=RUN', 'GOTORCH_SCHEDULED_AT=1700000003', 'GOTORCH_ATTEMPT=1'],
+    ]);
+  });
+
   it('SPEC §2: GOTORCH_* reach the job and no environment value reaches any log', async () => {
     const base = 'base-secret-8c1f';
     const token = 'task-secret-77d2';
