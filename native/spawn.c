@@ -550,6 +550,25 @@ static napi_value DetachOutput(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * detachExit(job): issue 17, a handover: stops watching the job's exit without reaping it, so that once
+ * this daemon is gone the job keeper (its subreaper) reaps it and tells the next daemon its status.
+ */
+static napi_value DetachExit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  Job *job;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  CHECK(napi_get_value_external(env, args[0], (void **)&job));
+  uv_handle_t *poll = (uv_handle_t *)&job->exit.poll;
+  if (!uv_is_closing(poll)) {
+    job->error = ECANCELED;
+    uv_poll_stop(&job->exit.poll);
+    uv_close(poll, exit_closed);
+  }
+  return NULL;
+}
+
+/*
  * The ticker's wake-up (issue 16): a timerfd watched by the event loop, armed for a wall-clock instant
  * to the nanosecond (Node's timers count whole milliseconds and fire up to 1 ms after). The instant is
  * turned into a CLOCK_MONOTONIC delay from CLOCK_REALTIME now, so a clock step while it waits acts as
@@ -718,6 +737,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"holdUntil", NULL, HoldUntil, NULL, NULL, NULL, napi_default, NULL},
       {"readOutput", NULL, ReadOutput, NULL, NULL, NULL, napi_default, NULL},
       {"detachOutput", NULL, DetachOutput, NULL, NULL, NULL, napi_default, NULL},
+      {"detachExit", NULL, DetachExit, NULL, NULL, NULL, napi_default, NULL},
       {"createTimer", NULL, CreateTimer, NULL, NULL, NULL, napi_default, NULL},
       {"armTimer", NULL, ArmTimer, NULL, NULL, NULL, napi_default, NULL},
       {"closeTimer", NULL, CloseTimer, NULL, NULL, NULL, napi_default, NULL},

@@ -12,6 +12,8 @@ import { signalRun, type ChildHandle, type OutputListener, type OutputStream, ty
 
 /** How long an EXIT may take to come for a job already gone when this daemon took it over. */
 const UNREAPED_GRACE_MS = 2000;
+/** How often a taken-over job is looked for in /proc (in case no EXIT is ever coming). */
+const GONE_CHECK_MS = 1000;
 
 const STREAMS: readonly OutputStream[] = ['stdout', 'stderr'];
 
@@ -50,9 +52,21 @@ export function heldHandle(held: HeldRun, link: KeeperLink, fds: Readonly<Record
   })();
   const exit = new Promise<SpawnOutcome>((resolve) => {
     if (held.outcome !== null) return resolve(held.outcome);
-    link.onExit(held.id, (status) => resolve(heldOutcome(status, signalName) ?? { exitCode: null, signal: null, error: `exit status unknown: the keeper said ${status}` }));
-    // Gone and never reaped by the keeper (the daemon that died reaped it before its DROP): nobody knows how it ended.
-    if (procTable.stat(held.pid) === undefined) setTimeout(() => resolve({ exitCode: null, signal: null, error: 'exit status unknown: the job ended while no daemon ran' }), UNREAPED_GRACE_MS);
+    let gone: NodeJS.Timeout | undefined;
+    const watch = setInterval(() => {
+      // Gone and never reaped by the keeper (a daemon before this one reaped it: one that died before its DROP,
+      // or child_process's in the moments of a handover): nobody knows how it ended.
+      if (gone !== undefined || procTable.stat(held.pid) !== undefined) return;
+      gone = setTimeout(() => {
+        clearInterval(watch);
+        resolve({ exitCode: null, signal: null, error: 'exit status unknown: the job was reaped by a previous daemon' });
+      }, UNREAPED_GRACE_MS);
+    }, GONE_CHECK_MS);
+    link.onExit(held.id, (status) => {
+      clearInterval(watch);
+      clearTimeout(gone);
+      resolve(heldOutcome(status, signalName) ?? { exitCode: null, signal: null, error: `exit status unknown: the keeper said ${status}` });
+    });
   });
   const outcome = Promise.all([exit, output]).then(([ended]) => ended);
   return {

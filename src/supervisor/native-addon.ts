@@ -32,6 +32,8 @@ export interface NativeAddon {
   probe(): string | null;
   /** Stops reading a job's pipe (index 0 stdout, 1 stderr), no longer waited for: its fd (blocking again) for another reader; -1 once it ended. */
   detachOutput(job: object, index: number): number;
+  /** Issue 17, a handover: stops watching the job's exit without reaping it (the keeper reaps it once this daemon is gone). */
+  detachExit(job: object): void;
   /** Reads a pipe on the event loop (a detached one nobody else could take): each chunk, then null once at its end (the fd is closed then). */
   readOutput(fd: number, callback: (chunk: Buffer | null) => void): void;
   /** A timerfd on the event loop calling back at each instant armTimer sets (src/daemon/wake-timer.ts). */

@@ -113,6 +113,8 @@ export function nativeSpawner(addon: NativeAddon): Spawner {
         /** Issue 17, a handover: stops reading both pipes and closes this daemon's ends (the next one has its own). */
         pauseOutput: () => {
           paused = true;
+          // Nor reaps it: a job ending now is the keeper's to reap once this daemon is gone, and to tell the next one.
+          addon.detachExit(started.job);
           for (const index of [0, 1]) {
             const fd = addon.detachOutput(started.job, index);
             if (fd >= 0) closeSync(fd);
