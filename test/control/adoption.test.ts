@@ -1,19 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, processesMentioning, waitFor } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive, processesMentioning, waitFor, withoutJobKeeper } from '../helpers/processes.js';
 import { sandboxes } from './sandbox.js';
 import { SKIP_MESSAGE } from '../../src/daemon/skip-report.js';
 
 // Issue 17: the daemon alone re-adopts from its state file (under the job keeper a crash is taken over instead: test/keeper/daemon-crash.test.ts).
-const keeperBefore = process.env.GOTORCH_KEEPER;
-beforeAll(() => {
-  process.env.GOTORCH_KEEPER = 'off';
-});
-afterAll(() => {
-  if (keeperBefore === undefined) delete process.env.GOTORCH_KEEPER;
-  else process.env.GOTORCH_KEEPER = keeperBefore;
-});
+withoutJobKeeper();
 
 const sandbox = sandboxes();
 

@@ -5,19 +5,12 @@
  * SIGTERM to the main pid alone (systemctl stop) ends every job through gotorch's own stop.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, runCli, waitFor } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive, runCli, waitFor, withoutJobKeeper } from '../helpers/processes.js';
 import { runToEnd, sandboxes, type Sandbox } from './sandbox.js';
 
 // Issue 17: the unit without the job keeper (under it, the foreground start becomes the keeper: test/keeper/daemon-crash.test.ts).
-const keeperBefore = process.env.GOTORCH_KEEPER;
-beforeAll(() => {
-  process.env.GOTORCH_KEEPER = 'off';
-});
-afterAll(() => {
-  if (keeperBefore === undefined) delete process.env.GOTORCH_KEEPER;
-  else process.env.GOTORCH_KEEPER = keeperBefore;
-});
+withoutJobKeeper();
 
 const sandbox = sandboxes();
 

@@ -6,19 +6,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DAEMON_NODE_FLAGS, missingDaemonFlags } from '../../src/daemon/node-flags.js';
-import { CLI, killAll, processesMentioning, waitFor } from '../helpers/processes.js';
+import { CLI, killAll, processesMentioning, waitFor, withoutJobKeeper } from '../helpers/processes.js';
 
 // Issue 17: a plain-node foreground daemon re-execs itself with the flags (under the job keeper the exec is the keeper's, flags included: test/keeper).
-const keeperBefore = process.env.GOTORCH_KEEPER;
-beforeAll(() => {
-  process.env.GOTORCH_KEEPER = 'off';
-});
-afterAll(() => {
-  if (keeperBefore === undefined) delete process.env.GOTORCH_KEEPER;
-  else process.env.GOTORCH_KEEPER = keeperBefore;
-});
+withoutJobKeeper();
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-flags-'));
 const conf = path.join(dir, 'tasks.conf');

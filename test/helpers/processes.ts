@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -113,4 +114,19 @@ export async function killAll(pids: readonly number[]): Promise<void> {
     }
   }
   await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000, 'leftover processes to die').catch(() => undefined);
+}
+
+/**
+ * Issue 17: the daemons a test file starts run alone, without the job keeper, whatever the default
+ * (a file about the daemon's own behaviour: state-file adoption, the systemd unit, the flags re-exec).
+ */
+export function withoutJobKeeper(): void {
+  const before = process.env.GOTORCH_KEEPER;
+  beforeAll(() => {
+    process.env.GOTORCH_KEEPER = 'off';
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.GOTORCH_KEEPER;
+    else process.env.GOTORCH_KEEPER = before;
+  });
 }
