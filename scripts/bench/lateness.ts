@@ -104,7 +104,8 @@ export async function startDaemon(runner: Gotorch, dir: string, jobs: readonly (
         records = jsonLines(log);
         return ready() !== undefined || child.exitCode !== null;
       },
-      30_000,
+      // The quiet phase starts 100,000-task daemons beside croner's: on 2 shared cores that can take a while.
+      120_000,
       `${runner} to start`,
     );
     const spawner = ready()?.spawner;
