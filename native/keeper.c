@@ -457,7 +457,7 @@ static void handle_signals(void) {
   for (ssize_t i = 0; i < n; i++) {
     if (sigs[i] == SIGCHLD) { reap_children(); continue; }
     if (sigs[i] == SIGUSR1) detaching = 1; /* systemd's restart: the daemon detaches, the keeper ends with it */
-    else if (sigs[i] != SIGHUP) stopping = 1; /* TERM/INT: the daemon stops; no restart after it */
+    else if (sigs[i] != SIGHUP && sigs[i] != SIGUSR2) stopping = 1; /* TERM/INT/QUIT: the daemon stops or quits; no restart after it */
     for (int d = 0; d < n_daemons; d++) kill(daemons[d].pid, sigs[i]);
     if (n_daemons == 0 && (stopping || detaching)) finish(0);
   }
@@ -493,7 +493,8 @@ int main(int argc, char **argv) {
   if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a closed stderr or client must not kill the holder of every job's pipes */
   struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
-  int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+  /* Every signal the daemon acts on (SPEC §4) is passed on: sent to the keeper's pid (a foreground start, systemd's main pid) it must not kill the keeper. */
+  int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaction(forwarded[i], &action, NULL);
   listen_socket();
   start_daemon();
