@@ -13,14 +13,21 @@ export interface Timer {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(atMs, fn) {
-    const delay = atMs - Date.now();
-    // setTimeout's floor is 1 ms: for the last sub-millisecond before a boundary, poll with setImmediate.
-    if (delay < 1) {
-      const handle = setImmediate(fn);
-      return { cancel: () => clearImmediate(handle) };
-    }
-    const handle = setTimeout(fn, delay);
-    return { cancel: () => clearTimeout(handle) };
+    let cancel: () => void = () => undefined;
+    const arm = (): void => {
+      const delay = atMs - Date.now();
+      // setTimeout's floor is 1 ms: for the last sub-millisecond before a boundary, poll with setImmediate.
+      if (delay < 1) {
+        const handle = setImmediate(fn);
+        cancel = () => clearImmediate(handle);
+        return;
+      }
+      // setTimeout can fire up to a millisecond early (a 300 ms timeout= ended a job 299 ms in): what is left is waited for again.
+      const handle = setTimeout(() => (Date.now() >= atMs ? fn() : arm()), delay);
+      cancel = () => clearTimeout(handle);
+    };
+    arm();
+    return { cancel: () => cancel() };
   },
 };
 
