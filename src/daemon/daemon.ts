@@ -15,7 +15,7 @@ import { FireGate } from '../fleet/singleton/gate.js';
 import { Leadership } from '../fleet/singleton/leadership.js';
 import { singletonWarnings } from '../fleet/singleton/without-fleet.js';
 import type { ListenAddress, MetricsServer } from '../metrics/serve.js';
-import { Planner } from '../planner/planner.js';
+import { Planner, type PreparedSchedule } from '../planner/planner.js';
 import { inheritedEnvironment } from '../supervisor/run.js';
 import { chooseSpawner, type ChosenSpawner } from '../supervisor/choose-spawner.js';
 import { loadAddonFile } from '../supervisor/native-addon.js';
@@ -37,6 +37,7 @@ import { loadForHost, logWarnings, matchHost, NOTHING_APPLIED, Reloads, type App
 import { prepareStart } from './start-checks.js';
 import { adoptHeld, adoptPrevious, replayFilter, resumeSecond } from './previous-daemon.js';
 import { KeeperLink } from '../supervisor/keeper-link.js';
+import { procTable } from '../supervisor/process-table.js';
 import { GOTORCH_VERSION } from '../version.js';
 import { request as controlRequest } from '../cli/control-client.js';
 import { formatErrors } from '../tasks/load.js';
@@ -102,7 +103,7 @@ export class Daemon {
   private ending: Promise<void> | undefined;
   private readonly tickLateness = new TickLateness();
   /** The schedule apply() prepared last: a daemon taking over plans it from the second the old one reached. */
-  private prepared: ReturnType<typeof Planner.prepare> extends Generator<unknown, infer R> ? R : never = undefined as never;
+  private prepared: PreparedSchedule | undefined;
   /** Issue 17, this daemon handing over: the next daemon, and the answer its `restart`/`upgrade` waits for. */
   private handing: { next: number; gave: boolean; answer: (response: ControlResponse) => void; watch: NodeJS.Timeout } | undefined;
   /** Resolves once this daemon has handed over and may exit. */
@@ -257,7 +258,7 @@ export class Daemon {
     if (!given.ok) throw new Error(`the running daemon did not hand over: ${given.error}`);
     const state = given.state as HandoverState;
     this.planner = new Planner([], state.lastSecond);
-    this.planner.install(this.prepared);
+    if (this.prepared !== undefined) this.planner.install(this.prepared);
     const jobs = await takeOverRuns(keeper, this.options.keeperFds ?? new Map(), state, this.schedule.applicable, this.supervisor, this.log);
     const released = await controlRequest(socket, { cmd: 'taken', pid: process.pid });
     if (!released.ok) throw new Error(`the previous daemon did not let go: ${released.error}`);
@@ -317,7 +318,7 @@ export class Daemon {
       const watch = setInterval(() => {
         const handing = this.handing;
         if (handing === undefined) return;
-        const gone = !processAlive(handing.next);
+        const gone = procTable.stat(handing.next) === undefined;
         if (!gone && this.clock.now() - startedAt < TAKE_OVER_TIMEOUT_MS) return;
         clearInterval(handing.watch);
         this.handing = undefined;
@@ -597,15 +598,5 @@ export class Daemon {
       this.loggers.close();
     })();
     return this.ending;
-  }
-}
-
-/** Whether `pid` is alive (not a zombie: the keeper reaps its children at once). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

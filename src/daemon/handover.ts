@@ -9,16 +9,13 @@
  * keeper's children, whose exits the keeper tells the next daemon. Until `take-over`, a next daemon that
  * fails (a bad file, a bad install) changes nothing: the old one runs on and says why.
  */
-import { openSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { heldHandle } from '../supervisor/held-handle.js';
-import type { HeldRun, KeeperLink } from '../supervisor/keeper-link.js';
+import type { HeldRun, HeldRunFacts, KeeperLink } from '../supervisor/keeper-link.js';
 import { signalName } from '../supervisor/native-spawner.js';
 import type { HandedOverRun } from '../supervisor/run.js';
-import type { OutputStream } from '../supervisor/spawner.js';
 import type { HandedOverTask, Supervisor } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
-import { removedTaskStandIn } from './state.js';
+import { adoptHeldRun, hasFacts } from './previous-daemon.js';
 
 /** What the old daemon answers `take-over` with. */
 export interface HandoverState {
@@ -37,18 +34,6 @@ export function nextDaemonArgv(): string[] {
   return [process.execPath, ...process.execArgv, process.argv[1] as string, ...args, '--take-over'];
 }
 
-/** This daemon's copy of a keeper fd: inherited at START (moved), else reopened through /proc (a pipe held after START). */
-function ownCopy(fd: number, inherited: ReadonlyMap<number, number>, keeperPid: number): number {
-  if (fd < 0) return -1;
-  const moved = inherited.get(fd);
-  if (moved !== undefined) return moved;
-  try {
-    return openSync(`/proc/${keeperPid}/fd/${fd}`, 0o4000); // O_RDONLY | O_NONBLOCK
-  } catch {
-    return -1; // a socket (child_process) the keeper got after this daemon started: its output is not read here
-  }
-}
-
 /**
  * The next daemon's side: every run the old one handed over, now this daemon's, reading on where the old one
  * stopped. A held entry the old one no longer ran (its record was written) is dropped.
@@ -56,26 +41,20 @@ function ownCopy(fd: number, inherited: ReadonlyMap<number, number>, keeperPid: 
 export async function takeOverRuns(keeper: KeeperLink, inherited: ReadonlyMap<number, number>, state: HandoverState, tasks: readonly Task[], supervisor: Supervisor, log: Logger): Promise<number> {
   const byId = new Map(tasks.map((task) => [task.id, task]));
   const handed = new Map(state.runs.map((run) => [run.id, run]));
-  const held = new Map<string, HeldRun>();
+  const held = new Map<string, HeldRun & { readonly facts: HeldRunFacts }>();
   for (const entry of await keeper.list(signalName)) {
-    if (handed.has(entry.id) && entry.facts !== undefined) held.set(entry.id, entry);
+    if (handed.has(entry.id) && hasFacts(entry)) held.set(entry.id, entry);
     else keeper.drop(entry.id);
   }
   for (const run of state.runs) {
     const entry = held.get(run.id);
-    const facts = entry?.facts;
-    if (entry === undefined || facts === undefined) {
+    if (entry === undefined) {
       log.warn({ run: run.id }, 'handover: a run the keeper does not hold is left unwatched (its output and exit status are not seen here)');
       continue;
     }
-    const fds: Record<OutputStream, number> = { stdout: ownCopy(entry.fds.stdout, inherited, keeper.pid), stderr: ownCopy(entry.fds.stderr, inherited, keeper.pid) };
-    const job = { run: run.id, pid: entry.pid, processStart: '', role: facts.role, scheduledAt: facts.scheduledAt, startedAt: facts.startedAt, trigger: facts.trigger, attempt: facts.attempt };
-    const task = byId.get(facts.task);
-    const standIn = task ?? removedTaskStandIn({ ...job, task: facts.task, type: facts.role === 'daemon' ? 'daemon' : 'cron', graceMs: facts.graceMs });
     const carried = { bytesKept: run.bytesKept, bytesDropped: run.bytesDropped, handovers: run.handovers + 1, recovered: run.recovered, terminating: run.terminating, timedOut: run.timedOut };
-    if (fds.stdout < 0 && entry.fds.stdout >= 0) log.warn({ run: run.id }, 'handover: a socket of a run started during the handover cannot be reopened here: its output from now on is not read');
     // The unfinished lines first, then the pipes (heldHandle reads from the next microtask on).
-    supervisor.adopt(standIn, job, task !== undefined, { handle: heldHandle(entry, keeper, fds), carried, jitterS: facts.jitterS }).resumeOutput(run.partial);
+    adoptHeldRun(keeper, inherited, entry, byId, supervisor, log, carried).resumeOutput(run.partial);
   }
   supervisor.restoreTasks(state.tasks, byId);
   return held.size;

@@ -3,6 +3,7 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unl
 import path from 'node:path';
 import { createExclusive, readNoFollow, temporaryPath, unlinkQuietly } from './file-safety.js';
 import { makeFolder } from './folder.js';
+import { procTable } from '../supervisor/process-table.js';
 
 /**
  * The pid a pidfile holds; undefined when there is none (no file, or no pid in it). A pidfile that cannot
@@ -41,12 +42,7 @@ export function isGotorchProcess(pid: number): boolean {
 export function liveSibling(paths: { readonly pidfile: string }, env: NodeJS.ProcessEnv = process.env): number | undefined {
   const pid = readPid(paths.pidfile);
   if (pid === undefined || pid === process.pid || !isGotorchProcess(pid)) return undefined;
-  try {
-    const parent = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
-    return parent !== undefined && parent === env.GOTORCH_KEEPER_PID ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return String(procTable.stat(pid)?.parent) === env.GOTORCH_KEEPER_PID ? pid : undefined;
 }
 
 export type PidfileClaim = { ok: true; replacedStale?: number } | { ok: false; livePid: number };

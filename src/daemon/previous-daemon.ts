@@ -2,12 +2,14 @@
  * What a daemon takes over from the one before it (SPEC §3, §6): the second to resume planning from,
  * the jobs still running, and which tasks a replay after a clean stop may fire.
  */
+import { openSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JitterOf } from '../planner/jitter.js';
 import { LATE_WAKE_LIMIT } from '../planner/planner.js';
 import { adoptableJobs } from '../supervisor/adoption.js';
 import { heldHandle } from '../supervisor/held-handle.js';
-import type { KeeperLink } from '../supervisor/keeper-link.js';
+import type { HeldRun, HeldRunFacts, KeeperLink } from '../supervisor/keeper-link.js';
+import type { CarriedRun, Run } from '../supervisor/run.js';
 import { signalName } from '../supervisor/native-spawner.js';
 import { procTable } from '../supervisor/process-table.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -51,17 +53,37 @@ export async function adoptHeld(keeper: KeeperLink, fds: ReadonlyMap<number, num
   const taken = new Set<string>();
   let ended = 0;
   for (const held of await keeper.list(signalName)) {
-    const facts = held.facts;
-    if (facts === undefined) continue;
+    if (!hasFacts(held)) continue;
     taken.add(held.id);
     if (held.outcome !== null) ended++;
-    const own = (fd: number): number => (fd < 0 ? -1 : (fds.get(fd) ?? -1));
-    const handle = heldHandle(held, keeper, { stdout: own(held.fds.stdout), stderr: own(held.fds.stderr) });
-    const job = { run: held.id, pid: held.pid, processStart: '', role: facts.role, scheduledAt: facts.scheduledAt, startedAt: facts.startedAt, trigger: facts.trigger, attempt: facts.attempt };
-    const task = byId.get(facts.task);
-    const standIn = task ?? removedTaskStandIn({ ...job, task: facts.task, type: facts.role === 'daemon' ? 'daemon' : 'cron', graceMs: facts.graceMs });
-    supervisor.adopt(standIn, job, task !== undefined, { handle, carried: { bytesKept: 0, bytesDropped: held.dropped, handovers: 0, recovered: true }, jitterS: facts.jitterS });
+    adoptHeldRun(keeper, fds, held, byId, supervisor, log, { bytesKept: 0, bytesDropped: held.dropped, handovers: 0, recovered: true });
   }
   if (taken.size > 0) log.info({ jobs: taken.size, endedMeanwhile: ended }, 'took over the jobs the keeper held while no daemon ran');
   return taken;
+}
+
+/** A held entry whose HOLD told what run it is (all of this daemon's do). */
+export const hasFacts = (held: HeldRun): held is HeldRun & { readonly facts: HeldRunFacts } => held.facts !== undefined;
+
+/** Issue 17: one job the keeper holds, adopted as `carried` says (after a crash or a handover); its run. */
+export function adoptHeldRun(keeper: KeeperLink, inherited: ReadonlyMap<number, number>, held: HeldRun & { readonly facts: HeldRunFacts }, byId: ReadonlyMap<string, Task>, supervisor: Supervisor, log: Logger, carried: CarriedRun): Run {
+  const { facts } = held;
+  const fds = { stdout: ownCopy(held.fds.stdout, inherited, keeper.pid), stderr: ownCopy(held.fds.stderr, inherited, keeper.pid) };
+  if (fds.stdout < 0 && held.fds.stdout >= 0) log.warn({ run: held.id }, 'the keeper\'s socket of a run cannot be reopened here (it was held after this daemon started): its output from now on is not read');
+  const job = { run: held.id, pid: held.pid, processStart: '', role: facts.role, scheduledAt: facts.scheduledAt, startedAt: facts.startedAt, trigger: facts.trigger, attempt: facts.attempt };
+  const task = byId.get(facts.task);
+  const standIn = task ?? removedTaskStandIn({ ...job, task: facts.task, type: facts.role === 'daemon' ? 'daemon' : 'cron', graceMs: facts.graceMs });
+  return supervisor.adopt(standIn, job, task !== undefined, { handle: heldHandle(held, keeper, fds), carried, jitterS: facts.jitterS });
+}
+
+/** This daemon's copy of a keeper fd: inherited at its start (moved), else reopened through /proc (a pipe held after it started). */
+function ownCopy(fd: number, inherited: ReadonlyMap<number, number>, keeperPid: number): number {
+  if (fd < 0) return -1;
+  const moved = inherited.get(fd);
+  if (moved !== undefined) return moved;
+  try {
+    return openSync(`/proc/${keeperPid}/fd/${fd}`, 0o4000); // O_RDONLY | O_NONBLOCK
+  } catch {
+    return -1; // a socket (child_process's stdio): only inheritance passes one on
+  }
 }

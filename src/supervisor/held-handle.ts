@@ -8,7 +8,7 @@ import type { HeldRun, KeeperLink } from './keeper-link.js';
 import { heldOutcome } from './keeper-link.js';
 import { signalName } from './native-spawner.js';
 import { procTable } from './process-table.js';
-import { signalRun, type ChildHandle, type OutputListener, type OutputStream, type SpawnOutcome } from './spawner.js';
+import { signalRun, stopReading, type ChildHandle, type OutputListener, type OutputStream, type SpawnOutcome } from './spawner.js';
 
 /** How long an EXIT may take to come for a job already gone when this daemon took it over. */
 const UNREAPED_GRACE_MS = 2000;
@@ -78,9 +78,7 @@ export function heldHandle(held: HeldRun, link: KeeperLink, fds: Readonly<Record
     pauseOutput: () => {
       for (const stream of STREAMS) {
         for (const socket of sockets[stream]) {
-          socket.pause();
-          (socket as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
-          for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) listener?.(stream, chunk);
+          stopReading(socket, (chunk) => listener?.(stream, chunk));
           socket.destroy();
         }
       }

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessStat {
+  readonly parent: number;
   readonly group: number;
   /** Clock ticks since boot (field 22 of /proc/PID/stat): with the pid, a process's identity. */
   readonly startTime: string;
@@ -54,7 +55,7 @@ export const procTable: ProcessTable = {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return fields[0] === 'Z' ? undefined : { group: Number(fields[2]), startTime: fields[19] };
+      return fields[0] === 'Z' ? undefined : { parent: Number(fields[1]), group: Number(fields[2]), startTime: fields[19] };
     } catch {
       return undefined;
     }

@@ -174,19 +174,23 @@ function childHandle(pid: number | undefined, output: Record<OutputStream, Reada
       listener = next;
     },
     pauseOutput: () => {
-      for (const stream of ['stdout', 'stderr'] as const) {
-        const readable = output[stream];
-        if (readable === null || readable.destroyed) continue;
-        readable.pause();
-        // libuv stops reading the socket; what the stream already holds is delivered now.
-        (readable as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
-        for (let chunk = readable.read() as Buffer | null; chunk !== null; chunk = readable.read() as Buffer | null) listener?.(stream, chunk);
-      }
+      for (const stream of ['stdout', 'stderr'] as const) stopReading(output[stream], (chunk) => listener?.(stream, chunk));
     },
     signalGroup: (signal) => signalRun(pid, runId, signal),
     outcome,
     drain: (stream) => drainPipe(output[stream]),
   };
+}
+
+/**
+ * Issue 17, a handover: libuv stops reading `readable` (a socket or pipe), and what the stream already
+ * holds is delivered now; the next daemon reads its own copy of the pipe from there.
+ */
+export function stopReading(readable: Readable | null, deliver: (chunk: Buffer) => void): void {
+  if (readable === null || readable.destroyed) return;
+  readable.pause();
+  (readable as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+  for (let chunk = readable.read() as Buffer | null; chunk !== null; chunk = readable.read() as Buffer | null) deliver(chunk);
 }
 
 /** A spawn failure as a run record says it; a missing working directory is named as such, not as ENOENT. */

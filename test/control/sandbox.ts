@@ -217,6 +217,18 @@ export class Sandbox {
     });
   }
 
+  /** Issue 17: per task, the numbers of its `<task> N` stdout lines in runs.log, in order (jobs that number their lines). */
+  numberedLines(): Map<string, number[]> {
+    const lines = new Map<string, number[]>();
+    for (const record of this.runRecords()) {
+      if (record.stream !== 'stdout' || typeof record.line !== 'string') continue;
+      const [task, n] = record.line.split(' ');
+      if (task === undefined) continue;
+      lines.set(task, [...(lines.get(task) ?? []), Number(n)]);
+    }
+    return lines;
+  }
+
   /** Integer lines of a file a task appends to (GOTORCH_SCHEDULED_AT), in write order. */
   numbers(file: string): number[] {
     const target = path.resolve(this.dir, file);

@@ -22,17 +22,6 @@ function vmRssKb(pid: number): number {
 
 const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
 
-/** Per job, the numbers of its `chattyK N` lines as runs.log has them, in order. */
-function linesByJob(sandbox: Sandbox): Map<string, number[]> {
-  const lines = new Map<string, number[]>();
-  for (const record of sandbox.runRecords()) {
-    if (record.stream !== 'stdout' || typeof record.line !== 'string') continue;
-    const [task, n] = record.line.split(' ');
-    if (task === undefined) continue;
-    lines.set(task, [...(lines.get(task) ?? []), Number(n)]);
-  }
-  return lines;
-}
 
 describe('a daemon killed with kill -9 under the job keeper', () => {
   it('loses no job, no exit status and no output line of 20 chatty jobs; the restarted daemon takes them over', { timeout: 90_000 }, async () => {
@@ -45,7 +34,7 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     expect(readFileSync(`/proc/${keeper}/cmdline`, 'utf8')).toContain('gotorch_keeper');
     expect((await sandbox.status()).keeper).toEqual({ pid: keeper, socket: `${sandbox.runDir}/keeper.sock` });
     expect((await sandbox.cli('status')).stdout).toContain(`under the job keeper (pid ${keeper})`);
-    await waitFor(() => names.every((name) => (linesByJob(sandbox).get(name)?.length ?? 0) >= 5), 30_000, 'every job to have logged 5 lines');
+    await waitFor(() => names.every((name) => (sandbox.numberedLines().get(name)?.length ?? 0) >= 5), 30_000, 'every job to have logged 5 lines');
     const before = (await sandbox.status()).tasks.flatMap((task) => task.running);
     const jobs = before.map((run) => run.pid);
     expect(jobs).toHaveLength(JOBS);
@@ -71,7 +60,7 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     const records = await sandbox.waitForFinished(names[0] as string, 1, 60_000).then(() => Promise.all(names.map((name) => sandbox.waitForFinished(name, 1, 30_000))));
     let lost = 0;
     let doubled = 0;
-    const byJob = linesByJob(sandbox);
+    const byJob = sandbox.numberedLines();
     for (const [k, name] of names.entries()) {
       const record = records[k]?.[0] ?? {};
       expect(record.exitCode, name).toBe(k + 1);
@@ -96,7 +85,7 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     expect(first).not.toBe(main);
     expect(parentOf(first)).toBe(main);
     expect(readFileSync(`/proc/${main}/cmdline`, 'utf8')).toContain('gotorch_keeper');
-    await waitFor(() => (linesByJob(sandbox).get('talker')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    await waitFor(() => (sandbox.numberedLines().get('talker')?.length ?? 0) >= 5, 20_000, 'the job to talk');
     process.kill(first, 'SIGKILL');
     await waitFor(() => sandbox.pidfilePid() !== first && sandbox.pidfilePid() !== undefined, 20_000, 'the keeper to start the daemon again');
     await waitFor(async () => (await sandbox.task('talker').catch(() => undefined))?.running[0]?.adopted === 'crash', 20_000, 'the job to be taken over');
@@ -111,7 +100,7 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     const [record] = await sandbox.waitForFinished('talker', 1, 10_000);
     expect(record?.exitCode).toBe(0);
     expect(record?.recovered).toBe(true);
-    const seen = linesByJob(sandbox).get('talker') ?? [];
+    const seen = sandbox.numberedLines().get('talker') ?? [];
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
   });
 });

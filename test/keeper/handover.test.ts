@@ -27,17 +27,6 @@ function sandboxWith(lines: string[]): Sandbox {
   return sandbox;
 }
 
-/** Per task, the numbers of its `<task> N` stdout lines in runs.log, in order. */
-function linesByTask(sandbox: Sandbox): Map<string, number[]> {
-  const lines = new Map<string, number[]>();
-  for (const record of sandbox.runRecords()) {
-    if (record.stream !== 'stdout' || typeof record.line !== 'string') continue;
-    const [task, n] = record.line.split(' ');
-    if (task === undefined || n === undefined) continue;
-    lines.set(task, [...(lines.get(task) ?? []), Number(n)]);
-  }
-  return lines;
-}
 
 const chattyJob = (name: string, lines: number, code: number): string => `@reboot * 1 cron name=${name} for i in $(seq 1 ${lines}); do echo "${name} $i"; sleep 0.1; done; exit ${code}`;
 
@@ -93,7 +82,7 @@ describe('handover under the job keeper', () => {
     const first = await sandbox.startWithEnv(KEEPER_ENV);
     const before = await waitFor(async () => {
       const status = await sandbox.status();
-      return [...daemonPids(status).values()].every((pids) => pids.length === 1) && jobs.every((name) => (linesByTask(sandbox).get(name)?.length ?? 0) >= 3) ? status : undefined;
+      return [...daemonPids(status).values()].every((pids) => pids.length === 1) && jobs.every((name) => (sandbox.numberedLines().get(name)?.length ?? 0) >= 3) ? status : undefined;
     }, 30_000, 'every job and daemon task to run');
     expect(before.keeper?.pid).toBeGreaterThan(0);
 
@@ -119,7 +108,7 @@ describe('handover under the job keeper', () => {
     expect(sandbox.daemonRecords().filter((record) => daemons.includes(record.task as string) && /^daemon (exited|instance stopped)$/.test(String(record.msg)))).toEqual([]);
 
     const records = await Promise.all(jobs.map((name) => sandbox.waitForFinished(name, 1, 90_000)));
-    const byTask = linesByTask(sandbox);
+    const byTask = sandbox.numberedLines();
     let lost = 0;
     let doubled = 0;
     for (const [k, name] of jobs.entries()) {
@@ -144,7 +133,7 @@ describe('handover under the job keeper', () => {
     const sandbox = sandboxWith([chattyJob('chatty', 150, 7)]);
     const started = await installCli(install.cli, sandbox, 'start');
     expect(started.code, started.stdout + started.stderr).toBe(0);
-    await waitFor(() => (linesByTask(sandbox).get('chatty')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    await waitFor(() => (sandbox.numberedLines().get('chatty')?.length ?? 0) >= 5, 20_000, 'the job to talk');
     const before = await sandbox.status();
     expect(before.version).toBe('0.1.0');
     setVersion(install.dir, '0.1.1-upgraded');
@@ -160,7 +149,7 @@ describe('handover under the job keeper', () => {
     const [record] = await sandbox.waitForFinished('chatty', 1, 60_000);
     expect(record?.exitCode).toBe(7);
     expect(record?.handovers).toBe(1);
-    expect(linesByTask(sandbox).get('chatty')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(sandbox.numberedLines().get('chatty')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   });
 
   it('a next daemon that cannot start (a broken install, a rejected file) leaves the old one running, its job untouched', { timeout: 120_000 }, async () => {
@@ -168,7 +157,7 @@ describe('handover under the job keeper', () => {
     const sandbox = sandboxWith([chattyJob('chatty', 150, 3)]);
     const started = await installCli(install.cli, sandbox, 'start');
     expect(started.code, started.stdout + started.stderr).toBe(0);
-    await waitFor(() => (linesByTask(sandbox).get('chatty')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    await waitFor(() => (sandbox.numberedLines().get('chatty')?.length ?? 0) >= 5, 20_000, 'the job to talk');
     const before = await sandbox.status();
 
     // A broken install: the next daemon dies loading its code.
@@ -192,7 +181,7 @@ describe('handover under the job keeper', () => {
     const [record] = await sandbox.waitForFinished('chatty', 1, 60_000);
     expect(record?.exitCode).toBe(3);
     expect(record?.handovers).toBeUndefined();
-    expect(linesByTask(sandbox).get('chatty')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(sandbox.numberedLines().get('chatty')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   });
 
   it('after a restart, max still holds and timeout= fires at the original deadline', { timeout: 60_000 }, async () => {
