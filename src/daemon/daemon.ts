@@ -260,6 +260,8 @@ export class Daemon {
     this.planner = new Planner([], state.lastSecond);
     if (this.prepared !== undefined) this.planner.install(this.prepared);
     const jobs = await takeOverRuns(keeper, this.options.keeperFds ?? new Map(), state, this.schedule.applicable, this.supervisor, this.log);
+    // No second goes unplanned while the rest is taken over; a fleet member plans once its singletons' gate is linked.
+    if (!this.options.fleet) await this.planFrom(state.lastSecond);
     const released = await controlRequest(socket, { cmd: 'taken', pid: process.pid });
     if (!released.ok) throw new Error(`the previous daemon did not let go: ${released.error}`);
     const claim = claimPidfile(pidfile, process.pid);
@@ -271,19 +273,24 @@ export class Daemon {
     if (this.options.fleet) {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
       this.fleetLink = await this.linkSingletons(this.fleet);
+      await this.planFrom(state.lastSecond);
     }
     this.control = await ControlServer.listen(socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
-    this.state.markDirty();
-    await this.saveState(state.lastSecond);
-    const current = Math.floor(this.clock.now() / 1000);
-    if (current > this.planner.lastSecond) this.tick(current);
-    this.ticker.start();
     this.monitor.start();
     this.reloads.watchIdentity();
     const { loaded: file, applicable, host } = this.schedule;
     this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: keeper.pid, version: GOTORCH_VERSION, handover: { from: state.from, jobs, fromSecond: state.lastSecond + 1 } }, 'gotorch ready');
     void keeper.ready();
+  }
+
+  /** A handover's next daemon: the runs on disk as its own, then every second after the old daemon's last one planned. */
+  private async planFrom(lastSecond: number): Promise<void> {
+    this.state.markDirty();
+    await this.saveState(lastSecond);
+    const current = Math.floor(this.clock.now() / 1000);
+    if (current > this.planner.lastSecond) this.tick(current);
+    this.ticker.start();
   }
 
   /** What the control socket (and the fleet's commands) may ask of this daemon. */
@@ -343,12 +350,14 @@ export class Daemon {
     const handing = this.handing;
     if (handing === undefined || handing.next !== pid) return { ok: false, error: `no handover to pid ${pid} is under way` };
     handing.gave = true;
-    this.ticker.stop();
     this.monitor.stop();
     this.reloads.stop();
     await this.watcher.close();
+    // Handed over just after a second was planned, the next daemon has the most of a second to plan the next one.
+    await this.ticker.stopAfterNextSecond();
+    if (this.ending !== undefined) return { ok: false, error: 'the daemon is stopping' };
     const { runs, tasks } = this.supervisor.handOver();
-    await this.subscribers.flush();
+    await Promise.all([this.subscribers.flush(), this.state.written()]);
     this.log.info({ next: pid, runs: runs.length, lastSecond: this.planner.lastSecond }, 'handover: runs and task states given to the next daemon');
     return { ok: true, state: { from: process.pid, lastSecond: this.planner.lastSecond, runs, tasks } satisfies HandoverState };
   }

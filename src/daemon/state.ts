@@ -79,6 +79,11 @@ export class StateFile {
   }
 
   /** Saves when something changed since the last save; writes never overlap. */
+  /** Resolves when the writes begun so far are done (a handover's old daemon writes no more after it). */
+  written(): Promise<void> {
+    return this.writing.catch(() => undefined);
+  }
+
   saveIfDirty(lastSecond: number, runs: readonly Run[]): Promise<void> {
     return this.save(lastSecond, runs, false);
   }

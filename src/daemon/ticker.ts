@@ -17,6 +17,8 @@ export type SecondHandler = (second: number, nowMs: number) => void;
 export class Ticker {
   private timer: Timer | undefined;
   private stopped = true;
+  /** Set by stopAfterNextSecond: resolved when the ticker stops. */
+  private afterSecond: (() => void) | undefined;
 
   /** How early the timer is aimed: Node's timers to poll the rest; the wake timer to plan ahead. */
   private readonly leadMs: number;
@@ -40,9 +42,18 @@ export class Ticker {
 
   stop(): void {
     this.stopped = true;
+    const waiting = this.afterSecond;
+    this.afterSecond = undefined;
+    waiting?.();
     this.timer?.cancel();
     this.timer = undefined;
     this.wakeTimer?.close();
+  }
+
+  /** Stops right after the next second is handed to the planner (at once if stopped): a handover then begins as a second does. */
+  stopAfterNextSecond(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => (this.afterSecond = resolve));
   }
 
   private arm(target: number, leadMs: number): void {
@@ -59,6 +70,7 @@ export class Ticker {
     }
     const second = early > 0 && early < 1000 ? target / 1000 : Math.floor(now / 1000);
     this.onSecond(second, now);
-    this.arm((second + 1) * 1000, this.leadMs);
+    if (this.afterSecond !== undefined) this.stop();
+    else this.arm((second + 1) * 1000, this.leadMs);
   }
 }

@@ -4,7 +4,7 @@
  * process whose command line names the dir, with their process groups).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
@@ -256,6 +256,9 @@ export class Sandbox {
     await waitFor(() => daemons.every((daemon) => !isAlive(daemon)), 12_000, 'the daemon to stop').catch(() => killAll(daemons));
     const leftovers = [...this.extraPids, ...processesMentioning(this.dir)];
     await killAll([...leftovers, ...leftovers.flatMap(groupMembers)]);
+    // GOTORCH_TEST_KEEP=DIR: a copy of each sandbox (logs, state, task file) is kept there to read after the run.
+    const keep = process.env.GOTORCH_TEST_KEEP;
+    if (keep) cpSync(this.dir, path.join(keep, path.basename(this.dir)), { recursive: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

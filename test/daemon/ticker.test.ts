@@ -78,4 +78,27 @@ describe('ticker (SPEC §3: aligned wake, early-timer guard)', () => {
     expect(seconds).toEqual([1_000_001, 1_000_002, 1_000_003]);
     ticker.stop();
   });
+
+  it('stopAfterNextSecond (a handover): stops right after the next second is handed over, not before or after it', async () => {
+    const clock = new FakeClock(1_000_000_300);
+    const seconds: number[] = [];
+    const ticker = new Ticker(clock, (second) => seconds.push(second));
+    ticker.start();
+    let stopped = false;
+    const done = ticker.stopAfterNextSecond().then(() => (stopped = true));
+    clock.advanceTo(1_000_000_900);
+    await Promise.resolve();
+    expect(stopped).toBe(false);
+    clock.advanceTo(1_000_005_000);
+    await done;
+    expect(seconds).toEqual([1_000_001]);
+    // A stop meanwhile (the daemon ends) resolves a waiting call too; a stopped ticker at once.
+    const again = new Ticker(clock, (second) => seconds.push(second));
+    again.start();
+    const waiting = again.stopAfterNextSecond();
+    again.stop();
+    await waiting;
+    await again.stopAfterNextSecond();
+    expect(seconds).toEqual([1_000_001]);
+  });
 });
