@@ -1,6 +1,6 @@
 /** `gotorch start`, `stop`, `quit`, `restart` (SPEC §4): through the pidfile and signals. */
 import path from 'node:path';
-import { socketPathProblem } from '../daemon/control-server.js';
+import { socketPathProblem, type NextDaemonOptions } from '../daemon/control-server.js';
 import { isGotorchProcess, readPid } from '../daemon/pidfile.js';
 import { runtimePaths, type RuntimePaths } from '../daemon/paths.js';
 import { fleetArgs, fleetOptionsFrom, type FleetOptions, type GivenFleetOptions } from '../fleet/etcd/fleet-options.js';
@@ -147,9 +147,9 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   }
   // Issue 17: under the job keeper a restart is a handover: no job notices.
   if (pid !== undefined && keeperStatus !== null) {
+    // Options the daemon does not have go to the next daemon's command (the keeper keeps it for a later crash too).
     const changed = changedOptions(keeperStatus, { tasks: path.resolve(tasks), metrics, hostId, fleetGiven: fleetOptions(options) !== undefined });
-    if (changed !== undefined) return fail(`the daemon runs under the job keeper and hands over with its own options; ${changed} differs: \`gotorch stop\` then \`start\` to change it (that ends its jobs)`);
-    return handoverCommand(common, 'restart');
+    return handoverCommand(common, 'restart', changed ? { tasks: path.resolve(tasks), hostId: hostId ?? null, start: daemonStartArgs(metrics, fleet) } : undefined);
   }
   if (pid !== undefined) {
     const stopped = await signalCommand(common, 'SIGTERM');
@@ -158,21 +158,20 @@ export async function restartCommand(common: CommonOptions, options: Omit<StartO
   return startCommand({ ...common, tasks, hostId }, { metrics }, fleet);
 }
 
-/** Which option a restart under the keeper was given that the running daemon does not have (it hands over with its own). */
-function changedOptions(status: StatusReport, given: { tasks: string; metrics: ListenAddress | undefined; hostId: string | undefined; fleetGiven: boolean }): string | undefined {
-  if (given.tasks !== status.file) return `the task file (-c ${given.tasks}, the daemon runs ${status.file})`;
-  if (given.metrics !== undefined && formatListenAddress(given.metrics) !== status.metrics) return '--metrics';
-  if (given.hostId !== undefined && given.hostId !== (status.hostId ?? undefined)) return '--host-id';
-  if (given.fleetGiven && status.fleet === null) return '--etcd';
-  return undefined;
+/** Whether a restart under the keeper was given options the running daemon does not have (else it hands over with its own). */
+function changedOptions(status: StatusReport, given: { tasks: string; metrics: ListenAddress | undefined; hostId: string | undefined; fleetGiven: boolean }): boolean {
+  if (given.tasks !== status.file) return true;
+  if (given.metrics !== undefined && formatListenAddress(given.metrics) !== status.metrics) return true;
+  if (given.hostId !== undefined && given.hostId !== (status.hostId ?? undefined)) return true;
+  return given.fleetGiven;
 }
 
 /** Issue 17: `restart` (under the keeper) and `upgrade`: the running daemon hands over to a next one; jobs keep running. */
-export async function handoverCommand(common: CommonOptions, verb: 'restart' | 'upgrade'): Promise<number> {
+export async function handoverCommand(common: CommonOptions, verb: 'restart' | 'upgrade', options?: NextDaemonOptions): Promise<number> {
   const paths = runtimePaths(common);
   const pid = runningPid(paths);
   if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${verb}${verb === 'upgrade' ? ': start it' : ''}`);
-  const answer = await request(paths.socket, { cmd: 'handover' }, 120_000).catch((error: Error) => ({ ok: false as const, error: error.message }));
+  const answer = await request(paths.socket, options === undefined ? { cmd: 'handover' } : { cmd: 'handover', options }, 120_000).catch((error: Error) => ({ ok: false as const, error: error.message }));
   if (!answer.ok) return fail(`${verb} failed: ${answer.error}`);
   process.stdout.write(`gotorch ${verb === 'upgrade' ? 'upgraded' : 'restarted'}: pid ${pid} handed over to pid ${String(answer.pid)}; running jobs kept\n`);
   return 0;

@@ -1,7 +1,7 @@
 /** The daemon's answers on its control socket (SPEC §4 reload, status, kill, run). */
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Task } from '../tasks/types.js';
-import type { ControlRequest, ControlResponse } from './control-server.js';
+import type { ControlRequest, ControlResponse, NextDaemonOptions } from './control-server.js';
 import type { ReloadResult, StatusReport } from './status.js';
 
 /** What the control socket may ask of the daemon. */
@@ -12,7 +12,7 @@ export interface Controllable {
   tasks(): readonly Task[];
   readonly supervisor: Pick<Supervisor, 'snapshot' | 'killTask' | 'runNow'>;
   /** Issue 17: hands everything over to a next daemon (`restart`, `upgrade`); its two steps, asked by that daemon. */
-  handover?(): Promise<ControlResponse>;
+  handover?(options?: NextDaemonOptions): Promise<ControlResponse>;
   giveOver?(pid: number): Promise<ControlResponse>;
   letGo?(pid: number): Promise<ControlResponse>;
 }
@@ -32,7 +32,7 @@ export async function answerControl(daemon: Controllable, request: ControlReques
       return { ok: true, killed: await daemon.supervisor.killTask(request.name) };
     }
     case 'handover':
-      return daemon.handover?.() ?? { ok: false, error: 'this daemon cannot hand over' };
+      return daemon.handover?.(request.options) ?? { ok: false, error: 'this daemon cannot hand over' };
     case 'take-over':
       return daemon.giveOver?.(request.pid) ?? { ok: false, error: 'this daemon cannot hand over' };
     case 'taken':

@@ -11,8 +11,23 @@ export type ControlRequest =
   | { readonly cmd: 'reload' }
   | { readonly cmd: 'kill' | 'run'; readonly name: string }
   /** Issue 17: `restart`/`upgrade` under the job keeper; then the next daemon's `take-over` and `taken` (its pid). */
-  | { readonly cmd: 'handover' }
+  | { readonly cmd: 'handover'; readonly options?: NextDaemonOptions }
   | { readonly cmd: 'take-over' | 'taken'; readonly pid: number };
+
+/** Issue 17, `restart` with options the running daemon does not have: what the next daemon runs with instead of its own. */
+export interface NextDaemonOptions {
+  /** The task file (absolute). */
+  readonly tasks: string;
+  readonly hostId: string | null;
+  /** `start`'s own options as arguments (--metrics, the fleet's). */
+  readonly start: readonly string[];
+}
+
+function nextDaemonOptions(value: unknown): NextDaemonOptions | undefined {
+  const { tasks, hostId, start } = (value ?? {}) as { tasks?: unknown; hostId?: unknown; start?: unknown };
+  const valid = typeof tasks === 'string' && (hostId === null || typeof hostId === 'string') && Array.isArray(start) && start.every((arg) => typeof arg === 'string');
+  return valid ? { tasks, hostId, start: start as string[] } : undefined;
+}
 
 export type ControlResponse = { readonly ok: true; readonly [key: string]: unknown } | { readonly ok: false; readonly error: string; readonly [key: string]: unknown };
 
@@ -38,8 +53,11 @@ export function socketPathProblem(socketPath: string): string | undefined {
 
 function parseRequest(line: string): ControlRequest | undefined {
   try {
-    const value = JSON.parse(line) as { cmd?: unknown; name?: unknown; pid?: unknown };
-    if (value.cmd === 'status' || value.cmd === 'reload' || value.cmd === 'handover') return { cmd: value.cmd };
+    const value = JSON.parse(line) as { cmd?: unknown; name?: unknown; pid?: unknown; options?: unknown };
+    if (value.cmd === 'status' || value.cmd === 'reload') return { cmd: value.cmd };
+    if (value.cmd === 'handover' && value.options === undefined) return { cmd: value.cmd };
+    const options = value.cmd === 'handover' ? nextDaemonOptions(value.options) : undefined;
+    if (options !== undefined) return { cmd: 'handover', options };
     if ((value.cmd === 'take-over' || value.cmd === 'taken') && Number.isInteger(value.pid)) return { cmd: value.cmd, pid: value.pid as number };
     if ((value.cmd === 'kill' || value.cmd === 'run') && typeof value.name === 'string') return { cmd: value.cmd, name: value.name };
   } catch {

@@ -26,7 +26,7 @@ import { formatError } from '../tasks/errors.js';
 import type { Task } from '../tasks/types.js';
 import { logClockEvent } from './clock-events.js';
 import { answerControl } from './control-answers.js';
-import { ControlServer, type ControlRequest, type ControlResponse } from './control-server.js';
+import { ControlServer, type ControlRequest, type ControlResponse, type NextDaemonOptions } from './control-server.js';
 import { loadedEngines } from './loaded-engines.js';
 import { createLoggers, type Loggers } from './logging.js';
 import { Monitor } from './monitor.js';
@@ -223,7 +223,7 @@ export class Daemon {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
       this.fleetLink = await this.linkSingletons(this.fleet);
     }
-    const taken = this.keeper ? await adoptHeld(this.keeper, this.options.keeperFds ?? new Map(), this.schedule.applicable, this.supervisor, this.log) : new Set<string>();
+    const taken = this.keeper ? await adoptHeld(this.keeper, this.options.keeperFds ?? new Map(), this.schedule.applicable, this.supervisor, this.log, saved) : new Set<string>();
     if (saved) adoptPrevious(saved, this.schedule.applicable, this.supervisor, this.log, taken);
     this.control = await ControlServer.listen(this.options.paths.socket, (request) => answerControl(controllable, request), this.log);
     await this.watcher.update(loaded);
@@ -254,6 +254,11 @@ export class Daemon {
     this.planner = new Planner([], Math.floor(this.clock.now() / 1000));
     await this.apply(loaded);
     const { socket, pidfile } = this.options.paths;
+    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
+    const serveMetrics = async (address: ListenAddress): Promise<MetricsServer> => (await import('../metrics/serve.js')).serveMetrics(address, view, this.events);
+    // A restart to a new metrics address binds it first, so a port in use fails before anything is taken over; the same address is the old daemon's until it lets go.
+    if (this.options.metrics) this.metrics = await serveMetrics(this.options.metrics).catch((error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? undefined : Promise.reject(error)));
     const given = await controlRequest(socket, { cmd: 'take-over', pid: process.pid });
     if (!given.ok) throw new Error(`the running daemon did not hand over: ${given.error}`);
     const state = given.state as HandoverState;
@@ -266,9 +271,7 @@ export class Daemon {
     if (!released.ok) throw new Error(`the previous daemon did not let go: ${released.error}`);
     const claim = claimPidfile(pidfile, process.pid);
     if (!claim.ok) throw new Error(`the pidfile ${pidfile} is held by pid ${claim.livePid}`);
-    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
-    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
-    if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
+    if (this.options.metrics && this.metrics === undefined) this.metrics = await serveMetrics(this.options.metrics);
     const controllable = this.controllable();
     if (this.options.fleet) {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
@@ -300,7 +303,7 @@ export class Daemon {
       reload: (trigger: string) => this.reload(trigger),
       tasks: () => this.schedule.applicable,
       supervisor: this.supervisor,
-      handover: () => this.handover(),
+      handover: (options) => this.handover(options),
       giveOver: (pid) => this.giveOver(pid),
       letGo: (pid) => this.letGo(pid),
     };
@@ -310,16 +313,17 @@ export class Daemon {
    * Issue 17, `restart`/`upgrade` under the keeper: the next daemon is started; this one runs on until
    * that one takes over (answered then with its pid), or says why it did not (it exited, or took too long).
    */
-  private async handover(): Promise<ControlResponse> {
+  private async handover(options?: NextDaemonOptions): Promise<ControlResponse> {
     const keeper = this.keeper;
     if (keeper === undefined) return { ok: false, error: 'this daemon does not run under the job keeper (start it with GOTORCH_KEEPER=on): a restart would end its jobs' };
     if (this.ending !== undefined) return { ok: false, error: 'the daemon is stopping' };
     if (this.handing !== undefined) return { ok: false, error: `a handover to pid ${this.handing.next} is under way` };
-    const loaded = await loadForHost(this.options.tasksFile, this.options.hostId);
-    if (loaded.errors.length > 0) return { ok: false, error: `${this.options.tasksFile} rejected, the running daemon was left alone:\n${formatErrors(loaded.errors)}` };
-    const started = await keeper.start(nextDaemonArgv());
+    const tasksFile = options?.tasks ?? this.options.tasksFile;
+    const loaded = await loadForHost(tasksFile, options === undefined ? this.options.hostId : (options.hostId ?? undefined));
+    if (loaded.errors.length > 0) return { ok: false, error: `${tasksFile} rejected, the running daemon was left alone:\n${formatErrors(loaded.errors)}` };
+    const started = await keeper.start(nextDaemonArgv(this.options.paths, options));
     if ('error' in started) return { ok: false, error: `the keeper could not start the next daemon: ${started.error}` };
-    this.log.info({ next: started.pid }, 'handover: the next daemon started; this one runs until it takes over');
+    this.log.info({ next: started.pid, ...(options === undefined ? {} : { options }) }, 'handover: the next daemon started; this one runs until it takes over');
     return new Promise<ControlResponse>((answer) => {
       const startedAt = this.clock.now();
       const watch = setInterval(() => {

@@ -10,6 +10,7 @@
  * fails (a bad file, a bad install) changes nothing: the old one runs on and says why.
  */
 import type { Logger } from 'pino';
+import type { NextDaemonOptions } from './control-server.js';
 import type { HeldRun, HeldRunFacts, KeeperLink } from '../supervisor/keeper-link.js';
 import { signalName } from '../supervisor/native-spawner.js';
 import type { HandedOverRun } from '../supervisor/run.js';
@@ -28,9 +29,15 @@ export interface HandoverState {
 /** How long the old daemon waits for the next one to take over before it gives up (and stops it). */
 export const TAKE_OVER_TIMEOUT_MS = 60_000;
 
-/** The command of the next daemon: this one's, with `--take-over` (kept by the keeper for later restarts, where it finds nobody to take over from). */
-export function nextDaemonArgv(): string[] {
-  const args = process.argv.slice(2).filter((arg) => arg !== '--take-over');
+/**
+ * The command of the next daemon: this one's, with `--take-over` (kept by the keeper for later restarts,
+ * where it finds nobody to take over from). A restart that changes options gives them: the same pidfile,
+ * log folder and mode (foreground or daemonized), the new task file, host identity and `start` options.
+ */
+export function nextDaemonArgv(paths: { readonly pidfile: string; readonly logDir: string }, change?: NextDaemonOptions): string[] {
+  const own = process.argv.slice(2).filter((arg) => arg !== '--take-over');
+  const mode = own.includes('--daemon-child') ? '--daemon-child' : '--foreground';
+  const args = change === undefined ? own : ['--tasks', change.tasks, '--pidfile', paths.pidfile, '--log-dir', paths.logDir, ...(change.hostId === null ? [] : ['--host-id', change.hostId]), 'start', mode, ...change.start];
   return [process.execPath, ...process.execArgv, process.argv[1] as string, ...args, '--take-over'];
 }
 

@@ -48,15 +48,16 @@ export function adoptPrevious(saved: SavedState, applicable: readonly Task[], su
  * Issue 17, after a crash: every job the keeper holds is this daemon's now, with what the keeper spooled
  * while no daemon ran, the rest of its output, and its real exit status. Returns the run ids taken.
  */
-export async function adoptHeld(keeper: KeeperLink, fds: ReadonlyMap<number, number>, applicable: readonly Task[], supervisor: Supervisor, log: Logger): Promise<Set<string>> {
+export async function adoptHeld(keeper: KeeperLink, fds: ReadonlyMap<number, number>, applicable: readonly Task[], supervisor: Supervisor, log: Logger, saved?: SavedState): Promise<Set<string>> {
   const byId = new Map(applicable.map((task) => [task.id, task]));
+  const handovers = new Map((saved?.jobs ?? []).map((job) => [job.run, Number.isInteger(job.handovers) ? (job.handovers as number) : 0]));
   const taken = new Set<string>();
   let ended = 0;
   for (const held of await keeper.list(signalName)) {
     if (!hasFacts(held)) continue;
     taken.add(held.id);
     if (held.outcome !== null) ended++;
-    adoptHeldRun(keeper, fds, held, byId, supervisor, log, { bytesKept: 0, bytesDropped: held.dropped, handovers: 0, recovered: true });
+    adoptHeldRun(keeper, fds, held, byId, supervisor, log, { bytesKept: 0, bytesDropped: held.dropped, handovers: handovers.get(held.id) ?? 0, recovered: true });
   }
   if (taken.size > 0) log.info({ jobs: taken.size, endedMeanwhile: ended }, 'took over the jobs the keeper held while no daemon ran');
   return taken;

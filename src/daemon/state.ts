@@ -119,6 +119,7 @@ export class StateFile {
         startedAt: run.startedAt,
         trigger: run.trigger,
         attempt: run.attempt,
+        ...(run.carried?.handovers ? { handovers: run.carried.handovers } : {}),
       });
     }
     // Only a clean stop's lastSecond is read back (previous-daemon.ts: the replay), so while the daemon

@@ -65,7 +65,7 @@ export class MetricsServer {
   static listen(address: ListenAddress, endpoints: MetricsEndpoints, trouble: ServerTrouble): Promise<MetricsServer> {
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => answer(request, response, endpoints, trouble));
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(listenFailure(address, error))));
+      server.once('error', (error: NodeJS.ErrnoException) => reject(Object.assign(new Error(listenFailure(address, error)), { code: error.code })));
       server.listen({ host: address.host, port: address.port }, () => {
         server.removeAllListeners('error');
         server.on('error', (error) => trouble(error, 'the metrics server failed'));

@@ -27,6 +27,8 @@ export interface SavedJob extends AdoptedJob {
   readonly task: string;
   readonly type: TaskType;
   readonly graceMs: number;
+  /** Issue 17: handovers the run lived through (absent: none), so a crash after one still says so. */
+  readonly handovers?: number;
 }
 
 /** What a previous daemon left about its jobs (daemon/state.ts keeps the file format). */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox, runToEnd, type StatusJson } from '../control/sandbox.js';
 import { waitFor } from '../helpers/processes.js';
+import { connectionError, freePort, httpRequest } from '../metrics/metrics-support.js';
 
 const sandboxes: Sandbox[] = [];
 const installs: string[] = [];
@@ -204,5 +205,39 @@ describe('handover under the job keeper', () => {
     // 6 s from its start, not from the handover (that would be 9 s or more).
     expect(record?.durationMs).toBeGreaterThanOrEqual(6000);
     expect(record?.durationMs).toBeLessThan(8500);
+  });
+
+  it('restart given options the daemon does not have (another task file, a new --metrics): handed over to a daemon running them, kept after a crash', { timeout: 120_000 }, async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const sandbox = sandboxWith([chattyJob('chatty', 120, 3)]);
+    await sandbox.startWithEnv({ ...KEEPER_ENV, GOTORCH_RESTART_DELAY: '1' }, '--metrics', `127.0.0.1:${portA}`);
+    await waitFor(() => (sandbox.numberedLines().get('chatty')?.length ?? 0) >= 5, 20_000, 'the job to talk');
+    const before = await sandbox.status();
+    const other = path.join(sandbox.dir, 'other.conf');
+    writeFileSync(other, `${readFileSync(sandbox.conf, 'utf8')}* * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${path.join(sandbox.dir, 'ticks')}\n`);
+    const args = ['-c', other, '--pidfile', sandbox.pidfile, '--log-dir', sandbox.logDir, 'restart', '--metrics', `127.0.0.1:${portB}`];
+    const restart = await runToEnd(process.execPath, [path.resolve('dist/src/cli/main.js'), ...args]);
+    expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+    expect(restart.stdout).toMatch(/handed over to pid \d+; running jobs kept/);
+    const after = await waitFor(async () => {
+      const status = await sandbox.status().catch(() => undefined);
+      return status !== undefined && status.pid !== before.pid ? status : undefined;
+    }, 10_000, 'the next daemon to answer');
+    expect({ file: after.file, metrics: after.metrics }).toEqual({ file: other, metrics: `127.0.0.1:${portB}` });
+    expect(after.tasks.find((task) => task.name === 'chatty')?.running[0]?.pid).toBe(before.tasks[0]?.running[0]?.pid);
+    expect((await httpRequest(`http://127.0.0.1:${portB}/metrics`)).status).toBe(200);
+    expect(await connectionError(`127.0.0.1`, portA)).toBe('ECONNREFUSED');
+    await waitFor(() => sandbox.numbers('ticks').length >= 2, 10_000, 'the new file\'s task to run');
+
+    // The keeper starts the daemon again after a crash with the options of the restart.
+    process.kill(after.pid, 'SIGKILL');
+    const again = await waitFor(async () => {
+      const status = await sandbox.status().catch(() => undefined);
+      return status !== undefined && status.pid !== after.pid ? status : undefined;
+    }, 20_000, 'the keeper to start the daemon again');
+    expect({ file: again.file, metrics: again.metrics }).toEqual({ file: other, metrics: `127.0.0.1:${portB}` });
+    const [record] = await sandbox.waitForFinished('chatty', 1, 60_000);
+    expect({ exitCode: record?.exitCode, handovers: record?.handovers, recovered: record?.recovered }).toEqual({ exitCode: 3, handovers: 1, recovered: true });
+    expect(sandbox.numberedLines().get('chatty')).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
   });
 });
