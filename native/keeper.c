@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,17 +107,24 @@ static void on_signal(int sig) {
   errno = saved;
 }
 
-/* An existing socket file is replaced only when nothing answers on it (a keeper already runs otherwise). */
+/*
+ * One keeper per socket path: an flock on PATH.lock, held for the keeper's life (close-on-exec, so no
+ * daemon or job holds it after), decides between keepers started at once; the holder replaces a socket
+ * file left by a dead keeper. (Probing the socket alone raced: a keeper that had bound but not yet
+ * listened looked dead to the other, which took its path.)
+ */
 static void listen_socket(void) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   struct stat st;
   if (strlen(socket_path) >= sizeof addr.sun_path) { log_event("socket path too long: %s", socket_path); exit(2); }
   strcpy(addr.sun_path, socket_path);
+  char lock_path[sizeof addr.sun_path + 8];
+  snprintf(lock_path, sizeof lock_path, "%s.lock", socket_path);
+  int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd < 0) { log_event("cannot open %s: %s", lock_path, strerror(errno)); exit(1); }
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) { log_event("a keeper already answers on %s", socket_path); exit(1); }
   if (lstat(socket_path, &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) { log_event("%s exists and is not a socket; remove it", socket_path); exit(2); }
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0) { log_event("a keeper already answers on %s", socket_path); exit(1); }
-    close(probe);
     unlink(socket_path);
   }
   listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -150,7 +150,7 @@ etcdOptions(program.command('restart'))
 
 program
   .command('upgrade')
-  .description('hand over to a new daemon running the gotorch now installed, with the same options; jobs keep running (needs the job keeper: GOTORCH_KEEPER=on at start)')
+  .description('hand over to a new daemon running the gotorch now installed, with the same options; jobs keep running (needs the job keeper, the default: not with GOTORCH_KEEPER=off)')
   .action(async () => {
     process.exitCode = await (await import('./start.js')).handoverCommand(common(), 'upgrade');
   });

@@ -173,6 +173,25 @@ export async function handoverCommand(common: CommonOptions, verb: 'restart' | '
   if (pid === undefined) return fail(`gotorch is not running (pidfile ${paths.pidfile}); nothing to ${verb}${verb === 'upgrade' ? ': start it' : ''}`);
   const answer = await request(paths.socket, options === undefined ? { cmd: 'handover' } : { cmd: 'handover', options }, 120_000).catch((error: Error) => ({ ok: false as const, error: error.message }));
   if (!answer.ok) return fail(`${verb} failed: ${answer.error}`);
-  process.stdout.write(`gotorch ${verb === 'upgrade' ? 'upgraded' : 'restarted'}: pid ${pid} handed over to pid ${String(answer.pid)}; running jobs kept\n`);
+  const next = Number(answer.pid);
+  // Answered once the old daemon let go: returns when the next one holds the pidfile and answers, so a `status` right after finds it.
+  const answering = await answersAs(paths, next, HANDOVER_SETTLE_MS);
+  const note = answering ? '' : ` (it did not answer on ${paths.socket} within ${HANDOVER_SETTLE_MS / 1000} s; see ${paths.logDir}/gotorch.log)`;
+  process.stdout.write(`gotorch ${verb === 'upgrade' ? 'upgraded' : 'restarted'}: pid ${pid} handed over to pid ${next}; running jobs kept${note}\n`);
   return 0;
+}
+
+/** How long `restart`/`upgrade` wait for the next daemon to hold the pidfile and answer after the old one let go. */
+const HANDOVER_SETTLE_MS = 10_000;
+
+async function answersAs(paths: RuntimePaths, pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (runningPid(paths) === pid) {
+      const answer = await request(paths.socket, { cmd: 'status' }, 2000).catch(() => undefined);
+      if (answer?.ok === true && (answer.status as { pid?: number } | undefined)?.pid === pid) return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }

@@ -121,6 +121,8 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.handedOver = new Promise((resolve) => (this.handedOverNow = resolve));
     this.log = loggers.log;
+    // The keeper killed (it is the foreground or systemd main process, or was signalled): this daemon and its jobs run on without it.
+    keeper?.onLost(() => this.log.error({ keeper: keeper.pid }, 'the job keeper is gone: the jobs run on, but a crash now loses the output they write after it, and `gotorch restart` stops and starts (ending them) under a new keeper'));
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);
@@ -315,7 +317,8 @@ export class Daemon {
    */
   private async handover(options?: NextDaemonOptions): Promise<ControlResponse> {
     const keeper = this.keeper;
-    if (keeper === undefined) return { ok: false, error: 'this daemon does not run under the job keeper (start it with GOTORCH_KEEPER=on): a restart would end its jobs' };
+    if (keeper === undefined) return { ok: false, error: 'this daemon does not run under the job keeper (it was started with GOTORCH_KEEPER=off, or the keeper is not built): a handover would end its jobs' };
+    if (!keeper.alive) return { ok: false, error: `the job keeper (pid ${keeper.pid}) is gone: a handover would end the jobs; \`gotorch restart\` stops and starts instead` };
     if (this.ending !== undefined) return { ok: false, error: 'the daemon is stopping' };
     if (this.handing !== undefined) return { ok: false, error: `a handover to pid ${this.handing.next} is under way` };
     const tasksFile = options?.tasks ?? this.options.tasksFile;
@@ -517,7 +520,7 @@ export class Daemon {
       loadedEngines: loadedEngines(),
       spawner: this.spawner.name,
       version: GOTORCH_VERSION,
-      keeper: this.keeper === undefined ? null : { pid: this.keeper.pid, socket: this.keeper.socketPath },
+      keeper: this.keeper === undefined || !this.keeper.alive ? null : { pid: this.keeper.pid, socket: this.keeper.socketPath },
       tasks: taskReports(this.schedule.applicable, this.supervisor.snapshot(), this.results, Math.floor(now / 1000), this.schedule.jitterOf, (task) => this.holderOf(task)),
     };
   }

@@ -68,7 +68,7 @@ export interface StatusReport {
   readonly spawner: SpawnerName;
   /** The version of the gotorch this daemon runs (issue 17: an upgrade hands over to the one installed). */
   readonly version: string;
-  /** Issue 17: the job keeper the daemon runs under (GOTORCH_KEEPER=on), else null. */
+  /** Issue 17: the job keeper the daemon runs under (the default), else null (GOTORCH_KEEPER=off, or not built). */
   readonly keeper: { readonly pid: number; readonly socket: string } | null;
   readonly tasks: readonly TaskReport[];
 }

@@ -55,11 +55,11 @@ export function heldHandle(held: HeldRun, link: KeeperLink, fds: Readonly<Record
     let gone: NodeJS.Timeout | undefined;
     const watch = setInterval(() => {
       // Gone and never reaped by the keeper (a daemon before this one reaped it: one that died before its DROP,
-      // or child_process's in the moments of a handover): nobody knows how it ended.
+      // or child_process's in the moments of a handover; or the keeper itself is gone): nobody knows how it ended.
       if (gone !== undefined || procTable.stat(held.pid) !== undefined) return;
       gone = setTimeout(() => {
         clearInterval(watch);
-        resolve({ exitCode: null, signal: null, error: 'exit status unknown: the job was reaped by a previous daemon' });
+        resolve({ exitCode: null, signal: null, error: link.alive ? 'exit status unknown: the job was reaped by a previous daemon' : 'exit status unknown: the job keeper that reaped it is gone' });
       }, UNREAPED_GRACE_MS);
     }, GONE_CHECK_MS);
     link.onExit(held.id, (status) => {

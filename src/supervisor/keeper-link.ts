@@ -174,6 +174,9 @@ export class KeeperLink {
   /** Exits the keeper told before anyone listened for them. */
   private readonly exits = new Map<string, string>();
 
+  /** This daemon closed the link (a stop, a handover): a close then is no loss. */
+  private closing = false;
+
   private constructor(
     private readonly requests: KeeperConnection,
     private readonly watching: KeeperConnection,
@@ -181,6 +184,23 @@ export class KeeperLink {
     readonly pid: number,
     readonly socketPath: string,
   ) {}
+
+  /** Whether the keeper still answers: false once a connection closed that this daemon did not close (the keeper died). */
+  get alive(): boolean {
+    return !this.requests.closed && !this.watching.closed;
+  }
+
+  /** Calls `listener` once if the keeper goes away while this daemon runs (it was killed). */
+  onLost(listener: () => void): void {
+    let told = false;
+    const tell = (): void => {
+      if (told || this.closing) return;
+      told = true;
+      listener();
+    };
+    this.requests.socket.once('close', tell);
+    this.watching.socket.once('close', tell);
+  }
 
   /** Connects both channels (requests, and WATCH for exits); undefined outside a keeper. */
   static async fromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<KeeperLink | undefined> {
@@ -261,10 +281,12 @@ export class KeeperLink {
 
   /** A clean stop: once this daemon exits 0 holding nothing, the keeper exits too. */
   async bye(): Promise<void> {
+    this.closing = true;
     await this.requests.ask('BYE');
   }
 
   close(): void {
+    this.closing = true;
     this.requests.close();
     this.watching.close();
   }

@@ -57,12 +57,13 @@ function built(file: string): string {
 const builtAddon = (): string => built('gotorch_spawn.node');
 
 /**
- * Issue 17: the job keeper (native/keeper.c), built with the addon, while it is opt-in: `GOTORCH_KEEPER=on`
- * in the environment of `gotorch start`. Undefined otherwise: the daemon runs alone (a restart stops its
- * jobs, a crash loses their output). README "Handover" says what keeps it from being the default yet.
+ * Issue 17: the job keeper (native/keeper.c), built with the addon: every `gotorch start` runs the daemon
+ * under it. Undefined when it is not built (no compiler at install) or `GOTORCH_KEEPER=off` is in the
+ * environment of `gotorch start`: the daemon then runs alone (a restart stops its jobs, a crash loses
+ * the output they write after it).
  */
 export function keeperExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.GOTORCH_KEEPER !== 'on') return undefined;
+  if (env.GOTORCH_KEEPER === 'off') return undefined;
   const path = built('gotorch_keeper');
   return existsSync(path) ? path : undefined;
 }

@@ -104,8 +104,27 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): St
   return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited, closed };
 }
 
-/** Kills every pid still alive, then waits briefly for them to go. */
-export async function killAll(pids: readonly number[]): Promise<void> {
+/** `pids` and every live process descending from them (a foreground start is the job keeper, its daemon and jobs beneath). */
+export function withDescendants(pids: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found = new Set(pids);
+  for (const pid of found) for (const child of children.get(pid) ?? []) found.add(child);
+  return [...found];
+}
+
+/** Kills every pid still alive and what descends from it, then waits briefly for them to go. */
+export async function killAll(given: readonly number[]): Promise<void> {
+  const pids = withDescendants(given);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');

@@ -240,4 +240,30 @@ describe('handover under the job keeper', () => {
     expect({ exitCode: record?.exitCode, handovers: record?.handovers, recovered: record?.recovered }).toEqual({ exitCode: 3, handovers: 1, recovered: true });
     expect(sandbox.numberedLines().get('chatty')).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
   });
+
+  it('the keeper killed: the daemon and its jobs run on, status says no keeper, and restart stops and starts under a new keeper', { timeout: 90_000 }, async () => {
+    const ticks = 'ticks';
+    const sandbox = sandboxWith([chattyJob('chatty', 600, 0), `* * * * * * * 1 cron name=tick echo $GOTORCH_SCHEDULED_AT >> ${ticks}`]);
+    const pid = await sandbox.startWithEnv(KEEPER_ENV);
+    const before = await waitFor(async () => {
+      const status = await sandbox.status();
+      return status.keeper && (sandbox.numberedLines().get('chatty')?.length ?? 0) >= 3 ? status : undefined;
+    }, 20_000, 'the job to talk under the keeper');
+    const keeperPid = before.keeper?.pid as number;
+    process.kill(keeperPid, 'SIGKILL');
+    await sandbox.waitForLog('the job keeper is gone: the jobs run on, but a crash now loses the output they write after it, and `gotorch restart` stops and starts (ending them) under a new keeper', { keeper: keeperPid }, 10_000);
+    const after = await sandbox.status();
+    expect({ pid: after.pid, keeper: after.keeper }).toEqual({ pid, keeper: null });
+    // Still planning, and the job still talking (its pipes are the daemon's).
+    const [seconds, lines] = [sandbox.numbers(ticks).length, sandbox.numberedLines().get('chatty')?.length ?? 0];
+    await waitFor(() => sandbox.numbers(ticks).length >= seconds + 2 && (sandbox.numberedLines().get('chatty')?.length ?? 0) >= lines + 10, 10_000, 'ticks and lines after the keeper died');
+    const upgrade = await sandbox.cli('upgrade');
+    expect({ code: upgrade.code, stderr: upgrade.stderr }).toEqual({ code: 1, stderr: `gotorch: upgrade failed: the job keeper (pid ${keeperPid}) is gone: a handover would end the jobs; \`gotorch restart\` stops and starts instead\n` });
+    const restart = await sandbox.cli('restart');
+    expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+    expect(restart.stdout).toMatch(new RegExp(`^gotorch stopped \\(pid ${pid}\\)\\ngotorch started \\(pid \\d+\\)\\n$`));
+    const again = await sandbox.status();
+    expect(again.keeper?.pid).toBeGreaterThan(0);
+    expect(again.keeper?.pid).not.toBe(keeperPid);
+  });
 });

@@ -1,8 +1,9 @@
 /**
- * Fault injection: `kill -9` of the daemon under load, then `gotorch start` (SPEC §6, §1.3, §3). The
- * jobs it left are re-adopted — also those started in the instant before the crash — `max` holds across
- * both lifetimes, no (task, second) starts twice, and `stop` ends every job, adopted ones included.
- * Two crashes (the last one right before `stop`); six with GOTORCH_LONG=1.
+ * Fault injection: `kill -9` of the daemon under load, then the next daemon (SPEC §6, §1.3, §3): the
+ * job keeper's restart (issue 17, the default), or `gotorch start` for a daemon run alone
+ * (GOTORCH_KEEPER=off). The jobs it left are taken over — also those started in the instant before the
+ * crash — `max` holds across both lifetimes, no (task, second) starts twice, and `stop` ends every job,
+ * adopted ones included. Two crashes (the last one right before `stop`); six with GOTORCH_LONG=1.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,10 @@ const BRIEF_TASKS = 10;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const slowName = (index: number): string => `slow-${String(index).padStart(2, '0')}`;
 
-describe('kill -9 of the daemon under load (SPEC §6)', () => {
+describe.each([
+  { mode: 'under the job keeper, which starts it again', keeper: true },
+  { mode: 'run alone, then `gotorch start`', keeper: false },
+])('kill -9 of the daemon under load (SPEC §6): $mode', ({ keeper }) => {
   it(`re-adopts every job it left, keeps max and starts no second twice, across ${CRASHES + 1} crashes`, async () => {
     const box = sandbox();
     const evidence = path.join(box.dir, 'evidence');
@@ -36,7 +40,7 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
     for (let index = 0; index < BRIEF_TASKS; index++) lines.push(`* * * * * * * 1 cron name=brief-${index} sh job.sh 1.5`);
     box.write(lines);
 
-    let pid = await box.start();
+    let pid = await box.startWithEnv({ GOTORCH_KEEPER: keeper ? 'on' : 'off' });
     const started = (task: string, after: number): boolean => readEvidence(evidence).some((entry) => entry.kind === 's' && entry.task === task && entry.second > after);
     await waitFor(() => Array.from({ length: SLOW_TASKS }, (_, index) => slowName(index)).every((task) => started(task, 0)), 15_000, 'every slow task to start');
 
@@ -52,7 +56,13 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
         .filter((orphan) => orphan.start !== undefined);
 
       const begin = Date.now();
-      const next = await box.start();
+      // Under the keeper the next daemon is the one it starts (after GOTORCH_RESTART_DELAY, 1 s); alone, `gotorch start`.
+      const next = keeper
+        ? await waitFor(async () => {
+            const status = await box.status().catch(() => undefined);
+            return status !== undefined && status.pid !== pid ? status.pid : undefined;
+          }, 15_000, 'the keeper to start the daemon again')
+        : await box.startWithEnv({ GOTORCH_KEEPER: 'off' });
       figures.restartMs.push(Date.now() - begin);
       expect(next).not.toBe(pid);
       expect(await box.waitForLog('replaced a stale pidfile', { stalePid: pid }, 3000, seen)).toMatchObject({ level: 40 });
@@ -62,8 +72,11 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
       const lost = orphans.filter((orphan) => !listed.has(orphan.pid) && procTable.stat(orphan.pid)?.startTime === orphan.start);
       expect(lost, `jobs alive at the crash that the restarted daemon does not track (${orphans.length} were alive)`).toEqual([]);
       const records = box.daemonRecords().slice(seen);
-      const adopted = records.filter((record) => record.msg === 'adopted a job still running from a previous daemon');
-      expect(adopted.length).toBeGreaterThanOrEqual(orphans.filter((orphan) => procTable.stat(orphan.pid)?.startTime === orphan.start).length);
+      const alive = orphans.filter((orphan) => procTable.stat(orphan.pid)?.startTime === orphan.start).length;
+      const adopted = keeper
+        ? Array.from({ length: Number(records.find((record) => record.msg === 'took over the jobs the keeper held while no daemon ran')?.jobs ?? 0) })
+        : records.filter((record) => record.msg === 'adopted a job still running from a previous daemon');
+      expect(adopted.length).toBeGreaterThanOrEqual(alive);
       figures.orphans.push(orphans.length);
       figures.adopted.push(adopted.length);
       figures.unsaved.push(Number(records.find((record) => record.msg === 'found jobs the previous daemon started after its last state save')?.jobs ?? 0));
@@ -94,7 +107,7 @@ describe('kill -9 of the daemon under load (SPEC §6)', () => {
     const briefPeak = Math.max(...Array.from({ length: BRIEF_TASKS }, (_, index) => peaks.get(`brief-${index}`) ?? 0));
     const starts = all.filter((entry) => entry.kind === 's').length;
     console.log(
-      `kill -9: ${CRASHES + 1} crashes, ${starts} runs, jobs alive at each crash ${figures.orphans.join('/')}, adopted ${figures.adopted.join('/')} ` +
+      `kill -9 (${keeper ? 'the keeper starts it again' : 'alone, gotorch start'}): ${CRASHES + 1} crashes, ${starts} runs, jobs alive at each crash ${figures.orphans.join('/')}, adopted ${figures.adopted.join('/')} ` +
         `(not in the state file, found by run id: ${figures.unsaved.join('/')}), ` +
         `restart to ready ${figures.restartMs.join('/')} ms (p50 ${percentile(figures.restartMs, 0.5)}), peak overlap slow ${slowPeak} brief ${briefPeak} (max 1) quick ${quickPeak} (max ${QUICK_MAX}), doubles ${doubleStarts(all).length}`,
     );

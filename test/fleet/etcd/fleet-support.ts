@@ -1,5 +1,6 @@
 /** Fleet tests: daemons in their own sandboxes, each a host by `--host-id` on loopback, and one real etcd. */
-import type { CliResult, Sandbox } from '../../control/sandbox.js';
+import { procTable } from '../../../src/supervisor/process-table.js';
+import { commandLine, type CliResult, type Sandbox } from '../../control/sandbox.js';
 import type { EtcdServer } from '../../helpers/etcd.js';
 import { runCli, waitFor } from '../../helpers/processes.js';
 
@@ -7,6 +8,17 @@ export interface FleetHost {
   readonly name: string;
   readonly box: Sandbox;
   readonly pid: number;
+}
+
+/**
+ * The host dies: its job keeper (issue 17: the daemon's parent, which would start it again) and its daemon,
+ * by SIGKILL. Returns the pids killed.
+ */
+export function killHost(host: FleetHost): number[] {
+  const parent = procTable.stat(host.pid)?.parent;
+  const keeper = parent !== undefined && commandLine(parent).includes('gotorch_keeper') ? [parent] : [];
+  for (const pid of [...keeper, host.pid]) process.kill(pid, 'SIGKILL');
+  return [...keeper, host.pid];
 }
 
 let fleets = 0;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxes } from '../../control/sandbox.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { isAlive, waitFor } from '../../helpers/processes.js';
-import { fleetCli, hostNames, newFleet, startHost, waitForFleet, type FleetHost } from './fleet-support.js';
+import { fleetCli, hostNames, killHost, newFleet, startHost, waitForFleet, type FleetHost } from './fleet-support.js';
 
 const NAMES = ['web-1', 'web-2', 'web-3'];
 /** A task every host runs, one only web-1 runs, and a long one that never fires by itself (kill/run). */
@@ -52,7 +52,7 @@ describe.skipIf(ETCD === undefined)('fleet registry and commands (SPEC §10)', (
 
     // SPEC §10: gone within the lease TTL when the host dies (no clean stop revokes it).
     const [, web2, web3] = hosts;
-    process.kill(web3.pid, 'SIGKILL');
+    killHost(web3);
     const killedAt = Date.now();
     await waitFor(() => !isAlive(web3.pid), 5000, 'web-3 to die');
     await waitForFleet(etcd, fleet, (seen) => seen.hosts.length === 2, 3000 + 2000, 'web-3 gone within TTL + 2 s');

@@ -1,10 +1,11 @@
 /**
  * SPEC §10 faults with three real daemons (`--host-id` identities on loopback) and one real etcd:
- * - the host holding a daemon-type singleton dies (`kill -9` of its daemon and of the instance it ran:
- *   a dead host takes its jobs with it): another host runs it within TTL + 2 s; the gap and any
+ * - the host holding a daemon-type singleton dies (`kill -9` of its job keeper, its daemon and the
+ *   instance it ran: a dead host takes its jobs with it): another host runs it within TTL + 2 s; the gap and any
  *   overlap are measured from the instances' own heartbeat lines;
- * - the holder's daemon alone killed and started again: the next daemon adopts the instance and keeps
- *   it (it takes over its previous daemon's leader key at once), and no other host starts it;
+ * - the holder's daemon alone killed and started again (by its job keeper, or by hand for a daemon run
+ *   alone): the next daemon adopts the instance and keeps it (it takes over its previous daemon's leader
+ *   key at once), and no other host starts it;
  * - etcd SIGSTOPped for 20 s, then continued: no singleton fire runs twice, none in the window runs,
  *   each is reported (run log, metric, failure hook), local tasks keep their schedule, and singleton
  *   fires run again once etcd answers; etcd killed and started again: every host's record is back.
@@ -18,7 +19,7 @@ import { SKIPPED_FIRE_MESSAGE } from '../../../src/daemon/skip-report.js';
 import { sandboxes, type Sandbox } from '../../control/sandbox.js';
 import { ETCD, EtcdServer } from '../../helpers/etcd.js';
 import { isAlive, waitFor } from '../../helpers/processes.js';
-import { newFleet, startHost, waitForFleet, type FleetHost } from '../etcd/fleet-support.js';
+import { killHost, newFleet, startHost, waitForFleet, type FleetHost } from '../etcd/fleet-support.js';
 
 const NAMES = ['web-1', 'web-2', 'web-3'];
 
@@ -51,8 +52,8 @@ describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', 
     const holder = hosts.find((host) => host.name === holderName) as FleetHost;
     const instance = (await holder.box.task('worker'))?.running[0]?.pid;
     expect(instance).toBeGreaterThan(0);
-    // The host dies: its daemon and everything it ran (the instance leads its own process group).
-    process.kill(holder.pid, 'SIGKILL');
+    // The host dies: its keeper, its daemon and everything it ran (the instance leads its own process group).
+    killHost(holder);
     process.kill(-(instance as number), 'SIGKILL');
     const killedAt = Date.now();
     await waitFor(() => !isAlive(holder.pid) && !isAlive(instance as number), 5000, 'the holder gone');
@@ -73,13 +74,17 @@ describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', 
     }
   }, 90_000);
 
-  it('kill -9 of the holder daemon alone, started again at once: it adopts its instance and keeps it, no other host runs it', async () => {
+  it.each([
+    { how: 'the job keeper starts it again', keeper: true },
+    { how: 'run alone, started again at once', keeper: false },
+  ])('kill -9 of the holder daemon alone ($how): it adopts its instance and keeps it, no other host runs it', async ({ keeper }) => {
     const TTL_S = 4;
     const fleet = newFleet();
     const file = path.join(sandbox().dir, 'beats');
     const args = (name: string) => ['--host-id', name, '--etcd', etcd.url, '--fleet', fleet, '--fleet-ttl', `${TTL_S}s`];
+    const env = { GOTORCH_KEEPER: keeper ? 'on' : 'off' };
     const hosts = await Promise.all(
-      NAMES.map((name) => startHost(sandbox(), etcd, fleet, name, [`WHO=${name}`, `* * * * * * * 1 daemon name=worker singleton=yes grace=500ms while :; do echo "$(date +%s%3N) $WHO" >> ${file}; sleep 0.1; done`], `${TTL_S}s`)),
+      NAMES.map((name) => startHost(sandbox(), etcd, fleet, name, [`WHO=${name}`, `* * * * * * * 1 daemon name=worker singleton=yes grace=500ms while :; do echo "$(date +%s%3N) $WHO" >> ${file}; sleep 0.1; done`], `${TTL_S}s`, [], env)),
     );
     const holderName = await waitFor(() => {
       const first = beats(file)[0];
@@ -88,11 +93,15 @@ describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', 
     const holder = hosts.find((host) => host.name === holderName) as FleetHost;
     const instance = (await holder.box.task('worker'))?.running[0]?.pid as number;
     await waitFor(() => holder.box.savedJobPids().includes(instance), 5000, 'the state file to list the instance');
-    // The daemon crashes (its instance runs on), and its supervisor starts it again at once.
+    // The daemon crashes (its instance runs on), and its keeper (or a supervisor) starts it again at once.
     process.kill(holder.pid, 'SIGKILL');
     await waitFor(() => !isAlive(holder.pid), 5000, 'the daemon gone');
     const restartedAt = Date.now();
-    await holder.box.start(...args(holderName));
+    if (keeper) {
+      await waitFor(async () => ((await holder.box.status().catch(() => undefined))?.pid ?? holder.pid) !== holder.pid || undefined, 15_000, 'the keeper to start the daemon again');
+    } else {
+      await holder.box.startWithEnv(env, ...args(holderName));
+    }
     // Past the old lease's TTL: had the new daemon waited it out, another host would run the worker by now.
     await waitFor(() => Date.now() - restartedAt > (TTL_S + 2) * 1000, (TTL_S + 5) * 1000, 'TTL + 2 s after the restart');
     expect(isAlive(instance)).toBe(true);
@@ -100,7 +109,7 @@ describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', 
     expect(new Set(beats(file).map((beat) => beat.host))).toEqual(new Set([holderName]));
     const worker = (await holder.box.task('worker')) as unknown as { singleton: string | null };
     expect(worker.singleton).toBe('this host');
-    console.log(`daemon singleton across a crash of its daemon: instance ${instance} kept by the next daemon on ${holderName}; other hosts ran it 0 times in ${Date.now() - restartedAt} ms`);
+    console.log(`daemon singleton across a crash of its daemon (${keeper ? 'under the keeper' : 'alone'}): instance ${instance} kept by the next daemon on ${holderName}; other hosts ran it 0 times in ${Date.now() - restartedAt} ms`);
   }, 90_000);
 
   it('etcd SIGSTOPped for 20 s: no fire twice, none in the window, each reported (run log, metric, hook); local tasks on time; then it recovers; a restarted etcd gets every record back', async () => {
