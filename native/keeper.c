@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -146,6 +147,7 @@ static pid_t start_daemon(void) {
     if (first) { snprintf(ready_fd, sizeof ready_fd, "%d", pass_fd); setenv("GOTORCH_READY_FD", ready_fd, 1); }
     else unsetenv("GOTORCH_READY_FD");
     signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
+    signal(SIGPROF, SIG_DFL);
     /* Held fds stay open at LIST's numbers (a socket has no /proc way), named in GOTORCH_KEEPER_FDS. */
     static char fds[MAX_ENTRIES * 2 * 8];
     size_t used = 0;
@@ -500,6 +502,9 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { log_event("cannot become a subreaper: %s", strerror(errno)); return 1; }
   if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return 1;
   signal(SIGPIPE, SIG_IGN); /* a closed stderr or client must not kill the holder of every job's pipes */
+  /* A profiling timer survives exec: `node --cpu-prof ... start -f` becomes the keeper in place, whose SIGPROF would kill it. */
+  setitimer(ITIMER_PROF, &(struct itimerval){0}, NULL);
+  signal(SIGPROF, SIG_IGN);
   struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
   /* Every signal the daemon acts on (SPEC §4) is passed on: sent to the keeper's pid (a foreground start, systemd's main pid) it must not kill the keeper. */
   int forwarded[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,6 +697,10 @@ static napi_value Exec(napi_env env, napi_callback_info info) {
     free_strings(argv);
     return NULL; // an exception is pending
   }
+  // A profiler's SIGPROF (node --cpu-prof) still pending or in flight across the exec would kill the next
+  // program: ignored (an ignored signal stays so across exec, and its pending instances are discarded).
+  setitimer(ITIMER_PROF, &(struct itimerval){0}, NULL);
+  signal(SIGPROF, SIG_IGN);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -21,7 +21,9 @@ P=$!
 # Under the job keeper (issue 17) the process started is the keeper and the daemon is its child: count both.
 for ((i=0;i<300;i++)); do [ -s "$D/run/g.pid" ] && break; sleep 0.1; done
 DP=$(cat "$D/run/g.pid" 2>/dev/null || echo $P)
-cpu() { cat /proc/$P/task/*/schedstat /proc/$DP/task/*/schedstat 2>/dev/null | awk '{s+=$1} END {printf "%d", s/1000}'; }
+# Alone (GOTORCH_KEEPER=off) the two are one process: counted once.
+PROCS="/proc/$P/task/*/schedstat"; [ "$DP" != "$P" ] && PROCS="$PROCS /proc/$DP/task/*/schedstat"
+cpu() { cat $PROCS 2>/dev/null | awk '{s+=$1} END {printf "%d", s/1000}'; }
 prev=$(cpu); line=""
 for ((i=0;i<S;i+=5)); do sleep 5; c=$(cpu); line="$line $(awk "BEGIN {printf \"%.1f\", ($c - $prev) / 1000}")"; prev=$c; done
 kill -TERM $P; wait $P || true

@@ -3,7 +3,9 @@
  * delay): every job alive through the outage, its lines in runs.log numbered without a gap or a double,
  * its real exit code in the record (marked `recovered`). Real daemon, keeper, jobs and signals.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox } from '../control/sandbox.js';
 import { isAlive, runCli, waitFor } from '../helpers/processes.js';
@@ -102,5 +104,21 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     expect(record?.recovered).toBe(true);
     const seen = sandbox.numberedLines().get('talker') ?? [];
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+  });
+
+  it('node --cpu-prof main.js start -f: the profiler\'s SIGPROF does not kill the start that becomes the keeper, and the daemon writes its profile at stop', { timeout: 60_000 }, async () => {
+    const sandbox = new Sandbox();
+    sandboxes.push(sandbox);
+    sandbox.write(['* * * * * * * 1 cron name=tick true']);
+    const profiles = path.join(sandbox.dir, 'profiles');
+    // A 50 µs sampling interval: a SIGPROF is in flight at every exec (the flags re-exec, then the keeper).
+    const run = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, '--cpu-prof-interval=50', path.resolve('dist/src/cli/main.js'), ...sandbox.globalArgs, 'start', '--foreground'], { stdio: 'ignore', env: { ...process.env, GOTORCH_KEEPER: 'on' } });
+    const exited = new Promise<string>((resolve) => run.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+    sandbox.track(run.pid as number);
+    const daemon = await Promise.race([waitFor(async () => (await sandbox.status().catch(() => undefined))?.keeper?.pid === run.pid || undefined, 20_000, 'the daemon to answer under the keeper'), exited.then((how) => Promise.reject(new Error(`the start ended: ${how}`)))]);
+    expect(daemon).toBe(true);
+    process.kill(run.pid as number, 'SIGTERM');
+    expect(await exited).toBe('exit 0');
+    expect(readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile')).length).toBeGreaterThanOrEqual(1);
   });
 });
