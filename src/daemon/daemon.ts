@@ -121,8 +121,18 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.handedOver = new Promise((resolve) => (this.handedOverNow = resolve));
     this.log = loggers.log;
-    // The keeper killed (it is the foreground or systemd main process, or was signalled): this daemon and its jobs run on without it.
-    keeper?.onLost(() => this.log.error({ keeper: keeper.pid }, 'the job keeper is gone: the jobs run on, but a crash now loses the output they write after it, and `gotorch restart` stops and starts (ending them) under a new keeper'));
+    keeper?.onLost(() => {
+      // In the foreground the keeper is the process systemd, a container or a terminal watches: it is gone, so
+      // whoever watched it starts gotorch again (or meant to end it). This daemon detaches as for SIGUSR1,
+      // leaving the jobs for the next start to adopt, instead of holding the pidfile against that start.
+      if (options.stdoutLogs) {
+        this.log.error({ keeper: keeper.pid }, 'the job keeper, the foreground process, is gone: detaching, the jobs are left running for the next start to adopt');
+        process.kill(process.pid, 'SIGUSR1');
+        return;
+      }
+      // Daemonized nobody watches the keeper: this daemon and its jobs run on without it.
+      this.log.error({ keeper: keeper.pid }, 'the job keeper is gone: the jobs run on, but a crash now loses the output they write after it, and `gotorch restart` stops and starts (ending them) under a new keeper');
+    });
     // Every run id ends with this: a daemon started after a crash finds the jobs its state file missed.
     const instance = randomBytes(4).toString('hex');
     this.state = new StateFile(options.paths.state, instance);

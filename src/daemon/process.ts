@@ -51,6 +51,9 @@ function startFailure(error: unknown, paths: RuntimePaths): string {
   return `could not start: cannot ${cause.syscall} ${cause.path} (${fsReason(cause)})${hint}`;
 }
 
+/** How long a daemon that left its jobs running (detach, handover) lets the rest of its exit run before it exits. */
+const LEAVE_MS = 1000;
+
 /** The signals the daemon acts on; one that comes while it starts is held and acted on once it runs. */
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
 type DaemonSignal = (typeof SIGNALS)[number];
@@ -77,21 +80,22 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
   const daemon = started;
   return new Promise<number>((resolve) => {
     const finish = (): void => resolve(0);
+    // After a detach or a handover the jobs run on, and their pipes and exit watches would keep this process: it exits 0 (its logs are flushed).
+    const leave = (): void => {
+      finish();
+      setTimeout(() => process.exit(0), LEAVE_MS).unref();
+    };
     const act: Record<DaemonSignal, () => void> = {
       SIGTERM: () => void daemon.stop('SIGTERM').then(finish),
       SIGINT: () => void daemon.stop('SIGINT').then(finish),
       SIGQUIT: () => void daemon.quit('SIGQUIT').then(finish),
       // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
-      SIGUSR1: () => void daemon.detach('SIGUSR1').then(finish),
+      SIGUSR1: () => void daemon.detach('SIGUSR1').then(leave),
       SIGUSR2: () => void daemon.reload('SIGUSR2'),
       SIGHUP: () => daemon.reopenLogs(),
     };
     for (const signal of SIGNALS) process.on(signal, act[signal]);
-    // Issue 17: after a handover this daemon exits 0; whatever else is still open must not keep it.
-    void daemon.handedOver.then(() => {
-      finish();
-      setTimeout(() => process.exit(0), 2000).unref();
-    });
+    void daemon.handedOver.then(leave);
     readiness.ready(process.pid);
     for (const signal of early) act[signal]();
   });

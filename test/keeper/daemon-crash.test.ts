@@ -121,4 +121,24 @@ describe('a daemon killed with kill -9 under the job keeper', () => {
     expect(await exited).toBe('exit 0');
     expect(readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile')).length).toBeGreaterThanOrEqual(1);
   });
+
+  it('in the foreground, the keeper killed: the daemon detaches (jobs left running, pidfile removed), and the next start adopts them', { timeout: 60_000 }, async () => {
+    const sandbox = new Sandbox();
+    sandboxes.push(sandbox);
+    sandbox.write([`@reboot * 1 cron name=quiet sleep 60; : ${sandbox.dir}`]);
+    const foreground = runCli([...sandbox.globalArgs, 'start', '--foreground'], { GOTORCH_KEEPER: 'on' });
+    const keeper = foreground.child.pid as number;
+    sandbox.track(keeper);
+    const job = await waitFor(async () => (await sandbox.task('quiet').catch(() => undefined))?.running[0]?.pid ?? undefined, 20_000, 'the job to run');
+    const daemon = sandbox.pidfilePid() as number;
+    expect(parentOf(daemon)).toBe(keeper);
+    process.kill(keeper, 'SIGKILL');
+    await sandbox.waitForLog('the job keeper, the foreground process, is gone: detaching, the jobs are left running for the next start to adopt', { keeper }, 10_000);
+    await waitFor(() => !isAlive(daemon) || undefined, 10_000, 'the daemon to detach and exit');
+    expect(sandbox.pidfilePid()).toBeUndefined();
+    expect(isAlive(job)).toBe(true);
+    await sandbox.startWithEnv({ GOTORCH_KEEPER: 'on' });
+    const adopted = await sandbox.task('quiet');
+    expect(adopted?.running.map((run) => [run.pid, run.adopted])).toEqual([[job, 'state file']]);
+  });
 });
