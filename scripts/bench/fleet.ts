@@ -129,7 +129,7 @@ async function until<T>(what: string, ms: number, probe: () => T | undefined): P
   }
 }
 
-/** Three real daemons, a daemon-type singleton beating every 100 ms; the holder host dies (its daemon and its instance, kill -9). */
+/** Three real daemons, a daemon-type singleton beating every 100 ms; the holder host dies (its job keeper, its daemon and its instance, kill -9). */
 async function failover(url: string, ttlS: number, runs: number) {
   const takeovers: number[] = [];
   const gaps: number[] = [];
@@ -149,9 +149,11 @@ async function failover(url: string, ttlS: number, runs: number) {
         return first !== undefined && Date.now() - first.ms > 1000 ? first.host : undefined;
       });
       const dir = dirs[HOSTS.indexOf(holder)];
-      const status = JSON.parse(gotorch(dir, 'status', '--json').stdout) as { pid: number; tasks: { name: string; running: { pid: number }[] }[] };
+      const status = JSON.parse(gotorch(dir, 'status', '--json').stdout) as { pid: number; keeper: { pid: number } | null; tasks: { name: string; running: { pid: number }[] }[] };
       const instance = status.tasks.find((task) => task.name === 'worker')?.running[0]?.pid;
       if (instance === undefined) throw new Error(`${holder} beats but runs no worker`);
+      // The host dies: its job keeper first (else it starts the daemon again), the daemon, the instance.
+      if (status.keeper !== null) process.kill(status.keeper.pid, 'SIGKILL');
       process.kill(status.pid, 'SIGKILL');
       process.kill(-instance, 'SIGKILL');
       const killedAt = Date.now();
