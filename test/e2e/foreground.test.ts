@@ -102,7 +102,7 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     for (const [name, mode] of Object.entries(modes)) expect(['600', '700'], name).toContain(mode);
     daemon.child.kill('SIGTERM');
     expect(await exitCode(daemon)).toBe(0);
-  });
+  }, 45_000);
 
   it('a SIGTERM while it starts is held and done once it runs: exit 0, nothing left behind', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
@@ -121,5 +121,5 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     expect(existsSync(pidfile)).toBe(false);
     expect(existsSync(path.join(dir, 'run', 'gotorch.sock'))).toBe(false);
     expect(processesMentioning(mark)).toEqual([]);
-  });
+  }, 45_000);
 });
