@@ -51,7 +51,7 @@ function startFailure(error: unknown, paths: RuntimePaths): string {
   return `could not start: cannot ${cause.syscall} ${cause.path} (${fsReason(cause)})${hint}`;
 }
 
-/** How long a daemon that left its jobs running (detach, handover) lets the rest of its exit run before it exits. */
+/** How long a daemon that stopped, or left its jobs running (detach, handover), lets the rest of its exit run before it exits. */
 const LEAVE_MS = 1000;
 
 /** The signals the daemon acts on; one that comes while it starts is held and acted on once it runs. */
@@ -80,15 +80,16 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
   const daemon = started;
   return new Promise<number>((resolve) => {
     const finish = (): void => resolve(0);
-    // After a detach or a handover the jobs run on, and their pipes and exit watches would keep this process: it exits 0 (its logs are flushed).
+    // After a detach or a handover the jobs run on, and their pipes and exit watches would keep this process;
+    // after a stop or a quit nothing is left to wait for, should a library have left a handle open: it exits 0 (its logs are flushed).
     const leave = (): void => {
       finish();
       setTimeout(() => process.exit(0), LEAVE_MS).unref();
     };
     const act: Record<DaemonSignal, () => void> = {
-      SIGTERM: () => void daemon.stop('SIGTERM').then(finish),
-      SIGINT: () => void daemon.stop('SIGINT').then(finish),
-      SIGQUIT: () => void daemon.quit('SIGQUIT').then(finish),
+      SIGTERM: () => void daemon.stop('SIGTERM').then(leave),
+      SIGINT: () => void daemon.stop('SIGINT').then(leave),
+      SIGQUIT: () => void daemon.quit('SIGQUIT').then(leave),
       // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
       SIGUSR1: () => void daemon.detach('SIGUSR1').then(leave),
       SIGUSR2: () => void daemon.reload('SIGUSR2'),
