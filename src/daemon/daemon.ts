@@ -221,9 +221,7 @@ export class Daemon {
   private async begin(loaded: LoadResult): Promise<void> {
     if (this.options.takeOver === true && this.keeper !== undefined) return this.beginTakingOver(loaded, this.keeper);
     // First, so a port in use fails the start before any job runs; prom-client loads only here (STYLE: optional engines).
-    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
-    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
-    if (this.options.metrics) this.metrics = await (await import('../metrics/serve.js')).serveMetrics(this.options.metrics, view, this.events);
+    if (this.options.metrics) this.metrics = await this.serveMetrics(this.options.metrics);
     const saved = readState(this.options.paths.state);
     const now = Math.floor(this.clock.now() / 1000);
     const resume = resumeSecond(saved, now);
@@ -266,11 +264,8 @@ export class Daemon {
     this.planner = new Planner([], Math.floor(this.clock.now() / 1000));
     await this.apply(loaded);
     const { socket, pidfile } = this.options.paths;
-    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
-    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
-    const serveMetrics = async (address: ListenAddress): Promise<MetricsServer> => (await import('../metrics/serve.js')).serveMetrics(address, view, this.events);
     // A restart to a new metrics address binds it first, so a port in use fails before anything is taken over; the same address is the old daemon's until it lets go.
-    if (this.options.metrics) this.metrics = await serveMetrics(this.options.metrics).catch((error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? undefined : Promise.reject(error)));
+    if (this.options.metrics) this.metrics = await this.serveMetrics(this.options.metrics).catch((error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? undefined : Promise.reject(error)));
     const given = await controlRequest(socket, { cmd: 'take-over', pid: process.pid });
     if (!given.ok) throw new Error(`the running daemon did not hand over: ${given.error}`);
     const state = given.state as HandoverState;
@@ -283,7 +278,7 @@ export class Daemon {
     if (!released.ok) throw new Error(`the previous daemon did not let go: ${released.error}`);
     const claim = claimPidfile(pidfile, process.pid);
     if (!claim.ok) throw new Error(`the pidfile ${pidfile} is held by pid ${claim.livePid}`);
-    if (this.options.metrics && this.metrics === undefined) this.metrics = await serveMetrics(this.options.metrics);
+    if (this.options.metrics && this.metrics === undefined) this.metrics = await this.serveMetrics(this.options.metrics);
     const controllable = this.controllable();
     if (this.options.fleet) {
       this.fleet = await this.joinFleet(this.options.fleet, (request) => answerControl(controllable, request));
@@ -297,6 +292,13 @@ export class Daemon {
     const { loaded: file, applicable, host } = this.schedule;
     this.log.info({ pid: process.pid, file: this.options.tasksFile, tasks: file.tasks.length, applicable: applicable.length, host, metrics: this.metrics?.address, nodeFlags: process.execArgv, spawner: this.spawner.name, wake: this.wake, keeper: keeper.pid, version: GOTORCH_VERSION, handover: { from: state.from, jobs, fromSecond: state.lastSecond + 1 } }, 'gotorch ready');
     void keeper.ready();
+  }
+
+  /** SPEC §9 /metrics and /healthz; prom-client loads only here (STYLE: optional engines). */
+  private async serveMetrics(address: ListenAddress): Promise<MetricsServer> {
+    const fleetUp = this.options.fleet ? () => this.fleet?.connection.isUp() ?? false : undefined;
+    const view = { schedule: () => this.schedule, results: this.results, clock: this.clock, ticks: this.tickLateness, log: this.log, fleetUp };
+    return (await import('../metrics/serve.js')).serveMetrics(address, view, this.events);
   }
 
   /** A handover's next daemon: the runs on disk as its own, then every second after the old daemon's last one planned. */

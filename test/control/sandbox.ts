@@ -170,6 +170,14 @@ export class Sandbox {
     return JSON.parse(result.stdout) as StatusJson;
   }
 
+  /** The status of a daemon other than `pid`, once one answers (a handover's next daemon, the keeper's start after a crash). */
+  async statusOfAnother(pid: number, timeoutMs: number, what: string): Promise<StatusJson> {
+    return waitFor(async () => {
+      const status = await this.status().catch(() => undefined);
+      return status !== undefined && status.pid !== pid ? status : undefined;
+    }, timeoutMs, what);
+  }
+
   async task(name: string): Promise<TaskJson | undefined> {
     return (await this.status()).tasks.find((task) => task.name === name);
   }

@@ -145,10 +145,7 @@ describe('handover under the job keeper', () => {
     const upgraded = await installCli(install.cli, sandbox, 'upgrade');
     expect(upgraded.code, upgraded.stdout + upgraded.stderr).toBe(0);
     expect(upgraded.stdout).toMatch(/^gotorch upgraded: pid \d+ handed over to pid \d+; running jobs kept$/m);
-    const after = await waitFor(async () => {
-      const status = await sandbox.status().catch(() => undefined);
-      return status?.pid !== before.pid ? status : undefined;
-    }, 10_000, 'the upgraded daemon to answer');
+    const after = await sandbox.statusOfAnother(before.pid, 10_000, 'the upgraded daemon to answer');
     expect(after?.version).toBe('0.1.1-upgraded');
     expect(after?.tasks[0]?.running[0]?.pid).toBe(before.tasks[0]?.running[0]?.pid);
     const [record] = await sandbox.waitForFinished('chatty', 1, 60_000);
@@ -219,10 +216,7 @@ describe('handover under the job keeper', () => {
     const restart = await runToEnd(process.execPath, [path.resolve('dist/src/cli/main.js'), ...args]);
     expect(restart.code, restart.stdout + restart.stderr).toBe(0);
     expect(restart.stdout).toMatch(/handed over to pid \d+; running jobs kept/);
-    const after = await waitFor(async () => {
-      const status = await sandbox.status().catch(() => undefined);
-      return status !== undefined && status.pid !== before.pid ? status : undefined;
-    }, 10_000, 'the next daemon to answer');
+    const after = await sandbox.statusOfAnother(before.pid, 10_000, 'the next daemon to answer');
     expect({ file: after.file, metrics: after.metrics }).toEqual({ file: other, metrics: `127.0.0.1:${portB}` });
     expect(after.tasks.find((task) => task.name === 'chatty')?.running[0]?.pid).toBe(before.tasks[0]?.running[0]?.pid);
     expect((await httpRequest(`http://127.0.0.1:${portB}/metrics`)).status).toBe(200);
@@ -231,10 +225,7 @@ describe('handover under the job keeper', () => {
 
     // The keeper starts the daemon again after a crash with the options of the restart.
     process.kill(after.pid, 'SIGKILL');
-    const again = await waitFor(async () => {
-      const status = await sandbox.status().catch(() => undefined);
-      return status !== undefined && status.pid !== after.pid ? status : undefined;
-    }, 20_000, 'the keeper to start the daemon again');
+    const again = await sandbox.statusOfAnother(after.pid, 20_000, 'the keeper to start the daemon again');
     expect({ file: again.file, metrics: again.metrics }).toEqual({ file: other, metrics: `127.0.0.1:${portB}` });
     const [record] = await sandbox.waitForFinished('chatty', 1, 60_000);
     expect({ exitCode: record?.exitCode, handovers: record?.handovers, recovered: record?.recovered }).toEqual({ exitCode: 3, handovers: 1, recovered: true });

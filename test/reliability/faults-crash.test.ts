@@ -58,10 +58,7 @@ describe.each([
       const begin = Date.now();
       // Under the keeper the next daemon is the one it starts (after GOTORCH_RESTART_DELAY, 1 s); alone, `gotorch start`.
       const next = keeper
-        ? await waitFor(async () => {
-            const status = await box.status().catch(() => undefined);
-            return status !== undefined && status.pid !== pid ? status.pid : undefined;
-          }, 15_000, 'the keeper to start the daemon again')
+        ? (await box.statusOfAnother(pid, 15_000, 'the keeper to start the daemon again')).pid
         : await box.startWithEnv({ GOTORCH_KEEPER: 'off' });
       figures.restartMs.push(Date.now() - begin);
       expect(next).not.toBe(pid);

@@ -100,7 +100,7 @@ describe.skipIf(ETCD === undefined)('singleton=yes through faults (SPEC §10)', 
     await waitFor(() => !isAlive(holder.pid), 5000, 'the daemon gone');
     const restartedAt = Date.now();
     if (keeper) {
-      await waitFor(async () => ((await holder.box.status().catch(() => undefined))?.pid ?? holder.pid) !== holder.pid || undefined, 15_000, 'the keeper to start the daemon again');
+      await holder.box.statusOfAnother(holder.pid, 15_000, 'the keeper to start the daemon again');
     } else {
       await holder.box.startWithEnv(env, ...args(holderName));
     }
