@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, processesMentioning, runCli, waitFor, withDescendants, type Started } from '../helpers/processes.js';
+import { endOf, killAll, processesMentioning, runCli, waitFor, type Started } from '../helpers/processes.js';
 
 const started: Started[] = [];
 let dir = '';
@@ -11,25 +11,6 @@ afterEach(async () => {
   await killAll(started.splice(0).flatMap((run) => (run.child.pid ? [run.child.pid] : [])));
   if (dir) await killAll(processesMentioning(dir));
 });
-
-/**
- * The exit code of a foreground start signalled to stop; if it has not exited within `ms`, fails with what
- * it printed and which of its processes still run (a stop that hangs, seen now and then, says where).
- */
-async function exitCode(daemon: Started, ms = 20_000): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const alive = withDescendants([daemon.child.pid as number]).map((pid) => `${pid} ${processesMentioning('').includes(pid) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 120) : '(gone)'}`);
-      reject(new Error(`no exit ${ms} ms after the signal; still running:\n${alive.join('\n')}\nit printed:\n${daemon.output().slice(-4000)}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([daemon.exited, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function records(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
@@ -60,7 +41,7 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     expect(existsSync(path.join(dir, 'gotorch.pid'))).toBe(true);
 
     daemon.child.kill('SIGTERM');
-    expect(await exitCode(daemon)).toBe(0);
+    expect(await endOf(daemon)).toBe(0);
     const written = seconds();
     const first = written[0];
     expect(written).toEqual(written.map((_, index) => first + index));
@@ -101,7 +82,7 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     expect(modes).toMatchObject({ run: '700', log: '700', 'gotorch.pid': '600', 'gotorch.sock': '600', 'gotorch.state.json': '600', 'gotorch.log': '600', 'runs.log': '600' });
     for (const [name, mode] of Object.entries(modes)) expect(['600', '700'], name).toContain(mode);
     daemon.child.kill('SIGTERM');
-    expect(await exitCode(daemon)).toBe(0);
+    expect(await endOf(daemon)).toBe(0);
   }, 45_000);
 
   it('a SIGTERM while it starts is held and done once it runs: exit 0, nothing left behind', async () => {
@@ -116,7 +97,7 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     // listening for signals: the SIGTERM killed it half-started, pidfile and socket left behind).
     await waitFor(() => existsSync(pidfile), 10_000, 'the pidfile');
     daemon.child.kill('SIGTERM');
-    expect(await exitCode(daemon)).toBe(0);
+    expect(await endOf(daemon)).toBe(0);
     expect(daemon.output()).toContain('gotorch ready');
     expect(existsSync(pidfile)).toBe(false);
     expect(existsSync(path.join(dir, 'run', 'gotorch.sock'))).toBe(false);

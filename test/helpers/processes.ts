@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 export const CLI = path.resolve('dist/src/cli/main.js');
@@ -120,6 +120,76 @@ export function withDescendants(pids: readonly number[]): number[] {
   const found = new Set(pids);
   for (const pid of found) for (const child of children.get(pid) ?? []) found.add(child);
   return [...found];
+}
+
+/** The pipe inodes (`pipe:[N]`) among `pid`'s open file descriptors. */
+function pipesOf(pid: number | 'self'): Map<string, string> {
+  const pipes = new Map<string, string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (target.startsWith('pipe:')) pipes.set(fd, target);
+      } catch {
+        // closed while we looked
+      }
+    }
+  } catch {
+    // gone
+  }
+  return pipes;
+}
+
+/** What a process is doing, for a report: its pid, state, kernel wait channel and command line. */
+function describeProcess(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 160);
+    return `${pid} ${state} ${wchan || '-'} ${command}`;
+  } catch {
+    return `${pid} (gone)`;
+  }
+}
+
+/**
+ * The exit code of `started` once it exited and its output pipes closed (`closed`); if that has not come
+ * within `ms`, fails saying whether it exited, which of its processes still run, which processes hold its
+ * output pipes open, and its output's tail (a stop that hangs now and then under load says where).
+ */
+export async function endOf(started: Started, ms = 20_000): Promise<number | null> {
+  let exited = false;
+  void started.exited.then(() => (exited = true));
+  const ourPipes = new Set(
+    [started.child.stdout, started.child.stderr].flatMap((stream) => {
+      const fd = (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
+      return typeof fd === 'number' && fd >= 0 ? [pipesOf('self').get(String(fd)) ?? ''] : [];
+    }).filter(Boolean),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const pid = started.child.pid as number;
+      const alive = withDescendants([pid]).map(describeProcess);
+      const holders: string[] = [];
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        for (const [fd, pipe] of pipesOf(Number(entry))) if (ourPipes.has(pipe)) holders.push(`${describeProcess(Number(entry))} (fd ${fd})`);
+      }
+      reject(
+        new Error(
+          `not ended ${ms} ms on (${exited ? 'it exited; its output pipes are still open' : 'it has not exited'}); its processes:\n${alive.join('\n')}\n` +
+            `holding its output pipes:\n${holders.join('\n') || '(none)'}\nit printed:\n${started.output().slice(-4000)}`,
+        ),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([started.closed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Kills every pid still alive and what descends from it, then waits briefly for them to go. */
