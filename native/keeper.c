@@ -212,8 +212,8 @@ static void tell_watchers(struct entry *e) {
 }
 
 /*
- * A daemon ended. While another runs (a handover) nothing more happens. Else: a clean stop (exit 0 after
- * its BYE, nothing held) ends the keeper; a daemon that ended before it said READY while nothing is held
+ * A daemon ended. While another runs (a handover) nothing more happens. Else: a clean stop (its BYE said,
+ * nothing held) ends the keeper; a daemon that ended before it said READY while nothing is held
  * is not restarted either (a bad task file, a broken install: the keeper exits with its status); any other end
  * restarts COMMAND after a back-off.
  */
@@ -229,8 +229,10 @@ static void daemon_ended(struct daemon *ended, int status) {
     finish(0);
   }
   if (n_daemons > 0) { log_routine("daemon %d %s; daemon %d runs on", (int)d.pid, how, (int)daemons[0].pid); return; }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && d.bye && held_count() == 0) {
-    log_routine("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
+  /* After its BYE the daemon's stop is done, whatever ends it then (a signal in its last milliseconds): never a restart. */
+  if (d.bye && held_count() == 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) log_routine("daemon %d stopped cleanly; nothing held; exiting", (int)d.pid);
+    else log_event("daemon %d %s after it had stopped cleanly; nothing held; exiting", (int)d.pid, how);
     finish(0);
   }
   if (!d.ready && held_count() == 0) {

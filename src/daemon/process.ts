@@ -79,24 +79,36 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
   }
   const daemon = started;
   return new Promise<number>((resolve) => {
-    const finish = (): void => resolve(0);
-    // After a detach or a handover the jobs run on, and their pipes and exit watches would keep this process;
-    // after a stop or a quit nothing is left to wait for, should a library have left a handle open: it exits 0 (its logs are flushed).
+    /** A stop, quit, detach or handover began: reloads and reopens are over (nginx ignores them while it shuts down too). */
+    let ending = false;
+    const ends = (work: () => Promise<void>) => (): void => {
+      ending = true;
+      void work().then(leave);
+    };
+    // Always through process.exit, once nothing is left to do (the event loop is empty: every log line and socket
+    // write is out) or LEAVE_MS on: after a detach or a handover the jobs run on, and their pipes and exit watches would
+    // keep this process; after a stop a library may have left a handle open. Never a natural exit: it closes the signal
+    // handles first, and a signal in its last milliseconds (a reload, logrotate's SIGHUP) then killed the stopped daemon,
+    // whose job keeper, seeing a daemon killed, started it again.
     const leave = (): void => {
-      finish();
+      resolve(0);
+      process.once('beforeExit', () => process.exit(0));
       setTimeout(() => process.exit(0), LEAVE_MS).unref();
     };
     const act: Record<DaemonSignal, () => void> = {
-      SIGTERM: () => void daemon.stop('SIGTERM').then(leave),
-      SIGINT: () => void daemon.stop('SIGINT').then(leave),
-      SIGQUIT: () => void daemon.quit('SIGQUIT').then(leave),
+      SIGTERM: ends(() => daemon.stop('SIGTERM')),
+      SIGINT: ends(() => daemon.stop('SIGINT')),
+      SIGQUIT: ends(() => daemon.quit('SIGQUIT')),
       // Node's inspector also listens on SIGUSR1: a listener of our own replaces it.
-      SIGUSR1: () => void daemon.detach('SIGUSR1').then(leave),
-      SIGUSR2: () => void daemon.reload('SIGUSR2'),
-      SIGHUP: () => daemon.reopenLogs(),
+      SIGUSR1: ends(() => daemon.detach('SIGUSR1')),
+      SIGUSR2: () => void (ending || daemon.reload('SIGUSR2')),
+      SIGHUP: () => void (ending || daemon.reopenLogs()),
     };
     for (const signal of SIGNALS) process.on(signal, act[signal]);
-    void daemon.handedOver.then(leave);
+    void daemon.handedOver.then(() => {
+      ending = true;
+      leave();
+    });
     readiness.ready(process.pid);
     for (const signal of early) act[signal]();
   });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,4 +104,33 @@ describe('foreground daemon end to end (SPEC §2, §3, §4)', () => {
     expect(existsSync(path.join(dir, 'run', 'gotorch.sock'))).toBe(false);
     expect(processesMentioning(mark)).toEqual([]);
   }, 45_000);
+
+  // A stopped daemon exited naturally, which closes its signal handles first: a SIGUSR2 (a deploy's reload) or a
+  // SIGHUP (logrotate) in its last milliseconds killed it, and its job keeper, seeing a daemon killed, started it again.
+  for (const keeper of ['on', 'off'] as const) {
+    it(`signals that come while it stops are ignored, to its last moment: exit 0${keeper === 'on' ? ', and the job keeper ends with it' : ' (GOTORCH_KEEPER=off)'}`, async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-e2e-'));
+      const conf = path.join(dir, 'tasks.conf');
+      // An instance that takes half a second to end on TERM: the signals come during the stop and after it.
+      writeFileSync(conf, `* * * * * * * 1 daemon name=slow sh -c 'trap "sleep 0.5; exit 0" TERM; while :; do sleep 0.1; done'\n* * * * * * * 1 cron name=tick true\n`);
+      const pidfile = path.join(dir, 'run', 'gotorch.pid');
+      const daemon = runCli(['start', '--foreground', '-c', conf, '--pidfile', pidfile, '--log-dir', path.join(dir, 'log')], { GOTORCH_KEEPER: keeper });
+      started.push(daemon);
+      await waitFor(() => /"task":"tick".*"msg":"run finished"/.test(daemon.output()) && existsSync(pidfile), 10_000, 'a run of the every-second task');
+      const pid = Number(readFileSync(pidfile, 'utf8'));
+      expect(daemon.output()).toContain(keeper === 'on' ? '"keeper":' : '"keeper":null');
+      process.kill(pid, 'SIGTERM');
+      // As many reloads and reopens as a shell can send, until the daemon is gone.
+      const senders = ['USR2', 'HUP'].map((signal) => spawn('sh', ['-c', `while kill -${signal} ${pid} 2>/dev/null; do :; done`], { stdio: 'ignore' }));
+      try {
+        expect(await endOf(daemon)).toBe(0);
+      } finally {
+        for (const sender of senders) sender.kill('SIGKILL');
+      }
+      expect(daemon.output()).toContain('"msg":"stopped"');
+      expect(daemon.output()).not.toMatch(/restarting in|killed by signal/);
+      expect(daemon.output().match(/"msg":"gotorch ready"/g)).toHaveLength(1);
+      expect(existsSync(pidfile)).toBe(false);
+    }, 45_000);
+  }
 });
