@@ -56,6 +56,7 @@ struct client {
   int fd;
   pid_t pid;   /* from SO_PEERCRED: whose /proc/PID/fd a HOLD opens */
   int watcher; /* sent WATCH: gets an EXIT line whenever a held job is reaped */
+  int quiet;   /* sent QUIET: HOLD and DROP are not answered (a refusal goes to the keeper's log), one wake-up less per event */
   char line[LINE_LEN];
   size_t len;
 };
@@ -333,41 +334,54 @@ static int open_client_fd(pid_t client, int fd) {
   return mine;
 }
 
+/* HOLD's and DROP's answer: NULL for OK. A QUIET client hears nothing; a refusal is logged instead. */
+static int answer(struct client *c, const char *format, ...) {
+  char line[LINE_LEN];
+  if (format == NULL) return c->quiet ? 0 : reply(c, "OK");
+  va_list args;
+  va_start(args, format);
+  vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  if (!c->quiet) return reply(c, "ERR %s", line);
+  log_event("refused a request of process %d: %s", (int)c->pid, line);
+  return 0;
+}
+
 static int command_hold(struct client *c, const char *args) {
   char id[128];
   int pid, fds[2], used = 0;
-  if (sscanf(args, "%127s %d %d %d%n", id, &pid, &fds[0], &fds[1], &used) != 4) return reply(c, "ERR usage: HOLD <id> <pid> <stdoutFd> <stderrFd> [tag]");
+  if (sscanf(args, "%127s %d %d %d%n", id, &pid, &fds[0], &fds[1], &used) != 4) return answer(c, "usage: HOLD <id> <pid> <stdoutFd> <stderrFd> [tag]");
   const char *tag = args + used;
   while (*tag == ' ') tag++;
-  if (find_entry(id)) return reply(c, "ERR %s is already held", id);
+  if (find_entry(id)) return answer(c, "%s is already held", id);
   struct entry *e = NULL;
   for (int i = 0; i < MAX_ENTRIES && !e; i++)
     if (!entries[i].used) e = &entries[i];
-  if (!e) return reply(c, "ERR the keeper holds %d entries already", MAX_ENTRIES);
+  if (!e) return answer(c, "the keeper holds %d entries already", MAX_ENTRIES);
   int mine[2];
   for (int w = 0; w < 2; w++) {
     mine[w] = open_client_fd(c->pid, fds[w]);
     if (fds[w] >= 0 && mine[w] < 0) {
       int err = errno;
       if (w == 1 && mine[0] >= 0) close(mine[0]);
-      return reply(c, "ERR cannot take fd %d of process %d: %s", fds[w], (int)c->pid, strerror(err));
+      return answer(c, "cannot take fd %d of process %d: %s", fds[w], (int)c->pid, strerror(err));
     }
   }
   *e = (struct entry){.used = 1, .pid = pid, .fd = {mine[0], mine[1]}, .status = STATUS_UNKNOWN, .tag = *tag ? strdup(tag) : NULL};
   snprintf(e->id, sizeof e->id, "%s", id);
-  return reply(c, "OK");
+  return answer(c, NULL);
 }
 
 static int command_drop(struct client *c, const char *id) {
   struct entry *e = find_entry(id);
-  if (!e) return reply(c, "ERR no entry %s", id);
+  if (!e) return answer(c, "no entry %s", id);
   for (int w = 0; w < 2; w++) {
     if (e->fd[w] >= 0) close(e->fd[w]);
     free(e->spool[w]);
   }
   free(e->tag);
   memset(e, 0, sizeof *e);
-  return reply(c, "OK");
+  return answer(c, NULL);
 }
 
 static int command_list(struct client *c) {
@@ -410,6 +424,10 @@ static int run_command(struct client *c, char *line) {
     pid_t pid = start_daemon();
     return pid > 0 ? reply(c, "OK %d", (int)pid) : reply(c, "ERR the daemon could not be started (see the keeper's log)");
   }
+  if (strcmp(line, "QUIET") == 0) {
+    c->quiet = 1;
+    return reply(c, "OK");
+  }
   if (strcmp(line, "WATCH") == 0) {
     c->watcher = 1;
     for (int i = 0; i < MAX_ENTRIES; i++)
@@ -426,7 +444,7 @@ static int run_command(struct client *c, char *line) {
     if (d) d->bye = 1;
     return reply(c, "OK");
   }
-  return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, WATCH, READY, BYE)", line);
+  return reply(c, "ERR unknown command %s (HOLD, DROP, LIST, SPOOL, START, WATCH, QUIET, READY, BYE)", line);
 }
 
 static void close_client(int index) {

@@ -101,6 +101,17 @@ if (scenario === 'chatty' && start === 1) {
   writeFileSync(file('result.json'), JSON.stringify({ drop: await keeper.request('DROP nothing-held') }));
   await keeper.request('BYE');
   process.exit(0);
+} else if (scenario === 'quiet-bye') {
+  // QUIET: HOLD and DROP get no answer (a refusal goes to the keeper's log), so READY's OK is the next line;
+  // then BYE, and a signal kills this daemon in its last moments: the keeper must not start it again.
+  const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  const quiet = await keeper.request('QUIET');
+  keeper.send('DROP nothing-held');
+  keeper.send('HOLD malformed');
+  const ready = await keeper.request('READY');
+  await keeper.request('BYE');
+  writeFileSync(file('result.json'), JSON.stringify({ quiet, ready }));
+  process.kill(process.pid, 'SIGUSR2');
 } else if (scenario === 'crash') {
   // Ready, then failing: the keeper restarts it with a back-off (a start that never was ready is not restarted).
   await (await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET)).request('READY');

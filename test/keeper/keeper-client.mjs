@@ -65,5 +65,7 @@ export async function connectKeeper(socketPath) {
   /** WATCH on this connection (use it for nothing else): the first EXIT line that comes. */
   const watchOne = () => ask('WATCH');
 
-  return { request: serial(ask), list: serial(listRuns), spool: serial(spoolBytes), watchOne, close: () => socket.end() };
+  /** A line no answer comes for (HOLD and DROP after QUIET). */
+  const send = (line) => socket.write(`${line}\n`);
+  return { request: serial(ask), send, list: serial(listRuns), spool: serial(spoolBytes), watchOne, close: () => socket.end() };
 }

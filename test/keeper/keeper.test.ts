@@ -120,6 +120,17 @@ describe('job keeper', () => {
     expect(keeper.log()).toMatch(/daemon \d+ stopped cleanly; nothing held; exiting/);
   });
 
+  it('QUIET: HOLD and DROP are not answered (a refusal is logged); a daemon killed after its BYE is not restarted', async () => {
+    const keeper = startKeeper('quiet-bye');
+    expect(await keeper.exited).toBe(0);
+    expect(JSON.parse(read(keeper, 'result.json'))).toEqual({ quiet: 'OK', ready: 'OK' });
+    expect(keeper.log()).toMatch(/refused a request of process \d+: no entry nothing-held/);
+    expect(keeper.log()).toMatch(/refused a request of process \d+: usage: HOLD/);
+    expect(keeper.log()).toMatch(/daemon \d+ killed by signal 12 after it had stopped cleanly; nothing held; exiting/);
+    expect(daemonStarts(keeper)).toHaveLength(1);
+    expect(existsSync(keeper.socket)).toBe(false);
+  });
+
   it('restarts a daemon that keeps failing after 1, 2, 4 s; SIGTERM goes to the daemon and ends the keeper without a restart', async () => {
     const crashing = startKeeper('crash');
     await waitFor(() => daemonStarts(crashing).length === 4, 20_000, 'three restarts');
