@@ -61,17 +61,18 @@ type DaemonSignal = (typeof SIGNALS)[number];
 export async function runDaemonProcess(options: DaemonOptions, readiness: Readiness): Promise<number> {
   // Until the daemon runs, a signal is noted rather than left to kill the process half-started (its
   // pidfile, socket and @reboot jobs left behind): a stop that came early is done once it started.
+  // One listener per signal for the process's life: swapping listeners stops and restarts libuv's signal
+  // handle, and a signal that had arrived but was not yet dispatched was dropped with the old one (a SIGTERM
+  // just before the daemon ran was lost: it ran on).
   const early: DaemonSignal[] = [];
-  const hold = (signal: DaemonSignal): void => void early.push(signal);
-  for (const signal of SIGNALS) process.on(signal, hold);
+  let act: Record<DaemonSignal, () => void> | undefined;
+  for (const signal of SIGNALS) process.on(signal, () => (act === undefined ? void early.push(signal) : act[signal]()));
   let started: Awaited<ReturnType<typeof Daemon.start>>;
   try {
     started = await Daemon.start(options);
   } catch (error) {
     readiness.failed(startFailure(error, options.paths));
     return 1;
-  } finally {
-    for (const signal of SIGNALS) process.off(signal, hold);
   }
   if (!(started instanceof Daemon)) {
     readiness.failed(started.reason);
@@ -95,7 +96,7 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
       process.once('beforeExit', () => process.exit(0));
       setTimeout(() => process.exit(0), LEAVE_MS).unref();
     };
-    const act: Record<DaemonSignal, () => void> = {
+    act = {
       SIGTERM: ends(() => daemon.stop('SIGTERM')),
       SIGINT: ends(() => daemon.stop('SIGINT')),
       SIGQUIT: ends(() => daemon.quit('SIGQUIT')),
@@ -104,7 +105,6 @@ export async function runDaemonProcess(options: DaemonOptions, readiness: Readin
       SIGUSR2: () => void (ending || daemon.reload('SIGUSR2')),
       SIGHUP: () => void (ending || daemon.reopenLogs()),
     };
-    for (const signal of SIGNALS) process.on(signal, act[signal]);
     void daemon.handedOver.then(() => {
       ending = true;
       leave();
