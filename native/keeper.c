@@ -343,7 +343,8 @@ static int answer(struct client *c, const char *format, ...) {
   vsnprintf(line, sizeof line, format, args);
   va_end(args);
   if (!c->quiet) return reply(c, "ERR %s", line);
-  log_event("refused a request of process %d: %s", (int)c->pid, line);
+  /* Mostly a job that ended before its HOLD was read (its pipe already closed), then its DROP: said with --verbose. */
+  log_routine("refused a request of process %d: %s", (int)c->pid, line);
   return 0;
 }
 
@@ -357,7 +358,10 @@ static int command_hold(struct client *c, const char *args) {
   struct entry *e = NULL;
   for (int i = 0; i < MAX_ENTRIES && !e; i++)
     if (!entries[i].used) e = &entries[i];
-  if (!e) return answer(c, "the keeper holds %d entries already", MAX_ENTRIES);
+  if (!e) {
+    log_event("cannot hold %s: the keeper holds %d entries already", id, MAX_ENTRIES);
+    return answer(c, "the keeper holds %d entries already", MAX_ENTRIES);
+  }
   int mine[2];
   for (int w = 0; w < 2; w++) {
     mine[w] = open_client_fd(c->pid, fds[w]);
