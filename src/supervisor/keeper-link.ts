@@ -135,12 +135,13 @@ class KeeperConnection {
     const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     let written = 0;
     if (typeof fd === 'number' && fd >= 0 && this.socket.writableLength === 0) {
+      const bytes = Buffer.from(text);
       try {
-        written = writeSync(fd, text);
+        written = writeSync(fd, bytes);
       } catch {
         // EAGAIN (a full buffer) or a broken connection: the stream writes it, or reports the close
       }
-      if (written < text.length) this.socket.write(Buffer.from(text).subarray(written)); // the lines are ASCII (the tag is URI-encoded)
+      if (written < bytes.length) this.socket.write(bytes.subarray(written));
       return;
     }
     this.socket.write(text);
