@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, readFileSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LogFile } from '../../src/daemon/log-file.js';
-import { createLoggers, type Loggers } from '../../src/daemon/logging.js';
+import { createLoggers, discards, type Loggers } from '../../src/daemon/logging.js';
 import { waitFor } from '../helpers/processes.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -143,5 +144,27 @@ describe('a log file that cannot be written', () => {
     sink.close();
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(stderr.mock.calls.filter(([chunk]) => String(chunk).includes('cannot open'))).toHaveLength(1);
+  });
+});
+
+describe('discards', () => {
+  it('is true for /dev/null only: not for a file, a FIFO, another character device or a closed fd', () => {
+    const opened = (file: string, flags: string): number => openSync(file, flags);
+    const devNull = opened('/dev/null', 'w');
+    const file = opened(path.join(dir, 'out'), 'w');
+    const zero = opened('/dev/zero', 'r');
+    try {
+      expect(discards(devNull)).toBe(true);
+      expect(discards(file)).toBe(false);
+      expect(discards(zero)).toBe(false);
+      const fifo = path.join(dir, 'fifo');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const pipe = opened(fifo, 'r+'); // O_RDWR: a FIFO opens at once
+      expect(discards(pipe)).toBe(false);
+      closeSync(pipe);
+    } finally {
+      for (const fd of [devNull, file, zero]) closeSync(fd);
+    }
+    expect(discards(devNull)).toBe(false); // closed now
   });
 });
