@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ENTRIES 512
+#define FIRST_ENTRIES 512 /* the table's first size; it doubles when full (an fd limit refuses a HOLD first) */
 #define MAX_CLIENTS 8
 #define MAX_DAEMONS 8
 #define LINE_LEN 8192 /* START carries the next daemon's argv */
@@ -64,7 +64,8 @@ struct client {
 /* Every COMMAND the keeper started that still runs: during a handover the old and the next daemon both do. */
 struct daemon { pid_t pid; int ready, bye; long long started_ms; };
 
-static struct entry entries[MAX_ENTRIES];
+static struct entry *entries; /* n_entries slots, zeroed; a slot is in use when .used */
+static int n_entries;
 static struct client clients[MAX_CLIENTS];
 static int n_clients;
 static char **command; /* COMMAND [ARGS...]: the daemon, started again with the same argv */
@@ -150,14 +151,15 @@ static pid_t start_daemon(void) {
     signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
     signal(SIGPROF, SIG_DFL);
     /* Held fds stay open at LIST's numbers (a socket has no /proc way), named in GOTORCH_KEEPER_FDS. */
-    static char fds[MAX_ENTRIES * 2 * 8];
-    size_t used = 0;
+    size_t size = (size_t)n_entries * 2 * 12 + 1, used = 0;
+    char *fds = malloc(size);
+    if (!fds) _exit(127);
     fds[0] = '\0';
-    for (int i = 0; i < MAX_ENTRIES; i++)
+    for (int i = 0; i < n_entries; i++)
       for (int w = 0; w < 2; w++)
         if (entries[i].used && entries[i].fd[w] >= 0) {
           fcntl(entries[i].fd[w], F_SETFD, 0);
-          used += (size_t)snprintf(fds + used, sizeof fds - used, "%s%d", used ? "," : "", entries[i].fd[w]);
+          used += (size_t)snprintf(fds + used, size - used, "%s%d", used ? "," : "", entries[i].fd[w]);
         }
     setenv("GOTORCH_KEEPER_FDS", fds, 1);
     execvp(command[0], command);
@@ -193,7 +195,7 @@ static int replace_command(char *args) {
 }
 static int held_count(void) {
   int count = 0;
-  for (int i = 0; i < MAX_ENTRIES; i++) count += entries[i].used;
+  for (int i = 0; i < n_entries; i++) count += entries[i].used;
   return count;
 }
 
@@ -255,7 +257,7 @@ static void reap_children(void) {
     char how[32];
     describe_status(status, how, sizeof how);
     int held = 0;
-    for (int i = 0; i < MAX_ENTRIES; i++)
+    for (int i = 0; i < n_entries; i++)
       if (entries[i].used && entries[i].pid == pid && entries[i].status == STATUS_UNKNOWN) {
         entries[i].status = status;
         held = 1;
@@ -309,8 +311,19 @@ static int reply(struct client *c, const char *format, ...) {
   return send_all(c, line, (size_t)size);
 }
 
+/* Doubles the table (the new half free); 0, or -1 when out of memory (the table stays as it was). */
+static int grow_entries(void) {
+  int size = n_entries == 0 ? FIRST_ENTRIES : n_entries * 2;
+  struct entry *grown = realloc(entries, (size_t)size * sizeof *grown);
+  if (!grown) return -1;
+  memset(grown + n_entries, 0, (size_t)(size - n_entries) * sizeof *grown);
+  entries = grown;
+  n_entries = size;
+  return 0;
+}
+
 static struct entry *find_entry(const char *id) {
-  for (int i = 0; i < MAX_ENTRIES; i++)
+  for (int i = 0; i < n_entries; i++)
     if (entries[i].used && strcmp(entries[i].id, id) == 0) return &entries[i];
   return NULL;
 }
@@ -356,11 +369,12 @@ static int command_hold(struct client *c, const char *args) {
   while (*tag == ' ') tag++;
   if (find_entry(id)) return answer(c, "%s is already held", id);
   struct entry *e = NULL;
-  for (int i = 0; i < MAX_ENTRIES && !e; i++)
+  for (int i = 0; i < n_entries && !e; i++)
     if (!entries[i].used) e = &entries[i];
+  if (!e && grow_entries() == 0) e = &entries[n_entries / 2];
   if (!e) {
-    log_event("cannot hold %s: the keeper holds %d entries already", id, MAX_ENTRIES);
-    return answer(c, "the keeper holds %d entries already", MAX_ENTRIES);
+    log_event("cannot hold %s: no memory for more than %d entries", id, n_entries);
+    return answer(c, "the keeper has no memory for more than %d entries", n_entries);
   }
   int mine[2];
   for (int w = 0; w < 2; w++) {
@@ -390,7 +404,7 @@ static int command_drop(struct client *c, const char *id) {
 
 static int command_list(struct client *c) {
   int count = 0;
-  for (int i = 0; i < MAX_ENTRIES; i++) {
+  for (int i = 0; i < n_entries; i++) {
     struct entry *e = &entries[i];
     if (!e->used) continue;
     char how[32];
@@ -434,7 +448,7 @@ static int run_command(struct client *c, char *line) {
   }
   if (strcmp(line, "WATCH") == 0) {
     c->watcher = 1;
-    for (int i = 0; i < MAX_ENTRIES; i++)
+    for (int i = 0; i < n_entries; i++)
       if (entries[i].used && entries[i].status != STATUS_UNKNOWN) tell_watchers(&entries[i]);
     return 0;
   }
@@ -536,15 +550,25 @@ int main(int argc, char **argv) {
   listen_socket();
   start_daemon();
 
-  static struct pollfd fds[2 + MAX_CLIENTS + 2 * MAX_ENTRIES];
-  static int owner[2 * MAX_ENTRIES]; /* poll slot - first pipe slot → entry index * 2 + stream */
+  if (grow_entries() < 0) { log_event("out of memory"); finish(1); }
+  struct pollfd *fds = NULL;
+  int *owner = NULL; /* poll slot - first pipe slot → entry index * 2 + stream */
+  int polled = 0;    /* the entries fds and owner have room for */
   for (;;) {
+    if (polled != n_entries) {
+      struct pollfd *more = realloc(fds, (size_t)(2 + MAX_CLIENTS + 2 * n_entries) * sizeof *fds);
+      if (more) fds = more;
+      int *owners = more ? realloc(owner, (size_t)(2 * n_entries) * sizeof *owner) : NULL;
+      if (owners) owner = owners;
+      if (!more || !owners) { log_event("out of memory"); finish(1); }
+      polled = n_entries;
+    }
     int n = 0;
     fds[n++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
     for (int i = 0; i < n_clients; i++) fds[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
     int first_pipe = n;
-    for (int i = 0; i < MAX_ENTRIES && n_clients == 0; i++) /* a connected client reads its own copies */
+    for (int i = 0; i < n_entries && n_clients == 0; i++) /* a connected client reads its own copies */
       for (int w = 0; w < 2; w++)
         if (entries[i].used && entries[i].fd[w] >= 0) { owner[n - first_pipe] = i * 2 + w; fds[n++] = (struct pollfd){.fd = entries[i].fd[w], .events = POLLIN}; }
     int timeout = -1;

@@ -224,7 +224,7 @@ export interface LatenessResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
-  /** gotorch runners only. */
+  /** gotorch runners, and the C floor (its own process: no pipes read, nothing reaped, no log). */
   readonly daemon?: DaemonCpu;
 }
 
@@ -268,7 +268,8 @@ export async function lateness(runner: Runner, jobsPerSecond: number, seconds: n
   const child = daemon?.child ?? (runner === 'C floor' ? await startFloor(jobsPerSecond, warmUpSeconds + seconds + 5, out) : await startRunner(runner, dir, jobs));
   let window: Awaited<ReturnType<typeof measuredWindow>>;
   try {
-    window = await measuredWindow(seconds, warmUpSeconds, daemon?.pid);
+    // The C floor's CPU too: what one wake a second and posix_spawn cost on this machine, the scale of a daemon's figure.
+    window = await measuredWindow(seconds, warmUpSeconds, daemon?.pid ?? (runner === 'C floor' ? child.pid : undefined));
     await sleepUntil((window.from + seconds) * 1000 + tailMs); // the last second's jobs start
   } finally {
     await stopProcess(child);
@@ -278,8 +279,9 @@ export async function lateness(runner: Runner, jobsPerSecond: number, seconds: n
   rmSync(dir, { recursive: true, force: true });
   const stats = summary(samples);
   const cpu = (): DaemonCpu => {
-    // Without its idle figure the figure is NaN: reported as not produced, which fails the bench.
-    const idlePercent = idle?.cpuPercentOfCore ?? NaN;
+    // Without its idle figure the figure is NaN: reported as not produced, which fails the bench. The C floor
+    // has no idle cost to take off: it runs only to spawn, woken at the boundaries of the seconds it spawns in.
+    const idlePercent = runner === 'C floor' ? 0 : (idle?.cpuPercentOfCore ?? NaN);
     const netMs = window.cpuMs - (idlePercent / 100) * window.wallMs;
     return { cpuPercentOfCore: round(window.cpuPercentOfCore, 3), idlePercentOfCore: idlePercent, starts: stats.n, msPerStart: round(netMs / stats.n, 3) };
   };
@@ -293,6 +295,6 @@ export async function lateness(runner: Runner, jobsPerSecond: number, seconds: n
     p50Ms: round(stats.p50, 2),
     p99Ms: round(stats.p99, 2),
     maxMs: round(stats.max, 2),
-    ...(daemon === undefined ? {} : { daemon: cpu() }),
+    ...(daemon === undefined && runner !== 'C floor' ? {} : { daemon: cpu() }),
   };
 }

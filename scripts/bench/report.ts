@@ -91,6 +91,7 @@ function targets(results: Results): string[] {
   const toFloor = rates.map(({ ours, floor }) => (ours === undefined || floor === undefined ? undefined : ours.p99Ms / floor.p99Ms));
   const floorMissing = results.lateness.find((row) => row.runner === 'C floor' && isMissing(row));
   const perStart = rates.map(({ ours }) => ours?.daemon?.msPerStart);
+  const floorPerStart = rates.map(({ floor }) => floor?.daemon?.msPerStart);
   const native = burst.gotorch.find((row) => row.runner === 'gotorch');
   const burstFloor = 'missing' in burst.cFloor ? `missing: ${burst.cFloor.missing}` : `${burst.cFloor.lastStartedP50Ms} ms`;
   const beatsPeers = ours.every((row) => peers.filter((peer) => peer.jobsPerSecond === row.jobsPerSecond).every((peer) => row.p99Ms < peer.p99Ms));
@@ -108,7 +109,12 @@ function targets(results: Results): string[] {
       floorMissing !== undefined && isMissing(floorMissing) ? `C floor missing: ${floorMissing.missing}` : toFloor.map((ratio) => (ratio === undefined ? '-' : times(ratio))).join(' / '),
       toFloor.every((ratio) => ratio !== undefined && ratio <= 1.3),
     ],
-    ['daemon CPU per job start, native spawner, 1 / 10 / 50 jobs/s (net of idle)', '≤ 0.5 ms', perStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / '), perStart.every((ms) => ms !== undefined && ms <= 0.5)],
+    [
+      'daemon CPU per job start, native spawner, 1 / 10 / 50 jobs/s (net of idle)',
+      '≤ 0.5 ms',
+      `${perStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / ')} (the C floor: ${floorPerStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / ')})`,
+      perStart.every((ms) => ms !== undefined && ms <= 0.5),
+    ],
     [
       'burst of 200, last start, native spawner',
       `≤ 1.3 × C floor (${burstFloor})`,
@@ -157,7 +163,7 @@ export function markdown(results: Results): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...latenessRows(results),
     '',
-    `**Daemon CPU per job start**, over the same seconds: CPU time of all the daemon's threads (\`/proc/PID/task/*/schedstat\`), less what the same daemon with the same 10,000 tasks and no jobs spends over an equal window in this run (${results.daemonIdle.map((row) => `${row.runner} ${row.cpuPercentOfCore} %`).join(', ')} of a core over ${results.daemonIdle[0]?.seconds} s), divided by the runs started.`,
+    `**Daemon CPU per job start**, over the same seconds: CPU time of all the daemon's threads (\`/proc/PID/task/*/schedstat\`), less what the same daemon with the same 10,000 tasks and no jobs spends over an equal window in this run (${results.daemonIdle.map((row) => `${row.runner} ${row.cpuPercentOfCore} %`).join(', ')} of a core over ${results.daemonIdle[0]?.seconds} s), divided by the runs started. The C floor's row is its own process over the same seconds (one wake at each boundary, posix_spawn; no pipes read, nothing reaped, no log): the scale of this machine's wakes and spawns.`,
     '',
     '| jobs/s | daemon | runs started | CPU (% of a core) | idle (% of a core) | ms per start, net of idle |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -112,6 +112,19 @@ if (scenario === 'chatty' && start === 1) {
   await keeper.request('BYE');
   writeFileSync(file('result.json'), JSON.stringify({ quiet, ready }));
   process.kill(process.pid, 'SIGUSR2');
+} else if (scenario === 'many') {
+  // More jobs than the keeper's first table (512): every HOLD is kept (the table grows), LIST shows each, DROP frees each.
+  const keeper = await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET);
+  await keeper.request('READY');
+  const fd = openSync('/dev/null', constants.O_RDONLY);
+  const answers = new Set();
+  for (let index = 0; index < 600; index++) answers.add(await keeper.request(`HOLD many-${index} ${process.pid} ${fd} -1 tag-${index}`));
+  const listed = await keeper.list();
+  for (let index = 0; index < 600; index++) answers.add(await keeper.request(`DROP many-${index}`));
+  const after = await keeper.list();
+  await keeper.request('BYE');
+  writeFileSync(file('result.json'), JSON.stringify({ answers: [...answers], held: listed.length, ids: new Set(listed.map((entry) => entry.id)).size, lastTag: listed.find((entry) => entry.id === 'many-599')?.tag, after: after.length }));
+  process.exit(0);
 } else if (scenario === 'crash') {
   // Ready, then failing: the keeper restarts it with a back-off (a start that never was ready is not restarted).
   await (await connectKeeper(process.env.GOTORCH_KEEPER_SOCKET)).request('READY');

@@ -48,9 +48,9 @@ export async function connectKeeper(socketPath) {
     for (;;) {
       const line = await next(takeLine);
       if (line.startsWith('OK')) return runs;
-      const [word, id, pid, fdOut, fdErr, status, spooledOut, spooledErr, dropped] = line.split(' ');
+      const [word, id, pid, fdOut, fdErr, status, spooledOut, spooledErr, dropped, tag] = line.split(' ');
       if (word !== 'RUN') throw new Error(`LIST answered ${line}`);
-      runs.push({ id, pid: Number(pid), fds: [Number(fdOut), Number(fdErr)], status, spooled: [Number(spooledOut), Number(spooledErr)], dropped: Number(dropped) });
+      runs.push({ id, pid: Number(pid), fds: [Number(fdOut), Number(fdErr)], status, spooled: [Number(spooledOut), Number(spooledErr)], dropped: Number(dropped), tag });
     }
   }
 

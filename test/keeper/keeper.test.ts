@@ -120,6 +120,13 @@ describe('job keeper', () => {
     expect(keeper.log()).toMatch(/daemon \d+ stopped cleanly; nothing held; exiting/);
   });
 
+  it('holds more jobs than its first table of 512: each HOLD is kept and listed, each DROP frees it', async () => {
+    const keeper = startKeeper('many');
+    expect(await keeper.exited).toBe(0);
+    expect(JSON.parse(read(keeper, 'result.json'))).toEqual({ answers: ['OK'], held: 600, ids: 600, lastTag: 'tag-599', after: 0 });
+    expect(keeper.log()).not.toMatch(/cannot hold/);
+  });
+
   it('QUIET: HOLD and DROP are not answered (a refusal is logged); a daemon killed after its BYE is not restarted', async () => {
     const keeper = startKeeper('quiet-bye');
     expect(await keeper.exited).toBe(0);
