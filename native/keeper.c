@@ -553,7 +553,8 @@ int main(int argc, char **argv) {
   if (grow_entries() < 0) { log_event("out of memory"); finish(1); }
   struct pollfd *fds = NULL;
   int *owner = NULL; /* poll slot - first pipe slot → entry index * 2 + stream */
-  int polled = 0;    /* the entries fds and owner have room for */
+  int polled = 0;    /* the entries fds and owner have room for: grown at the top of a turn, never inside one
+                        (a HOLD read below may grow the table while this turn still reads fds) */
   for (;;) {
     if (polled != n_entries) {
       struct pollfd *more = realloc(fds, (size_t)(2 + MAX_CLIENTS + 2 * n_entries) * sizeof *fds);

@@ -45,6 +45,8 @@ function rateRows(results: Results, rate: number) {
 }
 
 const times = (value: number): string => `${value.toFixed(2)}×`;
+/** Figures of the three rates, `-` where one is missing: `a ms / b ms / c ms`. */
+const msList = (figures: readonly (number | undefined)[]): string => figures.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / ');
 
 function latenessRows(results: Results): string[] {
   const rows: string[] = [];
@@ -112,7 +114,7 @@ function targets(results: Results): string[] {
     [
       'daemon CPU per job start, native spawner, 1 / 10 / 50 jobs/s (net of idle)',
       '≤ 0.5 ms',
-      `${perStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / ')} (the C floor: ${floorPerStart.map((ms) => (ms === undefined ? '-' : `${ms} ms`)).join(' / ')})`,
+      `${msList(perStart)} (the C floor: ${msList(floorPerStart)})`,
       perStart.every((ms) => ms !== undefined && ms <= 0.5),
     ],
     [
