@@ -4,7 +4,6 @@
  * once: a command is not retried. Its output is kept as a bounded excerpt for the daemon's log, never
  * for the run log, and it is not counted against the task's `max`.
  */
-import { execa } from 'execa';
 import { signalProcessGroup, asUser } from '../supervisor/spawner.js';
 import { resolveUser } from '../supervisor/user.js';
 import type { Task } from '../tasks/types.js';
@@ -41,6 +40,8 @@ export async function runCommandHook(hook: CommandHook): Promise<CommandOutcome>
   if (ids !== undefined && !ids.ok) return { ok: false, exitCode: null, ms: elapsed(), error: ids.error, output: '' };
   const request = { shell: task.shell, command: hook.command };
   const [file, args, switchIds] = ids === undefined ? [task.shell, ['-c', hook.command], {}] : asUser(ids, request);
+  // Loaded at the first hook, not with the daemon: most daemons run none (execa is ~120 modules).
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     input: hook.input,
     env: hook.env,
