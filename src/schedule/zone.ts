@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { daysFromCivil, fillCivil, SECONDS_PER_DAY } from './calendar.js';
 import { closest } from './suggest.js';
 import type { WallTime } from './types.js';
@@ -17,6 +18,29 @@ interface Chunk {
   readonly offsets: readonly number[];
 }
 
+/**
+ * The names Intl resolves to UTC (the tz database's links to Etc/UTC, and GMT, whose offset is 0 for all
+ * time), without digits: ICU ignores a TZ variable holding digits (`GMT0`), so only these are read as UTC.
+ */
+const UTC_NAMES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/GMT', 'GMT', 'Etc/Greenwich', 'Greenwich']);
+
+/**
+ * The machine's zone when it is UTC, told as ICU tells it (TZ, else the zone /etc/localtime links to)
+ * without asking Intl: the first Intl.DateTimeFormat maps ICU's zone data, 6-8 MiB of a daemon's RSS, which a
+ * host on UTC (most servers) never needs. Undefined for any other zone or any doubt: Intl answers then.
+ */
+export function localUtcName(env: NodeJS.ProcessEnv = process.env, localtime = '/etc/localtime'): 'UTC' | undefined {
+  let name = env.TZ;
+  if (name === undefined) {
+    try {
+      name = readlinkSync(localtime).split('/zoneinfo/')[1];
+    } catch {
+      return undefined; // no link (a copied file, none at all): Intl reads the file
+    }
+  } else if (name.startsWith(':')) name = name.slice(1);
+  return name !== undefined && UTC_NAMES.has(name) ? 'UTC' : undefined;
+}
+
 /** Says what is wrong with a time zone name and what to write instead, or undefined if it is valid. */
 let zoneNames: { readonly names: readonly string[]; readonly lowerCase: readonly string[] } | undefined;
 /** Answers by name: a file that repeats a bad zone (or a fuzzer) must not pay for the suggestion each time. */
@@ -24,7 +48,7 @@ const zoneAnswers = new Map<string, string | undefined>();
 const ZONE_ANSWERS_LIMIT = 1000;
 
 export function zoneError(name: string): string | undefined {
-  if (name === LOCAL_ZONE) return undefined;
+  if (name === LOCAL_ZONE || UTC_NAMES.has(name)) return undefined;
   if (zoneAnswers.has(name)) return zoneAnswers.get(name);
   let answer: string | undefined;
   try {
@@ -52,7 +76,8 @@ export class Zone {
 
   /** The resolved IANA name, e.g. `Europe/Berlin` (for `local`, the machine's zone). */
   readonly name: string;
-  private readonly format: Intl.DateTimeFormat;
+  /** Never made for a UTC name: see localUtcName. */
+  private readonly format?: Intl.DateTimeFormat;
   private readonly isUtc: boolean;
   private readonly chunks = new Map<number, Chunk>();
   private cachedFrom = -Infinity;
@@ -65,25 +90,15 @@ export class Zone {
     if (zone === undefined) {
       const error = zoneError(name);
       if (error !== undefined) throw new RangeError(error);
-      zone = new Zone(name === LOCAL_ZONE ? new Intl.DateTimeFormat().resolvedOptions().timeZone : name);
+      zone = new Zone(name === LOCAL_ZONE ? (localUtcName() ?? new Intl.DateTimeFormat().resolvedOptions().timeZone) : name);
       Zone.zones.set(name, zone);
     }
     return zone;
   }
 
   private constructor(name: string) {
-    const format = new Intl.DateTimeFormat('en-US', {
-      timeZone: name,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    this.format = format;
-    this.name = format.resolvedOptions().timeZone;
+    if (!UTC_NAMES.has(name)) this.format = zoneFormat(name);
+    this.name = this.format?.resolvedOptions().timeZone ?? 'UTC';
     this.isUtc = this.name === 'UTC';
     // UTC keeps the initial cache (offset 0 for all time) forever; other zones start empty.
     if (!this.isUtc) this.cachedUntil = -Infinity;
@@ -175,11 +190,24 @@ export class Zone {
   }
 
   private intlOffset(unixSec: number): number {
-    const parts = this.format.formatToParts(unixSec * 1000);
+    const parts = (this.format ?? zoneFormat(this.name)).formatToParts(unixSec * 1000);
     const field = (type: string) => Number(parts.find((part) => part.type === type)?.value);
     const wallDays = daysFromCivil(field('year'), field('month'), field('day'));
     return wallDays * SECONDS_PER_DAY + field('hour') * 3600 + field('minute') * 60 + field('second') - unixSec;
   }
+}
+
+function zoneFormat(name: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
+    timeZone: name,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
 }
 
 function chunkIndex(unixSec: number): number {

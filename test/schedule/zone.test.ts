@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WallTime } from '../../src/schedule/types.js';
-import { LOCAL_ZONE, Zone, zoneError } from '../../src/schedule/zone.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LOCAL_ZONE, localUtcName, Zone, zoneError } from '../../src/schedule/zone.js';
 
 const at = (iso: string): number => Date.parse(iso) / 1000;
 
@@ -80,6 +84,39 @@ describe('Zone.for', () => {
 
   it('resolves the local zone with Intl', () => {
     expect(Zone.for(LOCAL_ZONE).name).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  });
+});
+
+describe('localUtcName', () => {
+  it('reads TZ as ICU does: a UTC name, with or without a colon; nothing else, nothing with digits', () => {
+    for (const tz of ['UTC', ':UTC', 'Etc/UTC', 'Etc/Universal', 'GMT', 'Zulu']) expect(localUtcName({ TZ: tz }, '/nonexistent'), tz).toBe('UTC');
+    for (const tz of ['Europe/Berlin', 'GMT0', 'UTC0', 'Etc/GMT+0', 'utc', '', ':']) expect(localUtcName({ TZ: tz }, '/nonexistent'), tz).toBeUndefined();
+  });
+
+  it('reads the zone /etc/localtime links to, and leaves a copied file or none to Intl', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gotorch-zone-'));
+    try {
+      const link = (name: string, target: string) => (symlinkSync(target, path.join(dir, name)), path.join(dir, name));
+      expect(localUtcName({}, link('absolute', '/usr/share/zoneinfo/Etc/UTC'))).toBe('UTC');
+      expect(localUtcName({}, link('relative', '../usr/share/zoneinfo/UTC'))).toBe('UTC');
+      expect(localUtcName({}, link('berlin', '/usr/share/zoneinfo/Europe/Berlin'))).toBeUndefined();
+      writeFileSync(path.join(dir, 'copied'), 'TZif');
+      expect(localUtcName({}, path.join(dir, 'copied'))).toBeUndefined();
+      expect(localUtcName({}, path.join(dir, 'missing'))).toBeUndefined();
+      // TZ set wins over the link, as in ICU.
+      expect(localUtcName({ TZ: 'Europe/Berlin' }, path.join(dir, 'absolute'))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says UTC only where Intl says UTC, in real processes with each TZ', () => {
+    for (const tz of [undefined, 'UTC', ':UTC', 'Etc/UTC', 'GMT', 'Universal', 'Europe/Berlin', 'America/New_York', 'GMT0', 'Nowhere/Else']) {
+      const { TZ: _, ...env } = process.env;
+      const intl = execFileSync(process.execPath, ['-p', 'Intl.DateTimeFormat().resolvedOptions().timeZone'], { env: tz === undefined ? env : { ...env, TZ: tz }, encoding: 'utf8' }).trim();
+      const ours = localUtcName(tz === undefined ? env : { ...env, TZ: tz });
+      if (ours !== undefined) expect(intl, `TZ=${tz}`).toBe('UTC');
+    }
   });
 });
 
@@ -194,6 +231,13 @@ describe('hot path', () => {
     const wall = {} as WallTime;
     for (let second = start; second < start + 7200; second++) zone.fillWallTime(second, wall);
     expect(formatToParts).not.toHaveBeenCalled();
+  });
+
+  it('makes no Intl format at all for a UTC name (the zone data of ICU stays unmapped)', () => {
+    const made = vi.spyOn(Intl, 'DateTimeFormat');
+    for (const name of ['Etc/UTC', 'GMT', 'Zulu']) expect(Zone.for(name).name).toBe('UTC');
+    expect(zoneError('Etc/Universal')).toBeUndefined();
+    expect(made).not.toHaveBeenCalled();
   });
 
   it('never uses Intl for UTC', () => {
