@@ -76,8 +76,8 @@ export class Zone {
 
   /** The resolved IANA name, e.g. `Europe/Berlin` (for `local`, the machine's zone). */
   readonly name: string;
-  /** Never made for a UTC name: see localUtcName. */
-  private readonly format?: Intl.DateTimeFormat;
+  /** Never made for a UTC name (see localUtcName): one per other zone, from its constructor. */
+  private format?: Intl.DateTimeFormat;
   private readonly isUtc: boolean;
   private readonly chunks = new Map<number, Chunk>();
   private cachedFrom = -Infinity;
@@ -190,7 +190,8 @@ export class Zone {
   }
 
   private intlOffset(unixSec: number): number {
-    const parts = (this.format ?? zoneFormat(this.name)).formatToParts(unixSec * 1000);
+    this.format ??= zoneFormat(this.name);
+    const parts = this.format.formatToParts(unixSec * 1000);
     const field = (type: string) => Number(parts.find((part) => part.type === type)?.value);
     const wallDays = daysFromCivil(field('year'), field('month'), field('day'));
     return wallDays * SECONDS_PER_DAY + field('hour') * 3600 + field('minute') * 60 + field('second') - unixSec;
