@@ -9,7 +9,7 @@ function flush(   i, f, c) {
   cnt[c]++; total++; have = 0; n = 0
 }
 BEGIN {
-  names["timer_ready"] = "second's timer (tick, planner, start queue)"
+  names["timer_ready"] = "second's timer (tick, planner, runs queued)"
   names["node::Environment::CheckImmediate"] = "setImmediate (spawns, run events, records)"
   names["exit_ready"] = "job exit (pidfd)"; names["exit_closed"] = "job exit (pidfd)"
   names["output_ready"] = "job output"; names["output_closed"] = "job output"
